@@ -1,0 +1,80 @@
+"""The ``lvwall`` command line: one sub-command per module in :mod:`lvwall.commands`."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from lvwall import __version__, commands
+from lvwall.errors import LvwallError
+
+err_console = Console(stderr=True)
+
+
+def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn :class:`LvwallError` into one red sentence and exit code 1, without a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except LvwallError as error:
+            err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/]")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lvwall {__version__}")
+        raise typer.Exit()
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="lvwall",
+        help="Segment, explain and analyse the LV wall in apical-4-chamber echocardiography.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(
+            False, "--version", callback=_version, is_eager=True, help="Show the version."
+        ),
+    ) -> None:
+        """Segment, explain and analyse the LV wall in apical-4-chamber echocardiography."""
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        app.command(info.name.replace("_", "-"))(user_errors(module.command))
+    return app
+
+
+app = build_app()
+
+
+def main() -> None:
+    app(prog_name="lvwall")
+
+
+def run_single(command: Callable[..., Any]) -> None:
+    """Entry point for one command as its own script (``lvwall-train`` and friends)."""
+    typer.run(user_errors(command))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

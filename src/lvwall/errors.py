@@ -1,0 +1,32 @@
+"""Errors that a user can act on.
+
+Every :class:`LvwallError` carries one sentence that names the file and the problem; the CLI
+prints that sentence and exits non-zero, without a traceback. Programming errors (bad
+arguments to a Python function) raise :class:`ValueError` instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class LvwallError(Exception):
+    """A problem with the user's input or environment, described in one sentence."""
+
+
+class DataError(LvwallError):
+    """A dataset, recording, mask or metadata file is missing, unreadable or inconsistent."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class ModelError(LvwallError):
+    """A model or checkpoint file is missing, unknown or incompatible."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")

@@ -1,0 +1,41 @@
+"""Shared fixtures: paths to the real data in ../shared/data, skipped cleanly when absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("LVWALL_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def _shared(sub: str) -> Path:
+    path = SHARED_DATA / sub
+    if not path.exists():
+        pytest.skip(f"real data not available: {path} is absent (see README, 'Data')")
+    return path
+
+
+@pytest.fixture(scope="session")
+def camus_dev_dir() -> Path:
+    """``../shared/data/camus-a4c-dev``: 101 real CAMUS A4C frames with LV-wall masks."""
+    return _shared("camus-a4c-dev")
+
+
+@pytest.fixture(scope="session")
+def hmcqu_sample_dir() -> Path:
+    """``../shared/data/hmcqu-sample``: the real A4C.xlsx and one real recording as GIF."""
+    return _shared("hmcqu-sample")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA device; none is available here")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
