@@ -1,0 +1,226 @@
+"""Read and write echo videos (AVI, MP4, GIF, anything FFmpeg decodes) one frame at a time.
+
+Decoding goes through PyAV (FFmpeg), so a recording is never held in memory whole unless the
+caller asks for it with :func:`read_frames`. Writing is atomic (:func:`lvwall.atomic.atomic_path`):
+a failed write leaves no half-written video behind.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from lvwall.atomic import atomic_path
+from lvwall.errors import DataError
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """Size and timing of a video; ``n_frames`` is ``None`` when the container does not say."""
+
+    width: int
+    height: int
+    fps: float
+    n_frames: int | None
+
+
+def _reason(error: av.FFmpegError) -> str:
+    """FFmpeg's own wording of the failure, without the errno and file name it appends."""
+    return error.strerror or str(error)
+
+
+def _open_video(path: Path) -> av.container.InputContainer:
+    if not path.is_file():
+        raise DataError(path, "video file not found")
+    try:
+        container = av.open(str(path))
+    except av.FFmpegError as error:
+        raise DataError(
+            path, f"cannot be decoded as a video: {_reason(error)} (is it a complete video file?)"
+        ) from error
+    if not container.streams.video:
+        container.close()
+        raise DataError(path, "contains no video stream")
+    return container
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Read a video's frame size, frame rate and (where the container records it) frame count."""
+    path = Path(path)
+    with _open_video(path) as container:
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        return VideoInfo(
+            width=stream.codec_context.width,
+            height=stream.codec_context.height,
+            fps=float(rate) if rate else 0.0,
+            n_frames=stream.frames or None,
+        )
+
+
+def iter_frames(path: str | Path) -> Iterator[np.ndarray]:
+    """Yield the frames of a video one at a time as RGB uint8 arrays of shape (H, W, 3).
+
+    A missing or undecodable file raises :class:`DataError` at once; a video with no frames,
+    or one that fails to decode part-way (a truncated download), raises it during iteration,
+    after the frames before the failure.
+    """
+    path = Path(path)
+    return _decode(path, _open_video(path))
+
+
+def _decode(path: Path, container: av.container.InputContainer) -> Iterator[np.ndarray]:
+    with container:
+        n_decoded = 0
+        try:
+            for frame in container.decode(video=0):
+                n_decoded += 1
+                yield frame.to_ndarray(format="rgb24")
+        except av.FFmpegError as error:
+            raise DataError(
+                path,
+                f"cannot be decoded as a video: decoding failed after {n_decoded} frames with "
+                f"'{_reason(error)}' (is the file truncated?)",
+            ) from error
+    if n_decoded == 0:
+        raise DataError(path, "contains no decodable frames (is it empty or truncated?)")
+
+
+def read_frames(path: str | Path, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Decode frames ``start:stop`` (0-based, half-open) into one (T, H, W, 3) uint8 array."""
+    if start < 0 or (stop is not None and stop < start):
+        raise ValueError(f"need 0 <= start <= stop, got start={start}, stop={stop}")
+    path = Path(path)
+    frames = list(itertools.islice(iter_frames(path), start, stop))
+    if not frames:
+        raise DataError(path, f"has no frames in the range {start}:{stop}")
+    return np.stack(frames)
+
+
+def _as_rgb(frame: np.ndarray) -> np.ndarray:
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8, got {frame.dtype}")
+    if frame.ndim == 2:
+        return np.repeat(frame[:, :, None], 3, axis=2)
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        return frame
+    raise ValueError(f"frames must be (H, W) grey or (H, W, 3) RGB, got shape {frame.shape}")
+
+
+def _pad_to_even(frame: np.ndarray) -> np.ndarray:
+    """Repeat the last row/column where needed: 4:2:0 chroma needs even sizes, and padding
+    keeps every original pixel (cropping would drop a row of the image)."""
+    pad_rows, pad_cols = frame.shape[0] % 2, frame.shape[1] % 2
+    if not (pad_rows or pad_cols):
+        return frame
+    return np.pad(frame, ((0, pad_rows), (0, pad_cols), (0, 0)), mode="edge")
+
+
+@dataclass(frozen=True)
+class _PyavCodec:
+    """An FFmpeg encoder and the options that make it near-lossless for echo frames."""
+
+    name: str
+    pix_fmt: str
+    options: dict[str, str]
+    even_size: bool
+
+
+# MJPEG: intra-only (every frame stands alone) and decoded by both OpenCV and PyAV; full-range
+# 4:4:4 at the finest quantiser (qmin = qmax = 1) keeps grey levels within a few units.
+_MJPEG = _PyavCodec("mjpeg", "yuvj444p", {"qmin": "1", "qmax": "1"}, even_size=False)
+_H264 = _PyavCodec("libx264", "yuv420p", {"crf": "12", "preset": "medium"}, even_size=True)
+_MPEG4 = _PyavCodec("mpeg4", "yuv420p", {"qscale": "2"}, even_size=True)
+
+
+def _fps_fraction(fps: float) -> Fraction:
+    return Fraction(fps).limit_denominator(1001)
+
+
+def _write_with_pyav(
+    codec: _PyavCodec, path: Path, frames: Iterator[np.ndarray], fps: float
+) -> None:
+    first = next(frames)
+    if codec.even_size:
+        first = _pad_to_even(first)
+    height, width = first.shape[:2]
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec.name, rate=_fps_fraction(fps), options=codec.options)
+        stream.width, stream.height, stream.pix_fmt = width, height, codec.pix_fmt
+        for frame in itertools.chain([first], frames):
+            if codec.even_size:
+                frame = _pad_to_even(frame)
+            if frame.shape[:2] != (height, width):
+                raise ValueError(f"all frames must be {height}x{width}, got {frame.shape[:2]}")
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+
+
+def _write_gif(path: Path, frames: Iterator[np.ndarray], fps: float) -> None:
+    # Pillow builds an adaptive 256-colour palette per frame; FFmpeg's GIF encoder alone only
+    # offers a fixed 3-3-2 bit palette, which visibly bands echo grey levels.
+    from PIL import Image
+
+    first = next(frames)
+    size = first.shape[:2]
+
+    def images() -> Iterator[Image.Image]:
+        for frame in frames:
+            if frame.shape[:2] != size:
+                raise ValueError(f"all frames must be {size[0]}x{size[1]}, got {frame.shape[:2]}")
+            yield Image.fromarray(frame)
+
+    Image.fromarray(first).save(
+        path,
+        format="GIF",
+        save_all=True,
+        append_images=images(),
+        duration=round(1000 / fps),
+        loop=0,
+        optimize=False,
+    )
+
+
+_Writer = Callable[[Path, Iterator[np.ndarray], float], None]
+
+#: Video writers by file suffix.
+WRITERS: dict[str, _Writer] = {
+    ".avi": functools.partial(_write_with_pyav, _MJPEG),
+    ".mp4": functools.partial(
+        _write_with_pyav, _H264 if _H264.name in av.codecs_available else _MPEG4
+    ),
+    ".gif": _write_gif,
+}
+
+
+def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float = 25.0) -> Path:
+    """Write RGB (H, W, 3) or grey (H, W) uint8 frames to ``path`` atomically.
+
+    The container follows the suffix (:data:`WRITERS`): ``.avi`` (MJPEG), ``.mp4`` (H.264, or
+    MPEG-4 part 2 where libx264 is missing; odd sizes are padded by one edge row/column) or
+    ``.gif`` (adaptive palette). AVI and MP4 encode frames as they come, so a generator never
+    has to fit in memory; GIF keeps them until the file is written.
+    """
+    path = Path(path)
+    writer = WRITERS.get(path.suffix.lower())
+    if writer is None:
+        raise ValueError(
+            f"cannot write video with suffix {path.suffix!r}; use one of {sorted(WRITERS)}"
+        )
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    rgb_frames = (_as_rgb(frame) for frame in frames)
+    first = next(rgb_frames, None)
+    if first is None:
+        raise ValueError(f"no frames to write to {path}")
+    with atomic_path(path) as tmp:
+        writer(tmp, itertools.chain([first], rgb_frames), fps)
+    return path

@@ -1,0 +1,45 @@
+"""Atomic writes: a failure leaves the target as it was, a success replaces it whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lvwall.atomic import atomic_dir, atomic_path, write_text
+
+
+def test_atomic_path_keeps_suffix_and_renames(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "out.csv"
+    with atomic_path(target) as tmp:
+        assert tmp.suffix == ".csv"
+        assert tmp.parent == target.parent
+        tmp.write_text("a,b\n")
+        assert not target.exists()
+    assert target.read_text() == "a,b\n"
+    assert list(target.parent.iterdir()) == [target]
+
+
+def test_atomic_path_failure_leaves_old_content(tmp_path: Path) -> None:
+    target = write_text(tmp_path / "out.txt", "old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("writer crashed")
+    assert target.read_text() == "old"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_atomic_dir_moves_whole_folder(tmp_path: Path) -> None:
+    target = tmp_path / "run"
+    with atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("1")
+        assert not target.exists()
+    assert (target / "a.txt").read_text() == "1"
+
+
+def test_atomic_dir_failure_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "run"
+    with pytest.raises(ValueError), atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("1")
+        raise ValueError("bad input")
+    assert list(tmp_path.iterdir()) == []

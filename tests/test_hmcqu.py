@@ -1,0 +1,419 @@
+"""Tests for lvwall.data.hmcqu: the real A4C.xlsx, round trips, a tiny dataset, bad inputs."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+import scipy.io
+
+from lvwall.data.hmcqu import (
+    AVAILABLE_HEADER,
+    END_HEADER,
+    REFERENCE_HEADER,
+    HmcquLayout,
+    find_layout,
+    load_dataset,
+    load_recording,
+    mask_path,
+    read_a4c_xlsx,
+    read_mask_mat,
+    video_path,
+    write_a4c_xlsx,
+    write_mask_mat,
+)
+from lvwall.data.records import SEGMENT_NAMES, EchoRecord
+from lvwall.data.video import write_video
+from lvwall.errors import DataError
+
+# --------------------------------------------------------------------------------------------
+# The real A4C.xlsx
+
+MI, NO = True, False
+# Rows copied by eye from ../shared/data/hmcqu-sample/A4C.xlsx (sheet rows 3, 9, 30, 71, 116,
+# 136, 164).
+REAL_ROWS = [
+    EchoRecord("ES0001 _4CH_1", (MI, MI, MI, MI, MI, NO), 1, 20, True),
+    EchoRecord("ES000107 _4CH_1", (MI, MI, MI, MI, MI, MI), 45, 61, True),
+    EchoRecord("ES000134_4CH_1", (NO, NO, NO, MI, MI, NO), 60, 73, True),
+    EchoRecord("ES000155 n_4CH_1", (NO, NO, NO, NO, NO, NO), 30, 48, True),
+    EchoRecord("ES00012 _4CH_2", (MI, MI, MI, NO, NO, NO), 24, 50, False),
+    EchoRecord("ES000153 n_4CH_3", (NO, NO, NO, MI, MI, NO), 3, 29, False),
+    EchoRecord("ES00099 N_4CH_2", (NO, NO, NO, NO, NO, NO), 1, 25, False),
+]
+
+
+@pytest.fixture(scope="module")
+def real_records(hmcqu_sample_dir: Path) -> list[EchoRecord]:
+    return read_a4c_xlsx(hmcqu_sample_dir / "A4C.xlsx")
+
+
+def test_real_sheet_has_162_recordings_109_with_masks(real_records: list[EchoRecord]) -> None:
+    assert len(real_records) == 162
+    assert sum(record.mask_available for record in real_records) == 109
+    assert len({record.echo for record in real_records}) == 162
+
+
+@pytest.mark.parametrize("expected", REAL_ROWS, ids=lambda record: record.echo)
+def test_real_sheet_rows_field_by_field(
+    real_records: list[EchoRecord], expected: EchoRecord
+) -> None:
+    by_name = {record.echo: record for record in real_records}
+    assert by_name[expected.echo] == expected
+
+
+@pytest.mark.parametrize(
+    ("echo", "patient"),
+    [("ES0001 _4CH_1", "ES0001"), ("ES000134_4CH_1", "ES000134"), ("ES00099 N_4CH_2", "ES00099")],
+)
+def test_real_sheet_patients(real_records: list[EchoRecord], echo: str, patient: str) -> None:
+    assert {record.echo: record.patient for record in real_records}[echo] == patient
+
+
+def test_real_sheet_survives_a_write_read_round_trip(
+    real_records: list[EchoRecord], tmp_path: Path
+) -> None:
+    assert read_a4c_xlsx(write_a4c_xlsx(tmp_path / "A4C.xlsx", real_records)) == real_records
+
+
+# --------------------------------------------------------------------------------------------
+# A4C.xlsx writer and reader
+
+SYNTHETIC_RECORDS = [
+    EchoRecord("ES0001 _4CH_1", (MI, MI, MI, MI, MI, NO), 2, 5, True),
+    EchoRecord("ES00077 N_4CH_1", (NO,) * 6, 1, 3, True),
+    EchoRecord("ES000101 _4CH_1", (NO, NO, MI, NO, NO, NO), 1, 4, False),
+]
+
+
+def test_written_sheet_has_the_real_layout(tmp_path: Path) -> None:
+    path = write_a4c_xlsx(tmp_path / "A4C.xlsx", SYNTHETIC_RECORDS)
+    sheet = openpyxl.load_workbook(path).active
+    assert {str(cells) for cells in sheet.merged_cells.ranges} == {"A1:A2", "B1:G1", "H1:I1"}
+    assert [cell.value for cell in sheet[2]][1:] == [
+        *SEGMENT_NAMES,
+        REFERENCE_HEADER,
+        END_HEADER,
+        AVAILABLE_HEADER,
+    ]
+    assert [cell.value for cell in sheet[3]] == ["ES0001 _4CH_1", *["MI"] * 5, "non-MI", 2, 5, "ü"]
+    assert sheet["J5"].value == "û"
+    assert sheet["J3"].font.name == "Wingdings"
+
+
+def _write_sheet(path: Path, header: list[list[object]], rows: list[list[object]]) -> Path:
+    workbook = openpyxl.Workbook()
+    for row in [*header, *rows]:
+        workbook.active.append(row)
+    workbook.save(path)
+    return path
+
+
+HEADER_ROW_1 = ["ECHO", "LABEL", None, None, None, None, None, "One cardiac-cycle frames"]
+HEADER_ROW_1 += [None, "LV Wall Ground-truth Segmentation Masks"]
+HEADER_ROW_2 = [None, *SEGMENT_NAMES, REFERENCE_HEADER, END_HEADER, AVAILABLE_HEADER]
+GOOD_ROW = ["ES0001 _4CH_1", "MI", "MI", "MI", "MI", "MI", "non-MI", 1, 20, "ü"]
+
+
+def test_reader_finds_columns_by_header_text_in_any_order(tmp_path: Path) -> None:
+    order = [9, 8, 7, 0, 6, 5, 4, 3, 2, 1]
+    header = [[row[i] for i in order] for row in (HEADER_ROW_1, HEADER_ROW_2)]
+    path = _write_sheet(tmp_path / "A4C.xlsx", header, [[GOOD_ROW[i] for i in order]])
+    assert read_a4c_xlsx(path) == [REAL_ROWS[0]]
+
+
+def test_reader_skips_blank_rows_and_accepts_float_frame_numbers(tmp_path: Path) -> None:
+    rows = [[None] * 10, [*GOOD_ROW[:7], 1.0, "20", "ü"], [None] * 10]
+    path = _write_sheet(tmp_path / "A4C.xlsx", [HEADER_ROW_1, HEADER_ROW_2], rows)
+    assert read_a4c_xlsx(path) == [REAL_ROWS[0]]
+
+
+@pytest.mark.parametrize("column", ["ECHO", "SEG3", "SEG6", REFERENCE_HEADER, AVAILABLE_HEADER])
+def test_reader_names_a_missing_column(tmp_path: Path, column: str) -> None:
+    header = [
+        [None if text == column else text for text in row] for row in (HEADER_ROW_1, HEADER_ROW_2)
+    ]
+    path = _write_sheet(tmp_path / "A4C.xlsx", header, [GOOD_ROW])
+    with pytest.raises(DataError, match=f"has no column '{column}'") as caught:
+        read_a4c_xlsx(path)
+    assert caught.value.path == path
+
+
+def _with(index: int, value: object) -> list[object]:
+    row = list(GOOD_ROW)
+    row[index] = value
+    return row
+
+
+@pytest.mark.parametrize(
+    ("rows", "problem"),
+    [
+        ([_with(1, "maybe")], "row 3, column 'SEG3'"),
+        ([_with(6, None)], "row 3, column 'SEG6': the cell is empty"),
+        ([_with(7, "first")], f"row 3, column '{REFERENCE_HEADER}'"),
+        ([_with(8, 2.5)], f"row 3, column '{END_HEADER}'"),
+        ([_with(7, 0)], f"row 3, column '{REFERENCE_HEADER}'"),
+        ([_with(7, 30)], f"row 3, column '{END_HEADER}': the cycle ends"),
+        ([_with(9, "yes")], f"row 3, column '{AVAILABLE_HEADER}'"),
+        ([_with(0, None)], "row 3, column 'ECHO'"),
+        ([GOOD_ROW, GOOD_ROW], "row 4, column 'ECHO': 'ES0001 _4CH_1' repeats"),
+        ([], "no recordings"),
+    ],
+)
+def test_reader_names_row_and_column_of_a_bad_cell(
+    tmp_path: Path, rows: list[list[object]], problem: str
+) -> None:
+    path = _write_sheet(tmp_path / "A4C.xlsx", [HEADER_ROW_1, HEADER_ROW_2], rows)
+    with pytest.raises(DataError, match=problem) as caught:
+        read_a4c_xlsx(path)
+    assert str(caught.value).startswith(str(path))
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"), [(None, "not found"), (b"not a zip file", "cannot be read")]
+)
+def test_reader_rejects_missing_or_corrupt_sheets(
+    tmp_path: Path, content: bytes | None, problem: str
+) -> None:
+    path = tmp_path / "A4C.xlsx"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(DataError, match=problem) as caught:
+        read_a4c_xlsx(path)
+    assert caught.value.path == path
+
+
+# --------------------------------------------------------------------------------------------
+# Mask files
+
+MASKS = (np.random.default_rng(1).random((3, 8, 10)) > 0.5).astype(np.uint8)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.bool_, np.float64])
+def test_mask_round_trip(tmp_path: Path, dtype: type) -> None:
+    path = write_mask_mat(tmp_path / "Mask_x.mat", MASKS.astype(dtype))
+    assert "predicted" in scipy.io.loadmat(path)
+    masks = read_mask_mat(path)
+    assert masks.dtype == np.uint8
+    np.testing.assert_array_equal(masks, MASKS)
+
+
+def test_mask_reader_accepts_a_single_variable_of_another_name(tmp_path: Path) -> None:
+    path = tmp_path / "Mask_x.mat"
+    scipy.io.savemat(path, {"masks": MASKS.astype(np.float64)})
+    np.testing.assert_array_equal(read_mask_mat(path), MASKS)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ({"a": MASKS, "b": MASKS}, "no mask variable 'predicted'"),
+        ({}, "no mask variable 'predicted'"),
+        ({"predicted": MASKS[0]}, r"shape \(8, 10\)"),
+        ({"predicted": MASKS * 255}, "binary"),
+        ({"predicted": np.full((2, 4, 4), np.nan)}, "binary"),
+        ({"predicted": np.array([[["a"]]])}, "numeric"),
+        (b"random bytes, not MATLAB", "cannot be read"),
+        (None, "not found"),
+    ],
+)
+def test_mask_reader_rejects_bad_files(tmp_path: Path, content: object, problem: str) -> None:
+    path = tmp_path / "Mask_bad.mat"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif isinstance(content, dict):
+        scipy.io.savemat(path, content)
+    with pytest.raises(DataError, match=problem) as caught:
+        read_mask_mat(path)
+    assert caught.value.path == path
+
+
+@pytest.mark.parametrize("masks", [MASKS[0], MASKS * 2])
+def test_mask_writer_rejects_bad_arrays(tmp_path: Path, masks: np.ndarray) -> None:
+    with pytest.raises(ValueError):
+        write_mask_mat(tmp_path / "Mask_x.mat", masks)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------------------------
+# A tiny HMC-QU download
+
+VIDEO_FRAMES = 7
+VIDEO_SIZE = (36, 52)  # (height, width): not square, like the real 422x636 recordings
+MASK_SIZE = 24
+
+
+def _video_frame(t: int) -> np.ndarray:
+    """Colour frame whose brightness (20 + 30 t) identifies its index t."""
+    level = 20 + 30 * t
+    return np.full((*VIDEO_SIZE, 3), (level, level, level), np.uint8)
+
+
+def _masks(n: int) -> np.ndarray:
+    masks = np.zeros((n, MASK_SIZE, MASK_SIZE), np.uint8)
+    for t in range(n):
+        masks[t, 2 + t : 10 + t, 4:20] = 1  # a band that moves down one pixel per frame
+    return masks
+
+
+@pytest.fixture
+def tiny_root(tmp_path: Path) -> Path:
+    root = tmp_path / "hmcqu"
+    layout = HmcquLayout(
+        root, root / "HMC-QU" / "A4C", root / "LV Ground-truth Segmentation Masks", root / "x"
+    )
+    write_a4c_xlsx(root / "A4C.xlsx", SYNTHETIC_RECORDS)
+    for record in SYNTHETIC_RECORDS:
+        write_video(video_path(layout, record.echo), map(_video_frame, range(VIDEO_FRAMES)))
+        if record.mask_available:
+            write_mask_mat(mask_path(layout, record.echo), _masks(record.n_cycle_frames))
+    return root
+
+
+@pytest.mark.parametrize("pointed_at", [".", "HMC-QU", ".."])
+def test_find_layout_accepts_the_root_or_one_level_around_it(
+    tiny_root: Path, pointed_at: str
+) -> None:
+    layout = find_layout(tiny_root / pointed_at)
+    assert layout.root.resolve() == tiny_root.resolve()
+    assert layout.videos_dir.resolve() == (tiny_root / "HMC-QU" / "A4C").resolve()
+    assert layout.xlsx.name == "A4C.xlsx"
+    assert (layout.masks_dir / "Mask_ES0001 _4CH_1.mat").is_file()
+
+
+@pytest.mark.parametrize(
+    "missing", ["HMC-QU/A4C", "LV Ground-truth Segmentation Masks", "A4C.xlsx"]
+)
+def test_find_layout_says_what_is_missing_and_where(tiny_root: Path, missing: str) -> None:
+    part = tiny_root / missing
+    shutil.rmtree(part) if part.is_dir() else part.unlink()
+    with pytest.raises(DataError, match="missing") as caught:
+        find_layout(tiny_root)
+    assert str(part) in str(caught.value)
+
+
+def test_find_layout_rejects_a_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="not found") as caught:
+        find_layout(tmp_path / "nowhere")
+    assert caught.value.path == tmp_path / "nowhere"
+
+
+@pytest.mark.parametrize("size", [MASK_SIZE, 16])
+def test_load_dataset_aligns_frames_and_masks(tiny_root: Path, size: int) -> None:
+    recordings = load_dataset(tiny_root, size=size, progress=False)
+
+    with_masks = [record for record in SYNTHETIC_RECORDS if record.mask_available]
+    assert [recording.name for recording in recordings] == [r.echo for r in with_masks]
+    for recording, record in zip(recordings, with_masks, strict=True):
+        assert recording.patient == record.patient
+        assert recording.label == int(record.mi)
+        assert recording.source == "hmcqu"
+        assert recording.meta == {
+            "segment_mi": record.segment_dict(),
+            "reference_frame": record.reference_frame,
+            "end_of_cycle": record.end_of_cycle,
+        }
+        assert recording.frames.shape == (record.n_cycle_frames, size, size)
+        assert recording.frames.dtype == np.float32
+        # Frame i of the cycle is video frame reference_frame - 1 + i.
+        expected = [
+            _video_frame(t).mean() / 255.0
+            for t in range(record.reference_frame - 1, record.end_of_cycle)
+        ]
+        np.testing.assert_allclose(recording.frames.mean(axis=(1, 2)), expected, atol=0.02)
+        masks = _masks(record.n_cycle_frames)
+        assert recording.masks.dtype == np.uint8
+        # Nearest-neighbour oracle: output pixel i samples input pixel floor(i * in / out).
+        nearest = np.arange(size) * MASK_SIZE // size
+        expected_masks = masks[:, nearest][:, :, nearest]
+        np.testing.assert_array_equal(recording.masks, expected_masks)
+
+
+def test_load_dataset_can_pick_recordings_by_name(tiny_root: Path) -> None:
+    recordings = load_dataset(tiny_root, progress=False, echoes=["ES00077 N_4CH_1"])
+    assert [recording.name for recording in recordings] == ["ES00077 N_4CH_1"]
+    assert recordings[0].label == 0
+
+
+@pytest.mark.parametrize(
+    ("echo", "problem"),
+    [("ES9999 _4CH_1", "no recording named 'ES9999 _4CH_1'"), ("ES000101 _4CH_1", "no mask")],
+)
+def test_load_dataset_rejects_names_it_cannot_load(
+    tiny_root: Path, echo: str, problem: str
+) -> None:
+    with pytest.raises(DataError, match=problem) as caught:
+        load_dataset(tiny_root, progress=False, echoes=[echo])
+    assert caught.value.path.name == "A4C.xlsx"
+
+
+def test_load_dataset_skips_recordings_without_video_with_a_warning(
+    tiny_root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tiny_root / "HMC-QU" / "A4C" / "ES0001 _4CH_1.avi").unlink()
+    with caplog.at_level(logging.WARNING, logger="lvwall.data.hmcqu"):
+        recordings = load_dataset(tiny_root, progress=False)
+    assert [recording.name for recording in recordings] == ["ES00077 N_4CH_1"]
+    assert "1 of 2 recordings" in caplog.text
+
+
+def test_load_dataset_without_any_video_raises(tiny_root: Path) -> None:
+    for video in (tiny_root / "HMC-QU" / "A4C").iterdir():
+        video.unlink()
+    with pytest.raises(DataError, match="no recording with both"):
+        load_dataset(tiny_root, progress=False)
+
+
+def _remove(path: Path) -> None:
+    path.unlink()
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(np.random.default_rng(0).bytes(2048))
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3])
+
+
+def _shorten_video(path: Path) -> None:
+    write_video(path, map(_video_frame, range(3)))
+
+
+def _wrong_mask_count(path: Path) -> None:
+    write_mask_mat(path, _masks(2))
+
+
+def _mask_without_variable(path: Path) -> None:
+    scipy.io.savemat(path, {"a": _masks(4), "b": _masks(4)})
+
+
+# echo "ES0001 _4CH_1" covers video frames 2..5 with 4 masks
+BROKEN_FILES = [
+    ("video", _remove, "not found"),
+    ("video", _garbage, "cannot be decoded"),
+    ("video", _truncate, "truncated"),
+    ("video", _shorten_video, "give 2 video frames, but .*Mask_ES0001 _4CH_1.mat holds 4"),
+    ("mask", _remove, "not found"),
+    ("mask", _wrong_mask_count, "give 4 video frames, but .*Mask_ES0001 _4CH_1.mat holds 2"),
+    ("mask", _mask_without_variable, "no mask variable"),
+]
+
+
+@pytest.mark.parametrize(("part", "damage", "problem"), BROKEN_FILES)
+def test_load_recording_names_the_broken_file(
+    tiny_root: Path, part: str, damage: Callable[[Path], None], problem: str
+) -> None:
+    layout = find_layout(tiny_root)
+    record = SYNTHETIC_RECORDS[0]
+    broken = (video_path if part == "video" else mask_path)(layout, record.echo)
+    damage(broken)
+    with pytest.raises(DataError, match=problem) as caught:
+        load_recording(layout, record, size=MASK_SIZE)
+    assert str(broken) in str(caught.value)
