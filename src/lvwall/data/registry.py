@@ -1,0 +1,76 @@
+"""Which reader reads which folder: HMC-QU (and the phantom, which writes its layout) or CAMUS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from lvwall.data import camus, hmcqu
+from lvwall.data.records import MODEL_SIZE, LabelledRecording
+from lvwall.errors import DataError
+
+#: Dataset readers by format name; each is called as ``reader(path, size, progress=...)``.
+DATASET_READERS: dict[str, Callable[..., list[LabelledRecording]]] = {
+    "hmcqu": hmcqu.load_dataset,
+    "camus": camus.load_dataset,
+}
+
+#: How each format is recognised, tried in this order. CAMUS first: its test looks only at
+#: the folder itself, while HMC-QU's also accepts the parent and sub-folders of the path.
+_LAYOUT_FINDERS: dict[str, Callable[[Path], object]] = {
+    "camus": camus.find_layout,
+    "hmcqu": hmcqu.find_layout,
+}
+
+
+def detect_format(path: str | Path) -> str:
+    """The name in :data:`DATASET_READERS` of the dataset at ``path``.
+
+    CAMUS: ``manifest.csv`` with ``images/`` and ``masks/``, or ``patientNNNN/`` folders;
+    HMC-QU: ``HMC-QU/A4C/``, ``LV Ground-truth Segmentation Masks/`` and ``A4C.xlsx``.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataError(path, "dataset folder not found")
+    if not path.is_dir():
+        raise DataError(path, "is a file; give the dataset folder that holds it")
+    for name, find_layout in _LAYOUT_FINDERS.items():
+        try:
+            find_layout(path)
+        except DataError:
+            continue
+        return name
+    raise DataError(
+        path,
+        "no known dataset layout: expected HMC-QU (HMC-QU/A4C/, 'LV Ground-truth Segmentation "
+        "Masks/', A4C.xlsx), CAMUS PNG (manifest.csv, images/, masks/) or CAMUS "
+        "(patientNNNN/ folders)",
+    )
+
+
+def load_labelled(
+    paths: Sequence[str | Path], size: int = MODEL_SIZE, progress: bool = True
+) -> list[LabelledRecording]:
+    """Read every folder in ``paths`` with the reader its layout calls for, in order.
+
+    Folders of different formats may be mixed; recordings keep their ``source``. Recording
+    names must be unique over all folders, since results and splits are keyed by them.
+    """
+    if isinstance(paths, str | Path):
+        raise ValueError(f"paths must be a sequence of folders, got the single path {paths!r}")
+    if not paths:
+        raise ValueError("paths is empty; give at least one dataset folder")
+    recordings: list[LabelledRecording] = []
+    origin: dict[str, Path] = {}
+    for path in (Path(item).expanduser() for item in paths):
+        reader = DATASET_READERS[detect_format(path)]
+        for recording in reader(path, size, progress=progress):
+            if recording.name in origin:
+                raise DataError(
+                    path,
+                    f"holds recording '{recording.name}', which was already read from "
+                    f"{origin[recording.name]}",
+                )
+            origin[recording.name] = path
+            recordings.append(recording)
+    return recordings
