@@ -43,3 +43,11 @@ def test_atomic_dir_failure_leaves_nothing(tmp_path: Path) -> None:
         (tmp / "a.txt").write_text("1")
         raise ValueError("bad input")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_results_get_ordinary_permissions(tmp_path: Path) -> None:
+    file = write_text(tmp_path / "a.txt", "x")
+    with atomic_dir(tmp_path / "d") as tmp:
+        (tmp / "b").write_text("y")
+    assert file.stat().st_mode & 0o044 == 0o044
+    assert (tmp_path / "d").stat().st_mode & 0o055 == 0o055
