@@ -11,6 +11,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("LVWALL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread_per_worker() -> None:
+    """pytest-xdist runs one worker per core; more threads each would only contend."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def _shared(sub: str) -> Path:
     path = SHARED_DATA / sub
     if not path.exists():

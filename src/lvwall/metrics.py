@@ -159,7 +159,7 @@ def _boundary_distances(
         y = torch.from_numpy(targets[both][:, None])
         with warnings.catch_warnings():
             # MONAI 1.5+ warns on every call about an argument it passes to itself internally.
-            warnings.filterwarnings("ignore", "always_return_as_numpy", FutureWarning)
+            warnings.filterwarnings("ignore", ".*always_return_as_numpy", FutureWarning)
             hd95[both] = compute_hausdorff_distance(
                 y_pred, y, include_background=True, percentile=95, spacing=spacing
             )[:, 0].numpy()

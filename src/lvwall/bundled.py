@@ -1,0 +1,58 @@
+"""The default model shipped inside the package, used when no ``--model`` is given.
+
+It lives in ``lvwall/assets/`` as two files made from one trained checkpoint by
+:func:`bundle_model`: the slim safetensors model (for PyTorch, on a GPU, and for the
+explanation tools) and its verified ONNX export (for ONNX Runtime on a CPU).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+from lvwall.errors import ModelError
+
+#: The package folder the bundled model is installed into.
+ASSETS_DIR: Path = Path(__file__).resolve().parent / "assets"
+#: File names of the bundled model's two forms.
+WEIGHTS_NAME, ONNX_NAME = "lvwall-default.safetensors", "lvwall-default.onnx"
+
+
+class BundledModel(NamedTuple):
+    """Paths of the bundled model: safetensors weights and the ONNX export of the same."""
+
+    weights: Path
+    onnx: Path
+
+
+def default_model_paths(assets_dir: str | Path | None = None) -> BundledModel:
+    """The bundled model's files (in :data:`ASSETS_DIR` unless ``assets_dir`` is given);
+    :class:`ModelError`, saying how to make them, if either is missing."""
+    assets_dir = Path(ASSETS_DIR if assets_dir is None else assets_dir)
+    paths = BundledModel(assets_dir / WEIGHTS_NAME, assets_dir / ONNX_NAME)
+    missing = [path for path in paths if not path.is_file()]
+    if missing:
+        raise ModelError(
+            missing[0],
+            "the bundled default model is not installed; train one with `lvwall train` and "
+            "pass its checkpoint with --model, or make it the default with "
+            "`lvwall export CHECKPOINT --install-default`",
+        )
+    return paths
+
+
+def bundle_model(checkpoint: str | Path, assets_dir: str | Path | None = None) -> BundledModel:
+    """Install a trained checkpoint as the default model: slim weights plus checked ONNX.
+
+    Both files are written atomically; the ONNX file only if it reproduces PyTorch (see
+    :func:`lvwall.export.export_onnx`).
+    """
+    from lvwall.checkpoint import load_model, save_model
+    from lvwall.export import export_checkpoint
+
+    assets_dir = Path(ASSETS_DIR if assets_dir is None else assets_dir)
+    paths = BundledModel(assets_dir / WEIGHTS_NAME, assets_dir / ONNX_NAME)
+    export_checkpoint(checkpoint, paths.onnx)
+    model, meta = load_model(checkpoint)
+    save_model(paths.weights, model, meta)
+    return paths

@@ -1,0 +1,141 @@
+"""``lvwall evaluate``: score a trained model on labelled recordings."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from lvwall.evaluate import EvaluationResult
+
+#: Column titles of the printed table, by metric name.
+TITLES: dict[str, str] = {
+    "dice": "Dice",
+    "iou": "IoU",
+    "accuracy": "Acc",
+    "precision": "Prec",
+    "recall": "Rec",
+    "f1": "F1",
+    "specificity": "Spec",
+    "hd95": "HD95",
+    "assd": "ASSD",
+    "hd95_mm": "HD95mm",
+    "assd_mm": "ASSDmm",
+}
+CAPTION = (
+    "Per recording: means over its frames. Macro: mean over recordings; micro: from pixels "
+    "pooled over all frames. Acc accuracy, Prec precision, Rec recall (sensitivity), Spec "
+    "specificity; HD95 and ASSD in pixels (mm where named)."
+)
+DISTANCES = frozenset({"hd95", "assd", "hd95_mm", "assd_mm"})
+
+
+def command(
+    checkpoint: Path = typer.Argument(
+        ..., help="A run's best.ckpt or last.ckpt, or a model file from lvwall."
+    ),
+    data: list[Path] = typer.Option(
+        ..., "--data", help="Dataset folder (HMC-QU layout, phantom or CAMUS); repeat to mix."
+    ),
+    fold: int = typer.Option(
+        None, "--fold", help="Score only the validation recordings of this fold (default: all)."
+    ),
+    folds: int = typer.Option(
+        None, "--folds", help="Number of folds (default: the run's, else 5)."
+    ),
+    seed: int = typer.Option(
+        None, "--seed", help="Seed of the split (default: the run's, else 0)."
+    ),
+    threshold: float = typer.Option(
+        None, "--threshold", help="Wall probability threshold (default: the model's, 0.5)."
+    ),
+    batch_size: int = typer.Option(16, "--batch-size", help="Frames per forward pass."),
+    out: Path = typer.Option(
+        None, "--out", help="Write metrics.csv and metrics.json into this folder."
+    ),
+) -> None:
+    """Score a model on labelled recordings: Dice, IoU, accuracy, precision, recall, F1,
+    specificity, HD95 and ASSD, per recording and overall (macro and micro).
+
+    With --fold, the recordings are split patient-wise exactly as `lvwall train` splits them
+    (same --folds and --seed) and only that fold's validation recordings are scored.
+    """
+    from rich.console import Console
+
+    from lvwall.checkpoint import load_model
+    from lvwall.data.registry import load_labelled
+    from lvwall.data.splits import kfold
+    from lvwall.errors import DataError, LvwallError
+    from lvwall.evaluate import evaluate_model
+
+    for path in data:
+        if not path.exists():
+            raise DataError(path, "does not exist")
+    model, meta = load_model(checkpoint)
+    trained_with = meta.get("train_config") or {}
+    folds = folds if folds is not None else trained_with.get("folds", 5)
+    seed = seed if seed is not None else trained_with.get("seed", 0)
+    threshold = threshold if threshold is not None else meta["threshold"]
+    if not 0.0 < threshold < 1.0:
+        raise LvwallError(f"--threshold must lie strictly between 0 and 1, got {threshold}")
+    if fold is not None and not 0 <= fold < folds:
+        raise LvwallError(f"--fold must be in 0..{folds - 1}, got {fold}")
+    recordings = load_labelled(data, size=meta["image_size"], progress=True)
+    if fold is not None:
+        try:
+            _, val_idx = kfold(recordings, k=folds, seed=seed)[fold]
+        except ValueError as error:
+            raise LvwallError(f"cannot split the recordings patient-wise: {error}") from None
+        recordings = [recordings[index] for index in val_idx]
+    result = evaluate_model(
+        model, recordings, threshold=threshold, batch_size=batch_size, progress=True
+    )
+    console = Console()
+    console.print(metrics_table(result, title=f"{checkpoint.name}: {len(recordings)} recordings"))
+    if out is not None:
+        csv_path, json_path = result.save(
+            out,
+            checkpoint=checkpoint.resolve(),
+            data=[path.resolve() for path in data],
+            fold=fold,
+            folds=folds,
+            seed=seed,
+        )
+        console.print(f"wrote {csv_path} and {json_path}", highlight=False, soft_wrap=True)
+
+
+def metrics_table(result: EvaluationResult, title: str = "") -> Table:
+    """Every metric per recording (means over frames), then the macro and micro rows."""
+    from rich.table import Table
+
+    names = [name for name in TITLES if name in result.macro]
+    table = Table(title=title, caption=CAPTION)
+    table.add_column("Recording")
+    table.add_column("Frames", justify="right")
+    for name in names:
+        table.add_column(TITLES[name], justify="right")
+    rows = result.metrics.recordings
+    for recording, row in rows.iterrows():
+        table.add_row(str(recording), str(int(row["n_frames"])), *_cells(row, names))
+    n_frames = str(int(rows["n_frames"].sum()))
+    table.add_section()
+    table.add_row("[bold]macro[/]", n_frames, *_cells(result.macro, names))
+    table.add_row("[bold]micro[/]", n_frames, *_cells(result.micro, names))
+    return table
+
+
+def _cells(values: Mapping[str, float], names: list[str]) -> list[str]:
+    cells = []
+    for name in names:
+        value = float(values[name])
+        if math.isnan(value):
+            cells.append("-")
+        else:
+            cells.append(f"{value:.2f}" if name in DISTANCES else f"{value:.3f}")
+    return cells

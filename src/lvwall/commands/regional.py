@@ -1,0 +1,164 @@
+"""``lvwall regional``: the six A4C wall segments of one recording, their motion and flags."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lvwall.data.inputs import Recording
+    from lvwall.regional.analysis import RegionalAnalysis
+
+
+class SeptalSide(str, Enum):
+    left = "left"
+    right = "right"
+
+
+def command(
+    recording: Path = typer.Argument(
+        ...,
+        help="A recording (video, GIF, DICOM, folder of frames) to segment, or a masks.npz "
+        "written by `lvwall predict`.",
+        show_default=False,
+    ),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Folder for the results; they go to OUT/<name>/."
+    ),
+    model: Path | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Model for a recording (.ckpt, .safetensors or .onnx); default: the bundled one.",
+    ),
+    septal_side: SeptalSide = typer.Option(
+        SeptalSide.left,
+        "--septal-side",
+        help="Image side of the septum; left in the standard A4C view (apex at the top).",
+    ),
+    start: int = typer.Option(
+        1, "--start", min=1, help="First frame of the cycle (1-based; the reference frame)."
+    ),
+    end: int | None = typer.Option(
+        None, "--end", min=2, help="Last frame of the cycle (1-based, inclusive) [default: last]."
+    ),
+    score: str | None = typer.Option(
+        None,
+        "--score",
+        help="Motion score per segment: combined (displacement and thickening), displacement "
+        "(the HMC-QU study's), inward or thickening [default: the thresholds file's, else "
+        "combined].",
+    ),
+    thresholds: Path | None = typer.Option(
+        None,
+        "--thresholds",
+        help="thresholds.json from `lvwall regional-eval`: flag hypokinetic segments.",
+    ),
+) -> None:
+    """Split the LV wall into its six A4C segments in every frame of one cardiac cycle,
+    measure each segment's endocardial motion and thickening from the first frame, and
+    write segment label maps (NPZ), motion curves (PNG, CSV), an A4C segment diagram, an
+    overlay and a per-segment table (CSV, printed).
+
+    With --thresholds, segments whose motion score falls below the learned threshold are
+    flagged hypokinetic (possible MI).
+    """
+    from rich.console import Console
+
+    from lvwall.regional.analysis import Thresholds, analyse_cycle, write_outputs
+    from lvwall.regional.mi import DEFAULT_SCORE, SCORES
+    from lvwall.regional.sources import read_masks_npz, segment_recording
+
+    console = Console(stderr=True)
+    learned = Thresholds.load(thresholds) if thresholds is not None else None
+    chosen = score or (learned.score if learned else DEFAULT_SCORE)
+    if chosen not in SCORES:
+        raise typer.BadParameter(f"unknown score {chosen!r}; choose one of {sorted(SCORES)}")
+    if learned is not None and learned.score != chosen:
+        raise typer.BadParameter(
+            f"{thresholds} holds thresholds for the score {learned.score!r}, not {chosen!r}"
+        )
+
+    if recording.suffix.lower() == ".npz":
+        masks = read_masks_npz(recording)
+    else:
+        with _FrameProgress(console) as progress:
+            masks = segment_recording(recording, model, progress=progress)
+    cycle = masks.cycle(start, end, recording)
+    with console.status(f"splitting {len(cycle.masks)} frames into the six segments"):
+        analysis = analyse_cycle(
+            cycle.masks,
+            septal_side=septal_side.value,
+            score=chosen,
+            thresholds=learned,
+            source=str(recording),
+        )
+        reference = cycle.frames[0] if cycle.frames is not None else cycle.masks[0] * 0.5
+        paths = write_outputs(analysis, out / cycle.name, reference, title=cycle.name)
+    _print_table(analysis, cycle.name)
+    console.print(f"results: {paths['table'].parent}", highlight=False)
+
+
+def _print_table(analysis: RegionalAnalysis, name: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"lvwall regional: {name}")
+    table.add_column("segment")
+    for column in ("displacement", "inward", "thickening", "score"):
+        table.add_column(column, justify="right")
+    flags = analysis.flags
+    if flags is not None:
+        table.add_column("hypokinetic")
+    for index, row in analysis.table().iterrows():
+        cells = [
+            f"{row['segment']} [dim]{row['title']}[/]",
+            f"{row['max_displacement_pct_long_axis']:.1f}%",
+            f"{row['max_inward_pct_long_axis']:.1f}%",
+            f"{row['max_thickening_pct']:.0f}%",
+            f"{analysis.scores[index]:.4f}",
+        ]
+        if flags is not None:
+            cells.append("[bold red]yes[/]" if flags[index] else "no")
+        table.add_row(*cells)
+    Console().print(table)
+    Console().print(
+        "Largest motion over the cycle from its first frame; displacements in % of the LV "
+        "long axis.",
+        style="dim",
+    )
+
+
+class _FrameProgress:
+    """A Rich progress bar over the frames being segmented."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.bar = Progress(
+            TextColumn("segmenting {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task: int | None = None
+
+    def __enter__(self) -> _FrameProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)
+
+    def start(self, recording: Recording) -> None:
+        self.task = self.bar.add_task(recording.name, total=recording.n_frames)
+
+    def advance(self) -> None:
+        if self.task is not None:
+            self.bar.advance(self.task)

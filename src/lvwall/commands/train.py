@@ -1,0 +1,150 @@
+"""``lvwall train``: train the LV-wall U-Net into a run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def command(
+    out: Path = typer.Option(
+        ..., "--out", help="Run folder for checkpoints, logs, curves (new, or the one to resume)."
+    ),
+    data: list[Path] = typer.Option(
+        None, "--data", help="Dataset folder (HMC-QU layout, phantom or CAMUS); repeat to mix."
+    ),
+    loss: str = typer.Option(None, "--loss", help="Loss: dice or focal-tversky (default: dice)."),
+    alpha: float = typer.Option(None, "--alpha", help="Focal Tversky weight of false positives."),
+    beta: float = typer.Option(None, "--beta", help="Focal Tversky weight of false negatives."),
+    gamma: float = typer.Option(None, "--gamma", help="Focal Tversky exponent."),
+    preset: str = typer.Option(
+        None,
+        "--preset",
+        help="U-Net preset, e.g. fast4 or seed (default: lvwall.model.DEFAULT_PRESET).",
+    ),
+    epochs: int = typer.Option(None, "--epochs", help="Maximum epochs (default: 30)."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Frames per batch (default: 8)."),
+    lr: float = typer.Option(None, "--lr", help="Peak learning rate of AdamW (default: 3e-3)."),
+    schedule: str = typer.Option(
+        None, "--schedule", help="LR schedule: one-cycle, cosine or constant (default: one-cycle)."
+    ),
+    patience: int = typer.Option(
+        None, "--patience", help="Stop after this many epochs without a better val Dice."
+    ),
+    augment: str = typer.Option(
+        None, "--augment", help="Augmentation: none, light, echo or strong (default: echo)."
+    ),
+    frames_per_epoch: int = typer.Option(
+        None, "--frames-per-epoch", help="Training frames drawn per epoch (default: all)."
+    ),
+    fold: int = typer.Option(
+        None, "--fold", help="Validate on this fold (0-based) of a patient-wise k-fold split."
+    ),
+    folds: int = typer.Option(None, "--folds", help="Number of folds (default: 5)."),
+    seed: int = typer.Option(None, "--seed", help="Seed of the split, weights and augmentation."),
+    config: Path = typer.Option(
+        None, "--config", help="YAML training config; the flags given here override it."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue an interrupted run from OUT/last.ckpt."
+    ),
+    init: Path = typer.Option(
+        None, "--init", help="Start from this checkpoint's weights and architecture (fine-tune)."
+    ),
+    devices: str = typer.Option(
+        None, "--devices", help="Devices per node: a number or 'auto' (default: auto)."
+    ),
+    accelerator: str = typer.Option(
+        None, "--accelerator", help="auto, cpu, gpu, cuda or mps (default: auto)."
+    ),
+    num_nodes: int = typer.Option(None, "--num-nodes", help="Nodes for multi-node DDP."),
+    strategy: str = typer.Option(
+        None, "--strategy", help="auto, ddp, ddp_spawn, ddp_fork or ddp_notebook (default: auto)."
+    ),
+    precision: str = typer.Option(
+        None, "--precision", help="auto, 32, bf16-mixed or 16-mixed (default: auto)."
+    ),
+    num_workers: int = typer.Option(
+        None, "--num-workers", help="DataLoader workers (default: 0 on CPU, up to 8 on GPU)."
+    ),
+) -> None:
+    """Train the U-Net on labelled recordings and write OUT/best.ckpt and OUT/last.ckpt.
+
+    Recordings are split by patient (never by frame) into training and validation; the best
+    epoch by validation Dice is kept. OUT also gets config.yaml, metrics.csv (one row per
+    epoch), metrics.json, learning_curve.png and TensorBoard logs.
+    """
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+    from lightning.pytorch.utilities import rank_zero_only
+    from rich.console import Console
+
+    from lvwall.config import TrainConfig
+    from lvwall.errors import DataError, LvwallError
+    from lvwall.train import CONFIG_FILE, fit
+
+    for path in [*(data or []), *([config] if config else [])]:
+        if not path.exists():
+            raise DataError(path, "does not exist")
+    if init is not None and not init.is_file():
+        raise DataError(init, "the --init checkpoint does not exist")
+    if config is not None:
+        base = TrainConfig.from_yaml(config)
+    elif resume and (out / CONFIG_FILE).is_file():
+        base = TrainConfig.from_yaml(out / CONFIG_FILE)
+    else:
+        base = TrainConfig()
+    loss_kwargs = {
+        name: value
+        for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma))
+        if value is not None
+    }
+    try:
+        settings = base.with_overrides(
+            data=[str(path.resolve()) for path in data] if data else None,
+            loss=loss,
+            loss_kwargs=loss_kwargs or None,
+            preset=preset,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            schedule=schedule,
+            patience=patience,
+            augment=augment,
+            frames_per_epoch=frames_per_epoch,
+            fold=fold,
+            folds=folds,
+            seed=seed,
+            init_checkpoint=str(init.resolve()) if init else None,
+            devices=_devices(devices),
+            accelerator=accelerator,
+            num_nodes=num_nodes,
+            strategy=strategy,
+            precision=precision,
+            num_workers=num_workers,
+        )
+    except ValueError as error:
+        raise LvwallError(f"bad training settings: {error}") from None
+    if not settings.data:
+        raise LvwallError("no training data: give --data PATH (or data: in --config)")
+    try:
+        result = fit(settings, out, resume=resume)
+    except MisconfigurationException as error:
+        raise LvwallError(f"Lightning cannot run these hardware settings: {error}") from None
+    if rank_zero_only.rank != 0:
+        return
+    Console().print(
+        f"best val Dice [bold]{result.best_val_dice:.4f}[/] after {result.epochs_run} epochs"
+        f"{' (stopped early)' if result.stopped_early else ''}; "
+        f"best: {result.best_checkpoint}, last: {result.last_checkpoint}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _devices(value: str | None) -> int | str | None:
+    if value is None or value == "auto":
+        return value
+    if value.isdigit():
+        return int(value)
+    raise ValueError(f"--devices must be a number or 'auto', got {value!r}")

@@ -1,0 +1,68 @@
+"""The bundled default model: where it lives, the error without it, installing one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import lvwall
+from lvwall.bundled import ASSETS_DIR, ONNX_NAME, WEIGHTS_NAME, bundle_model, default_model_paths
+from lvwall.checkpoint import load_model, save_model
+from lvwall.cli import app
+from lvwall.errors import ModelError
+from lvwall.export import read_onnx_meta
+from lvwall.infer import OnnxPredictor
+from lvwall.model import UNetConfig, build_model
+
+runner = CliRunner()
+
+
+def test_assets_live_inside_the_package() -> None:
+    package = Path(lvwall.__file__).resolve().parent
+    assert package / "assets" == ASSETS_DIR
+
+
+@pytest.mark.parametrize(
+    ("present", "missing"),
+    [([], WEIGHTS_NAME), ([WEIGHTS_NAME], ONNX_NAME), ([ONNX_NAME], WEIGHTS_NAME)],
+)
+def test_missing_model_says_how_to_make_one(
+    tmp_path: Path, present: list[str], missing: str
+) -> None:
+    for name in present:
+        (tmp_path / name).write_bytes(b"x")
+    with pytest.raises(ModelError) as info:
+        default_model_paths(tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / missing}: the bundled default model is not installed")
+    assert "lvwall train" in message and "--install-default" in message
+
+
+def test_bundle_model_installs_matching_weights_and_onnx(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = build_model(UNetConfig(widths=(4, 8), norm="batch"))
+    checkpoint = save_model(tmp_path / "trained.safetensors", model, {"threshold": 0.42})
+    assets = tmp_path / "assets"
+
+    installed = bundle_model(checkpoint, assets)
+    assert default_model_paths(assets) == installed
+    assert installed.weights.name == WEIGHTS_NAME and installed.onnx.name == ONNX_NAME
+
+    reloaded, meta = load_model(installed.weights)
+    assert meta["threshold"] == 0.42 and read_onnx_meta(installed.onnx)["threshold"] == 0.42
+    images = np.random.default_rng(0).random((2, 1, 224, 224), dtype=np.float32)
+    with torch.inference_mode():
+        expected = torch.sigmoid(reloaded(torch.from_numpy(images))).numpy()
+    np.testing.assert_allclose(OnnxPredictor(installed.onnx).predict(images), expected, atol=1e-4)
+
+
+def test_cli_install_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("lvwall.bundled.ASSETS_DIR", tmp_path / "assets")
+    checkpoint = save_model(tmp_path / "m.safetensors", build_model(UNetConfig(widths=(4, 8))))
+    result = runner.invoke(app, ["export", str(checkpoint), "--install-default"])
+    assert result.exit_code == 0, result.output
+    assert default_model_paths().onnx == tmp_path / "assets" / ONNX_NAME

@@ -1,0 +1,127 @@
+"""``lvwall regional``: one recording's segments, motion, figures and table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lvwall.cli import app
+from lvwall.data.video import write_video
+from lvwall.infer import SegmentationModel
+from lvwall.regional.analysis import OUTPUT_FILES, Thresholds, analyse_cycle
+from lvwall.regional.schematic import beating_wall
+
+runner = CliRunner()
+STILL = 2  # SEG14 does not move
+
+
+@pytest.fixture(scope="module")
+def masks() -> np.ndarray:
+    factors = np.ones(6)
+    factors[STILL] = 0.0
+    return beating_wall(factors, n_frames=5)
+
+
+@pytest.fixture
+def masks_npz(tmp_path: Path, masks: np.ndarray) -> Path:
+    path = tmp_path / "predicted" / "echo 1" / "masks.npz"
+    path.parent.mkdir(parents=True)
+    np.savez_compressed(path, model=masks)
+    return path
+
+
+def test_masks_npz_gives_every_output(masks_npz: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["regional", str(masks_npz), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "out" / "echo 1"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(OUTPUT_FILES.values())
+    assert "SEG14" in result.output and "apical septal" in result.output
+
+
+def test_thresholds_flag_the_still_segment(
+    masks: np.ndarray, masks_npz: Path, tmp_path: Path
+) -> None:
+    scores = analyse_cycle(masks, score="thickening").scores
+    cut = np.full(6, (scores[STILL] + np.delete(scores, STILL).min()) / 2)
+    thresholds = Thresholds("thickening", cut).save(tmp_path / "thresholds.json")
+    result = runner.invoke(
+        app,
+        ["regional", str(masks_npz), "-o", str(tmp_path / "out"), "--thresholds", str(thresholds)],
+    )
+    assert result.exit_code == 0, result.output
+    table = (tmp_path / "out" / "echo 1" / "segments.csv").read_text().splitlines()
+    flagged = [line.split(",")[0] for line in table[1:] if line.endswith("True")]
+    assert flagged == ["SEG14"]
+    assert "hypokinetic" in result.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--score", "speed"], "unknown score 'speed'"),
+        (["--septal-side", "top"], "top"),
+    ],
+)
+def test_bad_options_are_usage_errors(masks_npz: Path, tmp_path: Path, extra, message) -> None:
+    result = runner.invoke(app, ["regional", str(masks_npz), "-o", str(tmp_path), *extra])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_thresholds_for_another_score_are_refused(masks_npz: Path, tmp_path: Path) -> None:
+    thresholds = Thresholds("inward", np.zeros(6)).save(tmp_path / "thresholds.json")
+    result = runner.invoke(
+        app,
+        ["regional", str(masks_npz), "-o", str(tmp_path), "--thresholds", str(thresholds)]
+        + ["--score", "displacement"],
+    )
+    assert result.exit_code == 2
+    assert "for the score 'inward'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("masks_of", "extra", "message"),
+    [
+        (lambda m: np.zeros_like(m), [], "frame 1: the wall mask is empty"),
+        (lambda m: m, ["--start", "4", "--end", "9"], "has 5 frames"),
+    ],
+)
+def test_user_errors_are_one_sentence_and_exit_1(
+    tmp_path: Path, masks: np.ndarray, masks_of, extra, message: str
+) -> None:
+    path = tmp_path / "clip.npz"
+    np.savez_compressed(path, masks=masks_of(masks))
+    result = runner.invoke(app, ["regional", str(path), "-o", str(tmp_path / "out"), *extra])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+class _ReplayPredictor:
+    def __init__(self, masks: np.ndarray) -> None:
+        self.masks, self.position = masks.astype(np.float32), 0
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        out = self.masks[self.position : self.position + len(batch), None]
+        self.position += len(batch)
+        return out
+
+
+def test_a_video_is_segmented_then_analysed_over_the_chosen_cycle(
+    tmp_path: Path, masks: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = tmp_path / "echo.gif"
+    write_video(video, [np.full((64, 64, 3), 40 * i, np.uint8) for i in range(5)], fps=10)
+    model = SegmentationModel(_ReplayPredictor(masks), 0.5, 224, "replay")
+    monkeypatch.setattr("lvwall.infer.load_segmentation_model", lambda path=None: model)
+    result = runner.invoke(
+        app, ["regional", str(video), "-o", str(tmp_path / "out"), "--start", "2", "--end", "5"]
+    )
+    assert result.exit_code == 0, result.output
+    with np.load(tmp_path / "out" / "echo" / "segments.npz") as archive:
+        assert archive["segments"].shape == (4, 224, 224)
+    assert (tmp_path / "out" / "echo" / "overlay.png").is_file()
