@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import typer
 from typer.testing import CliRunner
 
+from lvwall import entry_points
 from lvwall.cli import app, user_errors
 from lvwall.errors import DataError
 
@@ -35,3 +38,15 @@ def test_user_error_is_one_sentence_and_exit_1(capsys: pytest.CaptureFixture[str
     err = capsys.readouterr().err
     assert "/x/y.avi: the video is truncated" in err
     assert "Traceback" not in err
+
+
+def test_every_command_has_its_own_console_script() -> None:
+    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
+    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"][
+        "scripts"
+    ]
+    names = {c.name for c in typer.main.get_command(app).commands.values()}
+    assert {f"lvwall-{name}" for name in names} == set(scripts) - {"lvwall"}
+    for script, target in scripts.items():
+        if script != "lvwall":
+            assert callable(getattr(entry_points, target.split(":")[1]))
