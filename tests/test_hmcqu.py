@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 import openpyxl
 import pytest
@@ -27,8 +28,10 @@ from lvwall.data.hmcqu import (
     write_a4c_xlsx,
     write_mask_mat,
 )
+from lvwall.data.preprocess import prepare_frame
 from lvwall.data.records import SEGMENT_NAMES, EchoRecord
-from lvwall.data.video import write_video
+from lvwall.data.sector import find_sector
+from lvwall.data.video import read_frames, write_video
 from lvwall.errors import DataError
 
 # --------------------------------------------------------------------------------------------
@@ -367,6 +370,48 @@ def test_load_dataset_without_any_video_raises(tiny_root: Path) -> None:
         video.unlink()
     with pytest.raises(DataError, match="no recording with both"):
         load_dataset(tiny_root, progress=False)
+
+
+SCAN_SIZE = (120, 160)  # (height, width) of the scanner frames with a fan and overlays
+FAN_APEX, FAN_RADIUS = (80, 8), 100  # (x, y) and pixels; the fan opens downwards
+
+
+def _scanner_frame(t: int) -> np.ndarray:
+    """A speckled fan, with scanner text (a block) and an ECG trace (a line) outside it."""
+    fan = np.zeros(SCAN_SIZE, np.uint8)
+    cv2.ellipse(fan, FAN_APEX, (FAN_RADIUS, FAN_RADIUS), 0, 50, 130, 1, -1)
+    speckle = np.random.default_rng(t).integers(60, 200, SCAN_SIZE, dtype=np.uint8)
+    grey = np.where(fan > 0, speckle, 0).astype(np.uint8)
+    grey[4:16, 4:30] = 230  # text
+    grey[110:113, 2:40] = 200  # ECG trace
+    return np.repeat(grey[:, :, None], 3, axis=2)
+
+
+def test_load_recording_blanks_the_overlays_outside_the_sector_as_predict_does(
+    tiny_root: Path,
+) -> None:
+    layout = find_layout(tiny_root)
+    record = SYNTHETIC_RECORDS[0]
+    video = write_video(video_path(layout, record.echo), map(_scanner_frame, range(VIDEO_FRAMES)))
+    size = 64
+
+    recording = load_recording(layout, record, size=size)
+
+    # What lvwall predict feeds the network: prepared frames, sector found in the first ones.
+    cycle = read_frames(video, record.reference_frame - 1, record.end_of_cycle)
+    prepared = np.stack([prepare_frame(frame, size) for frame in cycle])
+    np.testing.assert_array_equal(recording.frames, find_sector(prepared).apply(prepared))
+    # The overlays were there and are gone; the fan is kept.
+    text, ecg = np.s_[:, 3:8, 2:12], np.s_[:, 59:60, 1:16]
+    assert prepared[text].min() > 0.5 and prepared[ecg].min() > 0.3
+    assert not recording.frames[text].any() and not recording.frames[ecg].any()
+    fan = np.s_[:, 20:40, 24:40]
+    np.testing.assert_array_equal(recording.frames[fan], prepared[fan])
+    # The masks are not blanked: nearest-neighbour copies of the mask file.
+    nearest = np.arange(size) * MASK_SIZE // size
+    np.testing.assert_array_equal(
+        recording.masks, _masks(record.n_cycle_frames)[:, nearest][:, :, nearest]
+    )
 
 
 def _remove(path: Path) -> None:

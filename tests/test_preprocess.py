@@ -51,6 +51,24 @@ def test_to_grey_rejects_what_it_cannot_interpret(frame: np.ndarray, problem: st
         to_grey(frame)
 
 
+@pytest.mark.parametrize(
+    ("shape", "dtype"),
+    [((422, 636, 3), np.uint8), ((50, 70, 3), np.float32), ((30, 20, 1), np.uint8)],
+)
+def test_to_grey_matches_a_float64_channel_mean_and_stays_in_unit_range(
+    shape: tuple[int, ...], dtype: type
+) -> None:
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 256, shape, dtype=np.uint8)
+    frame = frame if dtype == np.uint8 else (frame / 255.0).astype(dtype)
+    scale = 255.0 if dtype == np.uint8 else 1.0
+    grey = to_grey(frame)
+    assert grey.shape == shape[:2]
+    np.testing.assert_allclose(grey, frame.astype(np.float64).mean(axis=2) / scale, atol=1e-6)
+    white = np.full(shape, 255 if dtype == np.uint8 else 1.0, dtype)
+    assert np.all(to_grey(white) == 1.0)  # never a rounding step above 1
+
+
 IMAGE = RNG.random((40, 60), dtype=np.float32)
 MASK = (RNG.random((40, 60)) > 0.5).astype(np.uint8)
 
@@ -120,3 +138,22 @@ def test_prepare_frame_gives_model_input(shape: tuple[int, ...], size: int) -> N
 def test_prepare_frame_keeps_a_flat_frame_flat(level: int) -> None:
     prepared = prepare_frame(np.full((300, 400, 3), level, np.uint8))
     np.testing.assert_allclose(prepared, level / 255.0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("shape", "size", "interpolation"),
+    [
+        ((422, 636, 3), MODEL_SIZE, cv2.INTER_AREA),  # HMC-QU frame, shrunk
+        ((768, 1024, 3), 112, cv2.INTER_AREA),
+        ((100, 80, 3), 256, cv2.INTER_LINEAR),  # enlarged
+        ((300, 150, 3), 224, cv2.INTER_LINEAR),  # enlarged along one side only
+    ],
+)
+def test_prepare_frame_equals_grey_then_resize_in_float64(
+    shape: tuple[int, ...], size: int, interpolation: int
+) -> None:
+    frame = np.random.default_rng(2).integers(0, 256, shape, dtype=np.uint8)
+    oracle = cv2.resize(
+        frame.astype(np.float64).mean(axis=2) / 255.0, (size, size), interpolation=interpolation
+    )
+    np.testing.assert_allclose(prepare_frame(frame, size), oracle, atol=1e-5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from scipy.spatial import cKDTree
@@ -142,3 +143,68 @@ def test_segment_dice_is_nan_for_a_segment_absent_from_both() -> None:
     assert np.isnan(dice[2:]).all()
     with pytest.raises(ValueError, match="differ in shape"):
         segment_dice(labels, labels[:1])
+
+
+def _frame_with(rows: slice, cols: slice, shape: tuple[int, int] = (224, 224)) -> np.ndarray:
+    mask = np.zeros(shape, np.uint8)
+    mask[rows, cols] = 1
+    return mask
+
+
+def _disc_mask(radius: int, thickness: int) -> np.ndarray:
+    mask = np.zeros((224, 224), np.uint8)
+    cv2.circle(mask, (112, 112), radius, 1, thickness)
+    return mask
+
+
+@pytest.mark.parametrize(
+    ("make_mask", "problem"),
+    [
+        pytest.param(lambda: np.ones((224, 224), np.uint8), "compact blob", id="full-frame"),
+        pytest.param(
+            lambda: 1 - _frame_with(slice(0, 1), slice(0, 1)), "compact blob", id="all-but-corner"
+        ),
+        pytest.param(lambda: np.ones((8, 8), np.uint8), "compact blob", id="tiny-full-frame"),
+        pytest.param(lambda: np.ones((100, 300), np.uint8), "compact blob", id="full-wide-frame"),
+        pytest.param(
+            lambda: _frame_with(slice(0, 112), slice(None)), "compact blob", id="top-half"
+        ),
+        pytest.param(
+            lambda: _frame_with(slice(60, 160), slice(60, 160)), "compact blob", id="square"
+        ),
+        pytest.param(lambda: _disc_mask(60, -1), "compact blob", id="disc"),
+        pytest.param(lambda: _disc_mask(60, 10), "closed ring", id="ring"),
+        pytest.param(
+            lambda: _frame_with(slice(112, 113), slice(112, 113)),
+            "only specks and hairlines",
+            id="single-pixel",
+        ),
+        pytest.param(
+            lambda: _frame_with(slice(100, 101), slice(None)),
+            "only specks and hairlines",
+            id="single-pixel-row",
+        ),
+        pytest.param(
+            lambda: _frame_with(slice(None), slice(100, 101)),
+            "only specks and hairlines",
+            id="single-pixel-column",
+        ),
+        pytest.param(
+            lambda: _frame_with(slice(100, 112), slice(None)),
+            "does not curve round an apex",
+            id="thick-row",
+        ),
+        pytest.param(
+            lambda: _frame_with(slice(None, None, 2), slice(None, None, 2)),
+            "only specks and hairlines",
+            id="dot-grid",
+        ),
+    ],
+)
+def test_degenerate_masks_fail_with_one_regional_sentence(make_mask, problem: str) -> None:
+    with pytest.raises(RegionalError) as info:
+        split_wall(make_mask(), source="clip.npz, frame 4")
+    message = str(info.value)
+    assert message.startswith("clip.npz, frame 4: ")
+    assert problem in message
+    assert "\n" not in message

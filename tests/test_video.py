@@ -177,6 +177,52 @@ def test_unreadable_videos_raise_data_error_naming_the_file(
     assert name in str(caught.value)
 
 
+def _avi_cut_at_frame(path: Path, n_kept: int) -> Path:
+    """An AVI of N_FRAMES frames cut just before frame ``n_kept``: no decoder error follows."""
+    whole = write_video(path.with_name("whole.avi"), _smooth_frames(16, 16, colour=False))
+    with av.open(str(whole)) as container:
+        starts = [packet.pos for packet in container.demux(video=0) if packet.size]
+    path.write_bytes(whole.read_bytes()[: starts[n_kept]])
+    return path
+
+
+@pytest.mark.parametrize("n_kept", [1, 3, N_FRAMES - 1])
+def test_an_avi_cut_at_a_frame_boundary_is_reported_after_its_frames(
+    tmp_path: Path, n_kept: int
+) -> None:
+    path = _avi_cut_at_frame(tmp_path / "cut.avi", n_kept)
+    decoded = []
+    with pytest.raises(DataError) as caught:
+        decoded.extend(iter_frames(path))
+    assert len(decoded) == n_kept
+    assert str(caught.value) == (
+        f"{path}: is truncated: decoding ended after {n_kept} of the {N_FRAMES} frames its "
+        "header announces"
+    )
+    # Reading only the frames that are there is no error.
+    assert len(read_frames(path, 0, n_kept)) == n_kept
+
+
+def _avi_with_dropped_frames(path: Path, dropped: set[int]) -> Path:
+    """An MJPEG AVI with gaps in its timestamps, which the muxer fills with empty chunks."""
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("mjpeg", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 16, 16, "yuvj444p"
+        for index in sorted(set(range(N_FRAMES)) - dropped):
+            frame = av.VideoFrame.from_ndarray(np.full((16, 16, 3), 30 * index, np.uint8))
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.mark.parametrize("dropped", [{2}, {1, 2, 4}])
+def test_dropped_frames_in_an_avi_are_not_truncation(tmp_path: Path, dropped: set[int]) -> None:
+    path = _avi_with_dropped_frames(tmp_path / "vfr.avi", dropped)
+    assert probe(path).n_frames == N_FRAMES  # the header counts the dropped frames
+    assert len(list(iter_frames(path))) == N_FRAMES - len(dropped)
+
+
 def _frames_of_two_sizes() -> list[np.ndarray]:
     return [np.zeros((16, 16), np.uint8), np.zeros((16, 18), np.uint8)]
 

@@ -29,6 +29,7 @@ import numpy as np
 from lvwall.atomic import atomic_path
 from lvwall.data.preprocess import prepare_frame, resize
 from lvwall.data.records import MODEL_SIZE, SEGMENT_NAMES, EchoRecord, LabelledRecording
+from lvwall.data.sector import SECTOR_FRAMES, find_sector
 from lvwall.data.video import iter_frames
 from lvwall.errors import DataError
 
@@ -360,10 +361,15 @@ def write_mask_mat(path: str | Path, masks: np.ndarray) -> Path:
 
 
 def _cycle_frames(path: Path, record: EchoRecord, size: int) -> np.ndarray:
-    """Decode frames Reference..End (1-based, inclusive) and prepare each for the model."""
+    """Decode frames Reference..End (1-based, inclusive), prepare each for the model and
+    blank what lies outside the ultrasound sector, found in the first prepared frames of the
+    cycle: the same steps :func:`lvwall.infer.segment_frames` takes before the network."""
     frames = itertools.islice(iter_frames(path), record.reference_frame - 1, record.end_of_cycle)
     prepared = [prepare_frame(frame, size) for frame in frames]
-    return np.stack(prepared) if prepared else np.zeros((0, size, size), np.float32)
+    if not prepared:
+        return np.zeros((0, size, size), np.float32)
+    stacked = np.stack(prepared)
+    return find_sector(stacked[:SECTOR_FRAMES]).apply(stacked)
 
 
 def load_recording(
@@ -373,6 +379,12 @@ def load_recording(
 
     Frames Reference..End of Cycle of the AVI pair one-to-one with the mask frames, as in
     Degerli et al. (2021); a different count raises :class:`DataError`.
+
+    The frames are what ``lvwall predict`` feeds the network: :func:`prepare_frame` to
+    ``size``, then everything outside the ultrasound sector (scanner text, ECG trace, scales)
+    set to zero with :func:`lvwall.data.sector.find_sector` of the first
+    :data:`~lvwall.data.sector.SECTOR_FRAMES` cycle frames, so a model never learns from
+    overlays it will not see at inference. The masks are left as they are.
     """
     if size < 1:
         raise ValueError(f"size must be positive, got {size}")

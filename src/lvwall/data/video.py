@@ -65,12 +65,21 @@ def probe(path: str | Path) -> VideoInfo:
         )
 
 
+#: Containers whose header counts the frames exactly, so that a video which decodes to fewer
+#: was cut short. AVI records its frame count in the stream header (dropped frames included:
+#: they are empty chunks, and each frame's timestamp is its index). MP4 counts samples, which
+#: edit lists can trim on output; GIF has no count, and FFmpeg's is a guess.
+FRAME_COUNTING_CONTAINERS = frozenset({"avi"})
+
+
 def iter_frames(path: str | Path) -> Iterator[np.ndarray]:
     """Yield the frames of a video one at a time as RGB uint8 arrays of shape (H, W, 3).
 
     A missing or undecodable file raises :class:`DataError` at once; a video with no frames,
-    or one that fails to decode part-way (a truncated download), raises it during iteration,
-    after the frames before the failure.
+    one that fails to decode part-way (a truncated download), or one that ends before the
+    frame count its header announces (an AVI cut at a frame boundary, which FFmpeg decodes
+    without complaint; see :data:`FRAME_COUNTING_CONTAINERS`) raises it during iteration,
+    after the frames it could decode.
     """
     path = Path(path)
     return _decode(path, _open_video(path))
@@ -78,10 +87,16 @@ def iter_frames(path: str | Path) -> Iterator[np.ndarray]:
 
 def _decode(path: Path, container: av.container.InputContainer) -> Iterator[np.ndarray]:
     with container:
-        n_decoded = 0
+        stream = container.streams.video[0]
+        counts_frames = container.format.name in FRAME_COUNTING_CONTAINERS
+        announced = stream.frames if counts_frames else 0
+        n_decoded = n_reached = 0
         try:
-            for frame in container.decode(video=0):
+            for frame in container.decode(stream):
                 n_decoded += 1
+                # A dropped frame leaves a gap in the timestamps but counts in the header.
+                reached_by_time = frame.pts + 1 if counts_frames and frame.pts is not None else 0
+                n_reached = max(n_reached + 1, reached_by_time)
                 yield frame.to_ndarray(format="rgb24")
         except av.FFmpegError as error:
             raise DataError(
@@ -91,6 +106,12 @@ def _decode(path: Path, container: av.container.InputContainer) -> Iterator[np.n
             ) from error
     if n_decoded == 0:
         raise DataError(path, "contains no decodable frames (is it empty or truncated?)")
+    if n_reached < announced:
+        raise DataError(
+            path,
+            f"is truncated: decoding ended after {n_reached} of the {announced} frames its "
+            "header announces",
+        )
 
 
 def read_frames(path: str | Path, start: int = 0, stop: int | None = None) -> np.ndarray:

@@ -58,7 +58,7 @@ class Centreline:
 
     @property
     def length(self) -> float:
-        return float(np.linalg.norm(np.diff(self.points, axis=0), axis=1).sum())
+        return _polyline_length(self.points)
 
     @property
     def annulus_midpoint(self) -> np.ndarray:
@@ -84,6 +84,10 @@ class Centreline:
         lateral = (arc[-1] - arc) / (arc[-1] - apex_arc)
         index = np.arange(len(self.points))
         return np.where(index <= self.apex_index, septal, lateral)
+
+
+def _polyline_length(points: np.ndarray) -> float:
+    return float(np.linalg.norm(np.diff(points, axis=0), axis=1).sum())
 
 
 def resample_by_arc_length(points: np.ndarray, n_points: int) -> np.ndarray:
@@ -177,14 +181,16 @@ def wall_centreline(
     path = _minimal_path_between_ends(wall)
     sigma = 2.0 * scale_of(wall.shape)
     smooth = ndimage.gaussian_filter1d(path.astype(float), sigma, axis=0, mode="nearest")
-    points = resample_by_arc_length(_extend_to_border(smooth, wall), n_points)
-
-    length = float(np.linalg.norm(np.diff(points, axis=0), axis=1).sum())
+    prolonged = _extend_to_border(smooth, wall)
+    # Checked before resampling: in a blob both basal-end caps cover the same pixels, so the
+    # two ends coincide and the path is a single point, which no polyline can be made of.
+    length = _polyline_length(prolonged)
     mean_width = wall.sum() / max(length, 1.0)
     if length < MIN_LENGTH_TO_WIDTH * mean_width:
         raise RegionalError(
             source, "the wall mask is a compact blob, not a band round the LV cavity"
         )
+    points = resample_by_arc_length(prolonged, n_points)
     apex = _apex_index(points)
     if min(apex, n_points - 1 - apex) < MIN_SIDE_FRACTION * (n_points - 1):
         raise RegionalError(
