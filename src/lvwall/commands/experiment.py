@@ -1,0 +1,89 @@
+"""``lvwall experiment``: the whole study in one command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from lvwall.experiment.config import ExperimentConfig
+
+
+def command(
+    out: Path = typer.Option(
+        ..., "--out", help="Experiment folder: runs, results.csv/json, figures and report.html."
+    ),
+    data: list[Path] = typer.Option(
+        None,
+        "--data",
+        help="Dataset folder (HMC-QU layout, a phantom from 'lvwall simulate', or CAMUS); "
+        "repeat for several. Optional with --resume.",
+    ),
+    preset: str = typer.Option(
+        None, "--preset", help="Budget: tiny (seconds), quick (CPU minutes; default), full (GPU)."
+    ),
+    folds: int = typer.Option(
+        None, "--folds", help="Outer cross-validation folds (default: the preset's)."
+    ),
+    losses: str = typer.Option(
+        None, "--losses", help="Losses to compare, comma-separated (default: dice,focal-tversky)."
+    ),
+    seed: int = typer.Option(None, "--seed", help="Seed of folds and training (default 0)."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue an interrupted experiment in --out; finished folds stay."
+    ),
+    threads: int = typer.Option(
+        None, "--threads", min=1, help="CPU threads for PyTorch (default: all cores but one)."
+    ),
+) -> None:
+    """Cross-validate the U-Net with each loss on the same patient-wise folds, tune Focal
+    Tversky on the training folds only, compare the losses recording by recording (Wilcoxon)
+    and write a self-contained HTML report."""
+    import torch
+    from rich.console import Console
+
+    from lvwall.experiment.runner import cpu_threads, print_outcome, run_experiment
+
+    torch.set_num_threads(cpu_threads(threads))
+    config = requested_config(out, resume, data, preset, folds, losses, seed)
+    outcome = run_experiment(config, out, resume=resume, console=Console(stderr=True))
+    print_outcome(outcome, Console())
+
+
+def requested_config(
+    out: Path,
+    resume: bool,
+    data: list[Path] | None,
+    preset: str | None,
+    folds: int | None,
+    losses: str | None,
+    seed: int | None,
+) -> ExperimentConfig:
+    """The config the options ask for. With ``--resume`` and no options it is the saved one;
+    options given with ``--resume`` replace saved values (and the runner refuses a change)."""
+    from lvwall.errors import LvwallError
+    from lvwall.experiment.config import ExperimentConfig
+    from lvwall.experiment.presets import DEFAULT_EXPERIMENT_PRESET
+    from lvwall.experiment.runner import CONFIG_FILE
+
+    saved_path = out / CONFIG_FILE
+    if resume and not saved_path.is_file():
+        raise LvwallError(f"{out}: nothing to resume, there is no {CONFIG_FILE}")
+    saved = ExperimentConfig.from_yaml(saved_path) if resume else None
+    if saved is not None and all(v is None for v in (data, preset, folds, losses, seed)):
+        return saved
+    if not data and saved is None:
+        raise typer.BadParameter("give at least one --data folder", param_hint="--data")
+    names = [name.strip() for name in losses.split(",") if name.strip()] if losses else None
+    try:
+        return ExperimentConfig.from_preset(
+            list(data) if data else saved.data,
+            preset or (saved.preset if saved else DEFAULT_EXPERIMENT_PRESET),
+            losses=names or (saved.losses if saved else None),
+            folds=folds or (saved.folds if saved else None),
+            seed=seed if seed is not None else (saved.seed if saved else 0),
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None

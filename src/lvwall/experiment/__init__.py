@@ -1,0 +1,60 @@
+"""The whole study in one call: cross-validated Dice vs Focal Tversky loss, with statistics,
+figures and a self-contained HTML report (``lvwall experiment``, ``lvwall demo``).
+
+* :mod:`~lvwall.experiment.presets`: the tiny / quick / full budgets;
+* :mod:`~lvwall.experiment.config`: the experiment's config (``config.yaml``);
+* :mod:`~lvwall.experiment.tuning`: the nested Focal Tversky search on the training folds;
+* :mod:`~lvwall.experiment.runner`: folds, training, resume and evaluation;
+* :mod:`~lvwall.experiment.stats`: mean ± SD, t-intervals, the paired Wilcoxon test, verdicts;
+* :mod:`~lvwall.experiment.results`: the per-recording table and ``results.csv``/``.json``;
+* :mod:`~lvwall.experiment.figures` and :mod:`~lvwall.experiment.gallery`: the figures;
+* :mod:`~lvwall.experiment.report`: ``report.html``.
+
+The runner pulls in PyTorch Lightning, so its names are imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from lvwall.experiment.config import DEFAULT_LOSSES, ExperimentConfig
+from lvwall.experiment.presets import (
+    DEFAULT_EXPERIMENT_PRESET,
+    EXPERIMENT_PRESETS,
+    ExperimentPreset,
+    experiment_preset,
+)
+from lvwall.experiment.results import ExperimentResults
+from lvwall.experiment.stats import PairedTest, Summary, paired_wilcoxon, summarise, verdict
+from lvwall.experiment.tuning import choose_candidate, focal_tversky_grid, inner_split
+
+_RUNNER_NAMES = ("ExperimentOutcome", "prepare_experiment", "run_experiment", "run_fold")
+
+__all__ = [
+    "DEFAULT_EXPERIMENT_PRESET",
+    "DEFAULT_LOSSES",
+    "EXPERIMENT_PRESETS",
+    "ExperimentConfig",
+    "ExperimentOutcome",
+    "ExperimentPreset",
+    "ExperimentResults",
+    "PairedTest",
+    "Summary",
+    "choose_candidate",
+    "experiment_preset",
+    "focal_tversky_grid",
+    "inner_split",
+    "paired_wilcoxon",
+    "prepare_experiment",
+    "run_experiment",
+    "run_fold",
+    "summarise",
+    "verdict",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RUNNER_NAMES:
+        return getattr(importlib.import_module("lvwall.experiment.runner"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,192 @@
+"""The report's figures for a finished experiment: which recordings to show, and their
+predictions by the model of the fold that held each recording out.
+
+* per loss, the best, median and worst recordings by Dice (input, ground truth, prediction);
+* for the reference loss's median recording, its cardiac cycle as a strip of overlays, once
+  per loss;
+* learning curves per fold and loss, and box plots of every metric;
+* saliency (vanilla gradient, as in Degerli et al., IEEE Access 2021) and learned filters
+  from :mod:`lvwall.explain` for one frame. These are extras: if one fails, the report
+  carries a note instead of the figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from lvwall.data.records import LabelledRecording
+from lvwall.evaluate import predict_masks
+from lvwall.experiment.figures import (
+    Case,
+    case_panels,
+    cycle_strip,
+    learning_curves,
+    metric_boxplots,
+    png_bytes,
+    select_cases,
+)
+from lvwall.experiment.report import ReportFigure
+from lvwall.experiment.results import PRIMARY_METRIC, ExperimentResults
+from lvwall.experiment.stats import LOSS_LABELS
+from lvwall.explain import explain_frame, feature_maps, first_convolution, grey_kernels
+from lvwall.explain.figures import feature_map_figure, kernel_grid_figure, saliency_figure
+from lvwall.model import UNet
+
+#: The model that scored a (fold number, loss) pair.
+ModelLookup = Callable[[int, str], UNet]
+
+SECTION_CASES = "Best, median and worst recordings"
+SECTION_CYCLE = "One cardiac cycle"
+SECTION_CURVES = "Learning curves"
+SECTION_METRICS = "Metrics per recording"
+SECTION_EXPLAIN = "What the network looks at"
+
+
+@dataclass(frozen=True)
+class Gallery:
+    """Figures in report order, their file stems, and notes on figures that were skipped."""
+
+    figures: list[ReportFigure]
+    stems: list[str]
+    notes: list[str]
+
+
+def _loss_name(loss: str) -> str:
+    return LOSS_LABELS.get(loss, loss)
+
+
+def _predict(model: UNet, frames: np.ndarray) -> np.ndarray:
+    # A few recordings: the CPU is quick enough, and the models stay where load_model put them.
+    return predict_masks(model.eval(), frames)
+
+
+def _case_figure(
+    results: ExperimentResults,
+    loss: str,
+    recordings: Mapping[str, LabelledRecording],
+    model_for: ModelLookup,
+) -> Figure:
+    cases = []
+    for label, row in select_cases(results.table, loss, PRIMARY_METRIC).items():
+        recording = recordings[row["recording"]]
+        frame = len(recording) // 2
+        prediction = _predict(model_for(int(row["fold"]), loss), recording.frames[[frame]])
+        cases.append(
+            Case(
+                title=f"{label}: {recording.name} (fold {row['fold']}), "
+                f"recording Dice {row[PRIMARY_METRIC]:.3f}, frame {frame + 1}",
+                frame=recording.frames[frame],
+                truth=recording.masks[frame],
+                prediction=prediction[0],
+            )
+        )
+    return case_panels(cases, title=_loss_name(loss))
+
+
+def _median_recording(results: ExperimentResults) -> pd.Series:
+    return select_cases(results.table, results.losses[0], PRIMARY_METRIC)["median"]
+
+
+def _explain_figures(
+    model: UNet, frame: np.ndarray, title: str
+) -> tuple[list[tuple[str, str, Figure, str]], list[str]]:
+    drawers: list[tuple[str, str, Callable[[], Figure], str]] = [
+        (
+            "saliency",
+            "Vanilla-gradient saliency",
+            lambda: saliency_figure(explain_frame(model, frame, "vanilla"), title=title),
+            "|d(summed wall probability)/d(input)| (Simonyan et al., 2014), the study's map; "
+            "the explained region is outlined.",
+        ),
+        (
+            "filters",
+            "First-layer kernels",
+            lambda: kernel_grid_figure(grey_kernels(first_convolution(model))),
+            "The 3x3 kernels of the first convolution (red positive, blue negative).",
+        ),
+        (
+            "feature_maps",
+            "Feature maps",
+            lambda: feature_map_figure(feature_maps(model, frame), frame),
+            "The most active channels of each block for this frame.",
+        ),
+    ]
+    drawn, notes = [], []
+    for stem, name, draw, caption in drawers:
+        try:
+            drawn.append((stem, name, draw(), caption))
+        # An explanation is an extra: whatever goes wrong in it must not cost the report.
+        except Exception as error:
+            notes.append(f"{name} skipped: {type(error).__name__}: {error}")
+    return drawn, notes
+
+
+def study_gallery(
+    results: ExperimentResults,
+    recordings: Mapping[str, LabelledRecording],
+    model_for: ModelLookup,
+    histories: Mapping[str, Mapping[int, pd.DataFrame]],
+) -> Gallery:
+    """Every figure of the report for ``results``.
+
+    ``recordings`` maps names to the recordings the models were scored on; ``model_for``
+    gives the model of a (fold number, loss); ``histories[loss][fold]`` are the chosen runs'
+    per-epoch metrics (``metrics.csv``).
+    """
+    figures: list[ReportFigure] = []
+    stems: list[str] = []
+
+    def add(stem: str, section: str, title: str, figure: Figure, caption: str) -> None:
+        stems.append(stem)
+        figures.append(ReportFigure(section, title, png_bytes(figure), caption))
+
+    for loss in results.losses:
+        add(
+            f"cases_{loss}",
+            SECTION_CASES,
+            f"{_loss_name(loss)}: best, median and worst recordings",
+            _case_figure(results, loss, recordings, model_for),
+            f"{_loss_name(loss)}: recordings ranked by their mean Dice over frames; the middle "
+            "frame of each, with the ground truth (green) and the prediction (magenta) of the "
+            "model that did not see it in training.",
+        )
+    median = _median_recording(results)
+    recording = recordings[median["recording"]]
+    for loss in results.losses:
+        prediction = _predict(model_for(int(median["fold"]), loss), recording.frames)
+        add(
+            f"cycle_{loss}",
+            SECTION_CYCLE,
+            f"{_loss_name(loss)}: {recording.name} over one cycle",
+            cycle_strip(recording.frames, recording.masks, prediction, title=f"{_loss_name(loss)}"),
+            f"{recording.name} (the median recording of {_loss_name(results.losses[0])}) "
+            f"across its cardiac cycle: prediction filled in magenta, ground truth outlined in "
+            "green.",
+        )
+    add(
+        "learning_curves",
+        SECTION_CURVES,
+        "Learning curves",
+        learning_curves(histories),
+        "Training loss and inner-validation Dice per epoch of the chosen run of each fold.",
+    )
+    add(
+        "metrics",
+        SECTION_METRICS,
+        "Metrics per recording",
+        metric_boxplots(results.table, results.losses, results.metrics),
+        "One dot per recording; boxes show the quartiles and the median.",
+    )
+    loss = results.losses[-1]
+    frame = recording.frames[len(recording) // 2]
+    explained, notes = _explain_figures(
+        model_for(int(median["fold"]), loss), frame, f"{_loss_name(loss)}: {recording.name}"
+    )
+    for stem, title, figure, caption in explained:
+        add(stem, SECTION_EXPLAIN, title, figure, f"{_loss_name(loss)} model. {caption}")
+    return Gallery(figures, stems, notes)
