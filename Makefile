@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU wheel; GPU users: TORCH_SPEC="torch==2.13.0 --index-url <your CUDA wheel index>"
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: demo test lint format clean
+.PHONY: demo test lint format clean bundled-model
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,14 @@ test: lint
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache
+
+# The bundled default model (src/lvwall/assets/): phantom pre-training, then fine-tuning on
+# the CAMUS dev frames in ../shared/data (CC BY-NC-SA 4.0; never copied into the repo).
+CAMUS ?= ../shared/data/camus-a4c-dev
+bundled-model: $(VENV)/.installed
+	$(BIN)/lvwall simulate runs/phantom60 --recordings 60 --seed 1 --workers 2
+	$(BIN)/lvwall train --data runs/phantom60 --loss dice --preset fast4 --epochs 8 \
+		--frames-per-epoch 1000 --batch-size 16 --augment echo --out runs/pretrain
+	$(BIN)/lvwall train --data $(CAMUS) --init runs/pretrain/best.ckpt --loss dice \
+		--epochs 30 --frames-per-epoch 80 --batch-size 8 --augment strong --out runs/bundled
+	$(BIN)/lvwall export runs/bundled/best.ckpt --install-default

@@ -31,10 +31,11 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     )
     os.close(fd)
     tmp = Path(tmp_name)
-    # mkstemp creates 0600; results are ordinary files that others may read.
-    tmp.chmod(0o666 & ~_umask())
     try:
         yield tmp
+        # mkstemp (and some writers that recreate the file) leave 0600; results are
+        # ordinary files that others may read.
+        tmp.chmod(0o666 & ~_umask())
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)

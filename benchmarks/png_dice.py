@@ -1,0 +1,37 @@
+"""Dice of `lvwall predict --format png` masks against the CAMUS dev wall masks.
+
+lvwall predict ../shared/data/camus-a4c-dev/images --format png --out /tmp/m
+python benchmarks/png_dice.py /tmp/m ../shared/data/camus-a4c-dev
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from lvwall.data.camus import WALL_LABEL
+from lvwall.metrics import frame_metrics
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("predictions", type=Path)
+    parser.add_argument("camus", type=Path)
+    args = parser.parse_args()
+    dice = []
+    for truth_path in sorted((args.camus / "masks").glob("*.png")):
+        predicted = np.asarray(Image.open(args.predictions / truth_path.name)) > 127
+        truth = np.asarray(Image.open(truth_path)) == WALL_LABEL
+        dice.append(frame_metrics(predicted, truth)["dice"])
+    values = np.array(dice)
+    print(
+        f"{len(values)} masks: Dice mean {values.mean():.3f} ± {values.std(ddof=1):.3f}, "
+        f"median {np.median(values):.3f}, min {values.min():.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
