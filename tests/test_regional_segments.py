@@ -15,6 +15,7 @@ from lvwall.regional.segments import (
     centreline_segments,
     label_maps,
     segment_dice,
+    split_predicted_sequence,
     split_sequence,
     split_wall,
 )
@@ -124,6 +125,33 @@ def test_a_sequence_stacks_its_label_maps_and_names_a_bad_frame() -> None:
     masks[1] = 0
     with pytest.raises(RegionalError, match=r"clip\.npz, frame 2: the wall mask is empty"):
         split_sequence(masks, source="clip.npz")
+
+
+@pytest.mark.parametrize(
+    ("broken", "held", "error"),
+    [
+        ((), [], None),
+        ((2,), [2], None),
+        ((1, 3), [1, 3], None),
+        ((0,), None, r"frame 1: the wall mask is empty"),
+        ((1, 2, 3), None, r"frame 2: the wall mask is empty"),
+    ],
+)
+def test_predicted_sequence_holds_frames_that_do_not_split(
+    broken: tuple[int, ...], held: list[int] | None, error: str | None
+) -> None:
+    good = draw_wall(horseshoe().points, 5.0)
+    masks = np.stack([good] * 5)
+    masks[list(broken)] = 0
+    if error is not None:
+        with pytest.raises(RegionalError, match=error):
+            split_predicted_sequence(masks)
+        return
+    splits, held_frames = split_predicted_sequence(masks)
+    assert held_frames == held
+    assert len(splits) == len(masks)
+    for index in held:
+        assert splits[index] is splits[index - 1]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

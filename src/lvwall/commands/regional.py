@@ -100,6 +100,13 @@ def command(
         )
         reference = cycle.frames[0] if cycle.frames is not None else cycle.masks[0] * 0.5
         paths = write_outputs(analysis, out / cycle.name, reference, title=cycle.name)
+    if analysis.held_frames:
+        frames = ", ".join(str(index + 1) for index in analysis.held_frames)
+        console.print(
+            f"[yellow]warning:[/] the predicted wall of frame(s) {frames} could not be split; "
+            "they reuse the previous frame's segments",
+            highlight=False,
+        )
     _print_table(analysis, cycle.name)
     console.print(f"results: {paths['table'].parent}", highlight=False)
 

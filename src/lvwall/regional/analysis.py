@@ -15,7 +15,7 @@ from lvwall.errors import DataError
 from lvwall.regional.figures import plot_motion_curves, plot_segment_diagram, plot_segment_overlay
 from lvwall.regional.mi import DEFAULT_SCORE, SCORES, MIEvaluation, flag_hypokinetic, segment_scores
 from lvwall.regional.motion import MotionCurves, wall_motion
-from lvwall.regional.segments import SegmentSplit, label_maps, split_sequence
+from lvwall.regional.segments import SegmentSplit, label_maps, split_predicted_sequence
 
 #: The files :func:`write_outputs` writes, by what they hold.
 OUTPUT_FILES: dict[str, str] = {
@@ -67,6 +67,8 @@ class RegionalAnalysis:
     """The six-segment split of every frame of a cycle, its motion and per-segment scores.
 
     ``flags`` (6 booleans, hypokinetic) is ``None`` when no thresholds were given.
+    ``held_frames`` are the 0-based frames whose wall could not be split and that reuse the
+    previous frame's split (see :func:`split_predicted_sequence`).
     """
 
     splits: list[SegmentSplit]
@@ -74,6 +76,7 @@ class RegionalAnalysis:
     score: str
     scores: np.ndarray
     thresholds: np.ndarray | None
+    held_frames: tuple[int, ...] = ()
 
     @property
     def labels(self) -> np.ndarray:
@@ -113,11 +116,12 @@ def analyse_cycle(
     """Split every frame of one cycle (T, H, W), measure its motion and score each segment.
 
     Frame 0 is the reference (start of the cycle). With ``thresholds`` (whose score must be
-    ``score``) each segment is also flagged hypokinetic or not.
+    ``score``) each segment is also flagged hypokinetic or not. Predicted masks may break in a
+    few frames: those hold the previous frame's split (``held_frames``).
     """
     if thresholds is not None and thresholds.score != score:
         raise ValueError(f"thresholds are for score {thresholds.score!r}, not {score!r}")
-    splits = split_sequence(masks, septal_side=septal_side, source=source)
+    splits, held = split_predicted_sequence(masks, septal_side=septal_side, source=source)
     motion = wall_motion(splits)
     return RegionalAnalysis(
         splits=splits,
@@ -125,6 +129,7 @@ def analyse_cycle(
         score=score,
         scores=segment_scores(motion, score),
         thresholds=None if thresholds is None else thresholds.values,
+        held_frames=tuple(held),
     )
 
 

@@ -27,6 +27,7 @@ from lvwall.regional.centreline import (
     main_wall_pixels,
     wall_centreline,
 )
+from lvwall.regional.errors import RegionalError
 
 #: Segments per side (basal, mid, apical).
 _PER_SIDE = 3
@@ -83,6 +84,43 @@ def split_sequence(
         split_wall(mask, septal_side=septal_side, source=f"{source}, frame {index + 1}")
         for index, mask in enumerate(masks)
     ]
+
+
+def split_predicted_sequence(
+    masks: np.ndarray,
+    septal_side: str = "left",
+    source: str = "masks",
+    max_held_fraction: float = 0.5,
+) -> tuple[list[SegmentSplit], list[int]]:
+    """Split predicted masks (T, H, W), holding the last good split where a frame fails.
+
+    A segmenter now and then breaks the wall in one frame (dropout, a valve leaflet); one
+    such frame should not void the whole cycle. Frames that do not split reuse the previous
+    frame's split, so their motion is held rather than invented. Returns the splits and the
+    0-based indices of the held frames. The reference frame (0) must split, and at most
+    ``max_held_fraction`` of the frames may be held; otherwise the first error is raised.
+    """
+    if masks.ndim != 3:
+        raise ValueError(f"need masks of shape (T, H, W), got {masks.shape}")
+    if not 0.0 <= max_held_fraction < 1.0:
+        raise ValueError(f"max_held_fraction must be in [0, 1), got {max_held_fraction}")
+    splits: list[SegmentSplit] = []
+    held: list[int] = []
+    first_error: RegionalError | None = None
+    for index, mask in enumerate(masks):
+        try:
+            splits.append(
+                split_wall(mask, septal_side=septal_side, source=f"{source}, frame {index + 1}")
+            )
+        except RegionalError as error:
+            if index == 0:
+                raise
+            first_error = first_error or error
+            held.append(index)
+            splits.append(splits[-1])
+    if len(held) > max_held_fraction * len(masks):
+        raise first_error  # type: ignore[misc]
+    return splits, held
 
 
 def label_maps(splits: Sequence[SegmentSplit]) -> np.ndarray:
