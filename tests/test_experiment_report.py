@@ -19,6 +19,7 @@ from lvwall.experiment.figures import png_bytes
 from lvwall.experiment.report import (
     ReportContext,
     ReportFigure,
+    ReportTable,
     format_value,
     render_report,
     write_report,
@@ -223,3 +224,32 @@ def test_names_are_escaped() -> None:
 )
 def test_format_value(metric: str, value: float | None, text: str) -> None:
     assert format_value(metric, value) == text
+
+
+def test_a_figure_table_is_shown_below_its_figure_and_escaped() -> None:
+    table = ReportTable(
+        "regional",
+        ("Segment", "Score", "MI label"),
+        (("SEG3", "0.12", "no MI"), ("SEG9", "0.03", "<MI>")),
+    )
+    figures = [
+        ReportFigure("Regional wall analysis", "diagram", _figure_png("red"), "scores", table)
+    ]
+
+    html = render_report(_results(), figures, CONTEXT)
+    parser = _parse(html)
+
+    for segment, score, label in table.rows:
+        assert parser.cell(table="regional", row=segment, column="Score") == score
+        assert parser.cell(table="regional", row=segment, column="MI label") == label
+    assert "&lt;MI&gt;" in html and "<MI>" not in html
+    assert html.index("<figcaption>scores</figcaption>") < html.index('data-table="regional"')
+    assert len(parser.images) == 1
+
+
+@pytest.mark.parametrize(
+    "rows", [(("SEG3", "0.12"),), (("SEG3", "0.12", "no MI", "extra"),), (("SEG3",), ("SEG9",))]
+)
+def test_a_table_with_rows_of_the_wrong_width_is_refused(rows: tuple[tuple[str, ...], ...]) -> None:
+    with pytest.raises(ValueError, match="every row needs 3 cells"):
+        ReportTable("regional", ("Segment", "Score", "MI label"), rows)

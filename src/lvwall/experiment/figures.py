@@ -10,8 +10,10 @@ show input frame, ground truth and prediction side by side).
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -54,6 +56,15 @@ def png_bytes(figure: Figure, dpi: int = 90) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
+
+
+def png_file_bytes(draw: Callable[[Path], object]) -> bytes:
+    """The PNG that ``draw`` writes to the path it is given, for drawers that only write
+    files (such as :mod:`lvwall.regional.figures`); the file is removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="lvwall-figure-") as folder:
+        target = Path(folder) / "figure.png"
+        draw(target)
+        return target.read_bytes()
 
 
 def _show_frame(axes: Axes, frame: np.ndarray) -> None:

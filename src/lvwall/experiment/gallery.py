@@ -7,7 +7,11 @@ predictions by the model of the fold that held each recording out.
 * learning curves per fold and loss, and box plots of every metric;
 * saliency (vanilla gradient, as in Degerli et al., IEEE Access 2021) and learned filters
   from :mod:`lvwall.explain` for one frame. These are extras: if one fails, the report
-  carries a note instead of the figure.
+  carries a note instead of the figure;
+* the regional wall analysis (:mod:`lvwall.regional`) of the reference loss's median
+  recording as predicted by its model: the six-segment split, the segments' motion over the
+  cycle and their scores next to the recording's per-segment MI labels, as in the study's
+  MI detection from the segmented wall. A wall the analysis cannot split gives a note.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from lvwall.data.records import LabelledRecording
+from lvwall.data.records import SEGMENT_NAMES, SEGMENT_TITLES, LabelledRecording
+from lvwall.errors import LvwallError
 from lvwall.evaluate import predict_masks
 from lvwall.experiment.figures import (
     Case,
@@ -28,14 +33,21 @@ from lvwall.experiment.figures import (
     learning_curves,
     metric_boxplots,
     png_bytes,
+    png_file_bytes,
     select_cases,
 )
-from lvwall.experiment.report import ReportFigure
+from lvwall.experiment.report import ReportFigure, ReportTable
 from lvwall.experiment.results import PRIMARY_METRIC, ExperimentResults
 from lvwall.experiment.stats import LOSS_LABELS
 from lvwall.explain import explain_frame, feature_maps, first_convolution, grey_kernels
 from lvwall.explain.figures import feature_map_figure, kernel_grid_figure, saliency_figure
 from lvwall.model import UNet
+from lvwall.regional import RegionalAnalysis, analyse_cycle
+from lvwall.regional.figures import (
+    plot_motion_curves,
+    plot_segment_diagram,
+    plot_segment_overlay,
+)
 
 #: The model that scored a (fold number, loss) pair.
 ModelLookup = Callable[[int, str], UNet]
@@ -45,6 +57,7 @@ SECTION_CYCLE = "One cardiac cycle"
 SECTION_CURVES = "Learning curves"
 SECTION_METRICS = "Metrics per recording"
 SECTION_EXPLAIN = "What the network looks at"
+SECTION_REGIONAL = "Regional wall analysis"
 
 
 @dataclass(frozen=True)
@@ -126,6 +139,86 @@ def _explain_figures(
     return drawn, notes
 
 
+def _mi_label(recording: LabelledRecording, segment: str) -> str:
+    labels = recording.meta.get("segment_mi")
+    if not isinstance(labels, Mapping) or segment not in labels:
+        return "–"
+    return "MI" if labels[segment] else "no MI"
+
+
+def _regional_table(recording: LabelledRecording, analysis: RegionalAnalysis) -> ReportTable:
+    motion = analysis.motion
+    rows = tuple(
+        (
+            name,
+            SEGMENT_TITLES[name],
+            f"{100 * motion.max_displacement[index]:.1f}",
+            f"{100 * motion.max_thickening[index]:.1f}",
+            f"{analysis.scores[index]:.3g}",
+            _mi_label(recording, name),
+        )
+        for index, name in enumerate(SEGMENT_NAMES)
+    )
+    header = (
+        "Segment",
+        "Wall",
+        "Max displacement (% long axis)",
+        "Max thickening (%)",
+        f"Score ({analysis.score})",
+        "MI label",
+    )
+    return ReportTable("regional", header, rows)
+
+
+def _regional_figures(
+    recording: LabelledRecording, prediction: np.ndarray, model_name: str
+) -> list[tuple[str, str, bytes, str, ReportTable | None]]:
+    """The regional analysis of ``prediction`` (T, H, W) as (stem, title, PNG, caption,
+    table); raises :class:`LvwallError` when the predicted wall cannot be split."""
+    analysis = analyse_cycle(prediction, source=f"{recording.name} ({model_name} prediction)")
+    title = f"{model_name}: {recording.name}"
+    held = (
+        f" Frames {', '.join(str(frame + 1) for frame in analysis.held_frames)} could not be "
+        "split and hold the previous frame's split."
+        if analysis.held_frames
+        else ""
+    )
+    return [
+        (
+            "regional_overlay",
+            "Segments of the predicted wall",
+            png_file_bytes(
+                lambda target: plot_segment_overlay(
+                    recording.frames[0], analysis.labels[0], target, title=title
+                )
+            ),
+            f"The {model_name} model's predicted wall on the first frame (the cycle's "
+            "reference), split into the six A4C segments.",
+            None,
+        ),
+        (
+            "regional_motion",
+            "Segment motion over the cycle",
+            png_file_bytes(lambda target: plot_motion_curves(analysis.motion, target, title=title)),
+            "Per-segment endocardial displacement and inward motion (% of the LV long axis) and "
+            f"wall thickening over the cycle, measured on the predicted masks.{held}",
+            None,
+        ),
+        (
+            "regional_diagram",
+            "Segment scores",
+            png_file_bytes(
+                lambda target: plot_segment_diagram(
+                    analysis.scores, target, value_label=f"{analysis.score} score", title=title
+                )
+            ),
+            f"The {analysis.score} motion score of each segment (low: hypokinetic), next to the "
+            "recording's per-segment MI labels (– : not labelled).",
+            _regional_table(recording, analysis),
+        ),
+    ]
+
+
 def study_gallery(
     results: ExperimentResults,
     recordings: Mapping[str, LabelledRecording],
@@ -142,8 +235,18 @@ def study_gallery(
     stems: list[str] = []
 
     def add(stem: str, section: str, title: str, figure: Figure, caption: str) -> None:
+        add_png(stem, section, title, png_bytes(figure), caption)
+
+    def add_png(
+        stem: str,
+        section: str,
+        title: str,
+        png: bytes,
+        caption: str,
+        table: ReportTable | None = None,
+    ) -> None:
         stems.append(stem)
-        figures.append(ReportFigure(section, title, png_bytes(figure), caption))
+        figures.append(ReportFigure(section, title, png, caption, table))
 
     for loss in results.losses:
         add(
@@ -157,8 +260,10 @@ def study_gallery(
         )
     median = _median_recording(results)
     recording = recordings[median["recording"]]
+    predictions: dict[str, np.ndarray] = {}
     for loss in results.losses:
         prediction = _predict(model_for(int(median["fold"]), loss), recording.frames)
+        predictions[loss] = prediction
         add(
             f"cycle_{loss}",
             SECTION_CYCLE,
@@ -189,4 +294,13 @@ def study_gallery(
     )
     for stem, title, figure, caption in explained:
         add(stem, SECTION_EXPLAIN, title, figure, f"{_loss_name(loss)} model. {caption}")
+    reference = results.losses[0]
+    try:
+        regional = _regional_figures(recording, predictions[reference], _loss_name(reference))
+    # A predicted wall that cannot be split is a finding about the model, not a failed run.
+    except LvwallError as error:
+        notes.append(f"Regional wall analysis skipped: {type(error).__name__}: {error}")
+        regional = []
+    for stem, title, png, caption, table in regional:
+        add_png(stem, SECTION_REGIONAL, title, png, caption, table)
     return Gallery(figures, stems, notes)

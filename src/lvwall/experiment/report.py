@@ -57,13 +57,32 @@ details summary { cursor: pointer; color: #2f7ed8; }
 
 
 @dataclass(frozen=True)
+class ReportTable:
+    """A small table shown under a figure: ``header`` names the columns and each row has one
+    text per column. Cells carry ``data-table``, ``data-row`` (the row's first text) and
+    ``data-column`` (the header) so they can be read back by a parser."""
+
+    name: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+    def __post_init__(self) -> None:
+        widths = {len(row) for row in self.rows}
+        if widths - {len(self.header)}:
+            raise ValueError(
+                f"table {self.name!r}: every row needs {len(self.header)} cells, got {widths}"
+            )
+
+
+@dataclass(frozen=True)
 class ReportFigure:
-    """A PNG for the report, under the heading ``section``."""
+    """A PNG for the report, under the heading ``section``, with an optional table below."""
 
     section: str
     title: str
     png: bytes
     caption: str = ""
+    table: ReportTable | None = None
 
 
 @dataclass(frozen=True)
@@ -243,12 +262,39 @@ def _recordings_table(results: ExperimentResults) -> str:
     )
 
 
+def _small_table(table: ReportTable) -> str:
+    head = "".join(
+        f'<th class="label">{escape(name)}</th>' if index == 0 else f"<th>{escape(name)}</th>"
+        for index, name in enumerate(table.header)
+    )
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            _cell(
+                text,
+                "label" if index == 0 else "",
+                table=table.name,
+                row=row[0],
+                column=column,
+            )
+            for index, (column, text) in enumerate(zip(table.header, row, strict=True))
+        )
+        + "</tr>"
+        for row in table.rows
+    )
+    return (
+        f'<table class="figure-table" data-table="{escape(table.name)}">'
+        f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
 def _figure(figure: ReportFigure) -> str:
     data = base64.b64encode(figure.png).decode("ascii")
     caption = f"<figcaption>{escape(figure.caption)}</figcaption>" if figure.caption else ""
+    table = "" if figure.table is None else _small_table(figure.table)
     return (
         f'<figure><img alt="{escape(figure.title)}" src="data:image/png;base64,{data}">'
-        f"{caption}</figure>"
+        f"{caption}</figure>{table}"
     )
 
 
