@@ -47,21 +47,13 @@ from lvwall.config import RUN_DEFINING_FIELDS, TrainConfig
 from lvwall.data.records import LabelledRecording
 from lvwall.errors import DataError, LvwallError
 from lvwall.losses import build_loss
-from lvwall.metrics import batch_confusion, metrics_from_confusion
+from lvwall.metrics import OVERLAP_METRICS, batch_confusion, metrics_from_confusion
 from lvwall.model import UNet, build_model
 
 #: The metric that picks the best checkpoint and drives early stopping.
 MONITOR = "val/dice"
 #: Metrics logged every validation epoch, in the study's order (specificity added).
-VAL_METRICS: tuple[str, ...] = (
-    "dice",
-    "iou",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "specificity",
-)
+VAL_METRICS: tuple[str, ...] = OVERLAP_METRICS
 BEST_CHECKPOINT = "best.ckpt"
 LAST_CHECKPOINT = "last.ckpt"
 CONFIG_FILE = "config.yaml"
