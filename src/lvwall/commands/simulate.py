@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,7 +34,9 @@ def command(
     seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same data."),
     width: int = typer.Option(636, "--width", min=32, help="Video width in pixels (HMC-QU: 636)."),
     height: int = typer.Option(422, "--height", min=32, help="Video height (HMC-QU: 422)."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Simulate in this many processes."),
+    workers: int = typer.Option(
+        0, "--workers", min=0, help="Simulate in this many processes (0: one per CPU core)."
+    ),
 ) -> None:
     """Simulate a synthetic apical-4-chamber echo dataset with known ground truth.
 
@@ -51,7 +54,7 @@ def command(
         recordings,
         seed,
         progress=True,
-        workers=workers,
+        workers=workers or os.cpu_count() or 1,
         fixed_params={"width": width, "height": height},
     )
     Console().print(summarise(out, records), highlight=False, soft_wrap=True)
