@@ -14,6 +14,7 @@ from PIL import Image
 
 import lvwall.experiment.gallery
 from lvwall.data.records import SEGMENT_NAMES, LabelledRecording
+from lvwall.experiment.figures import select_cases
 from lvwall.experiment.gallery import (
     SECTION_CASES,
     SECTION_CURVES,
@@ -223,3 +224,28 @@ def test_a_wall_that_cannot_be_split_becomes_a_note(
     )
     assert f"<h2>{SECTION_REGIONAL}</h2>" not in html
     assert "Regional wall analysis skipped" in html
+
+
+def test_when_the_median_recording_cannot_be_split_the_next_case_is_used(
+    model: UNet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lvwall.experiment.gallery, "predict_masks", _threshold_prediction)
+    recordings = _recordings(3, _wall_masks(), {"segment_mi": SEGMENT_MI})
+    one_loss = ExperimentResults.from_table(
+        _results(recordings).table.query("loss == 'dice'"), ["dice"]
+    )
+    median = select_cases(one_loss.table, "dice", "dice")["median"]["recording"]
+    tried: list[str] = []
+
+    def fails_on_the_median(masks: np.ndarray, source: str = "masks", **kwargs: object):
+        tried.append(source)
+        if source.startswith(median):
+            raise RegionalError(source, "the wall is broken")
+        return analyse_cycle(masks, source=source, **kwargs)
+
+    monkeypatch.setattr(lvwall.experiment.gallery, "analyse_cycle", fails_on_the_median)
+    gallery = study_gallery(one_loss, recordings, lambda fold, loss: model, _histories())
+
+    assert len(tried) == 2 and tried[0].startswith(median)
+    assert not [n for n in gallery.notes if n.startswith("Regional wall analysis skipped")]
+    assert "regional_diagram" in gallery.stems

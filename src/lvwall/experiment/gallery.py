@@ -105,6 +105,34 @@ def _median_recording(results: ExperimentResults) -> pd.Series:
     return select_cases(results.table, results.losses[0], PRIMARY_METRIC)["median"]
 
 
+def _first_regional(
+    results: ExperimentResults,
+    recordings: Mapping[str, LabelledRecording],
+    model_for: ModelLookup,
+    median: LabelledRecording,
+    median_predictions: Mapping[str, np.ndarray],
+) -> tuple[list[tuple[str, str, bytes, str, ReportTable | None]], LvwallError | None]:
+    """The regional figures of the median recording, else of the best or the worst one.
+
+    A predicted wall that cannot be split is a finding about the model, not a failed run:
+    the next case is tried, and the first error is returned when none splits.
+    """
+    reference = results.losses[0]
+    cases = select_cases(results.table, reference, PRIMARY_METRIC)
+    first_error: LvwallError | None = None
+    for name in ("median", "best", "worst"):
+        recording = recordings[cases[name]["recording"]]
+        if recording is median:
+            prediction = median_predictions[reference]
+        else:
+            prediction = _predict(model_for(int(cases[name]["fold"]), reference), recording.frames)
+        try:
+            return _regional_figures(recording, prediction, _loss_name(reference)), None
+        except LvwallError as error:
+            first_error = first_error or error
+    return [], first_error
+
+
 def _explain_figures(
     model: UNet, frame: np.ndarray, title: str
 ) -> tuple[list[tuple[str, str, Figure, str]], list[str]]:
@@ -294,13 +322,9 @@ def study_gallery(
     )
     for stem, title, figure, caption in explained:
         add(stem, SECTION_EXPLAIN, title, figure, f"{_loss_name(loss)} model. {caption}")
-    reference = results.losses[0]
-    try:
-        regional = _regional_figures(recording, predictions[reference], _loss_name(reference))
-    # A predicted wall that cannot be split is a finding about the model, not a failed run.
-    except LvwallError as error:
+    regional, error = _first_regional(results, recordings, model_for, recording, predictions)
+    if error is not None:
         notes.append(f"Regional wall analysis skipped: {type(error).__name__}: {error}")
-        regional = []
     for stem, title, png, caption, table in regional:
         add_png(stem, SECTION_REGIONAL, title, png, caption, table)
     return Gallery(figures, stems, notes)
