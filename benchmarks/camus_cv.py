@@ -25,7 +25,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -133,7 +132,7 @@ def main() -> None:
             f"{regime:14s} {part.dice.mean():.3f} ± {part.dice.std():.3f}"
             f"   {per_fold.mean():.3f} ± {per_fold.std():.3f}"
         )
-    (args.out / "camus_cv.json").write_text(json.dumps(summary, indent=2, default=np.asarray))
+    (args.out / "camus_cv.json").write_text(json.dumps(summary, indent=2, default=float))
 
 
 if __name__ == "__main__":
