@@ -6,7 +6,7 @@ import monai.losses
 import pytest
 import torch
 
-from lvwall.losses import LOSSES, REDUCTIONS, DiceLoss, FocalTverskyLoss, build_loss
+from lvwall.losses import LOSSES, REDUCTIONS, DiceBCELoss, DiceLoss, FocalTverskyLoss, build_loss
 
 SMOOTH = 1e-5
 #: Our reduction -> MONAI's (batch, reduction) arguments.
@@ -77,6 +77,23 @@ def test_symmetric_tversky_at_gamma_one_is_dice(reduction: str) -> None:
     torch.testing.assert_close(tversky, DiceLoss(reduction=reduction)(logits, target))
 
 
+@pytest.mark.parametrize("reduction", ["batch", "sample"])
+@pytest.mark.parametrize(("dice_weight", "bce_weight"), [(1.0, 1.0), (0.5, 2.0), (0.0, 1.0)])
+def test_dice_bce_equals_monai_dice_ce(reduction: str, dice_weight: float, bce_weight: float):
+    logits, target = random_case(8)
+    oracle = monai_loss(
+        monai.losses.DiceCELoss, reduction, lambda_dice=dice_weight, lambda_ce=bce_weight
+    )
+    ours = DiceBCELoss(dice_weight, bce_weight, smooth=SMOOTH, reduction=reduction)
+    torch.testing.assert_close(ours(logits, target), oracle(logits, target))
+
+
+def test_dice_bce_per_sample_losses_average_to_the_sample_reduction() -> None:
+    logits, target = random_case(9)
+    per_sample = DiceBCELoss(reduction="none")(logits, target)
+    torch.testing.assert_close(per_sample.mean(), DiceBCELoss(reduction="sample")(logits, target))
+
+
 @pytest.mark.parametrize(
     ("loss", "expected_shape"),
     [
@@ -84,6 +101,8 @@ def test_symmetric_tversky_at_gamma_one_is_dice(reduction: str) -> None:
         (DiceLoss(reduction="sample"), ()),
         (FocalTverskyLoss(reduction="none"), (3,)),
         (FocalTverskyLoss(reduction="batch"), ()),
+        (DiceBCELoss(reduction="none"), (3,)),
+        (DiceBCELoss(reduction="batch"), ()),
     ],
 )
 def test_reduction_shapes(loss: torch.nn.Module, expected_shape: tuple[int, ...]) -> None:
@@ -133,7 +152,13 @@ def test_perfect_prediction_of_an_empty_mask_costs_nothing(name: str) -> None:
         (lambda: FocalTverskyLoss(reduction="mean"), "reduction must be one of"),
         (lambda: DiceLoss(reduction="sum"), "reduction must be one of"),
         (lambda: DiceLoss(smooth=0.0), "smooth"),
-        (lambda: build_loss("bce"), "unknown loss 'bce'; valid losses are \\['dice', 'focal"),
+        (lambda: DiceBCELoss(bce_weight=-1.0), "bce_weight >= 0"),
+        (lambda: DiceBCELoss(dice_weight=0.0, bce_weight=0.0), "positive sum"),
+        (lambda: DiceBCELoss(reduction="mean"), "reduction must be one of"),
+        (
+            lambda: build_loss("bce"),
+            "unknown loss 'bce'; valid losses are \\['dice', 'dice-bce', 'focal",
+        ),
     ],
 )
 def test_bad_arguments_raise(factory, message: str) -> None:

@@ -359,6 +359,35 @@ def test_cli_reports_bad_settings(tmp_path: Path, flags: list[str], message: str
     assert message in result.output
 
 
+def test_cli_sets_the_torch_threads(tmp_path: Path) -> None:
+    before = torch.get_num_threads()
+    wanted = 1 if before != 1 else 2
+    try:
+        runner.invoke(
+            app,
+            [
+                "train",
+                "--data",
+                str(tmp_path),
+                "--out",
+                str(tmp_path / "r"),
+                "--threads",
+                str(wanted),
+            ],
+        )
+        assert torch.get_num_threads() == wanted
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_cli_refuses_zero_threads(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "r"), "--threads", "0"]
+    )
+    assert result.exit_code == 2
+    assert not (tmp_path / "r").exists()
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cli_reports_hardware_lightning_cannot_use_before_reading_data(tmp_path: Path) -> None:
     result = runner.invoke(

@@ -1,6 +1,6 @@
 """Segmentation losses on logits, registered by name.
 
-Both losses turn logits into probabilities ``p = sigmoid(logits)`` and compare them with the
+The overlap losses turn logits into probabilities ``p = sigmoid(logits)`` and compare them with the
 binary target ``g`` through soft confusion counts ``TP = sum(p*g)``, ``FP = sum(p*(1-g))``,
 ``FN = sum((1-p)*g)``. Where the sums run is the ``reduction``:
 
@@ -129,9 +129,48 @@ class FocalTverskyLoss(nn.Module):
         return _reduce(loss, self.reduction)
 
 
+class DiceBCELoss(nn.Module):
+    """Soft Dice loss plus binary cross-entropy, both on logits (MONAI's ``DiceCELoss``).
+
+    ``loss = dice_weight * Dice + bce_weight * BCE``, with BCE the mean over the pixels of each
+    sample (``"none"``, ``"sample"``) or of the batch (``"batch"``). The pixel-wise term gives
+    every pixel a gradient from the first step, where Dice's gradient is weak until the
+    prediction overlaps the thin wall; nnU-Net trains with this sum (Isensee et al., Nature
+    Methods 2021).
+    """
+
+    def __init__(
+        self,
+        dice_weight: float = 1.0,
+        bce_weight: float = 1.0,
+        smooth: float = 1e-5,
+        reduction: str = "batch",
+    ) -> None:
+        super().__init__()
+        if dice_weight < 0 or bce_weight < 0 or dice_weight + bce_weight == 0:
+            raise ValueError(
+                "need dice_weight >= 0, bce_weight >= 0 and a positive sum, got "
+                f"{dice_weight}, {bce_weight}"
+            )
+        self.dice = DiceLoss(smooth=smooth, reduction=reduction)
+        self.dice_weight = dice_weight
+        self.bce_weight = bce_weight
+        self.reduction = reduction
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        dice = self.dice(logits, target)
+        logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
+        pixel_bce = nn.functional.binary_cross_entropy_with_logits(
+            logits, target.to(logits.dtype), reduction="none"
+        )
+        bce = pixel_bce.mean() if self.reduction == "batch" else pixel_bce.flatten(1).mean(1)
+        return self.dice_weight * dice + self.bce_weight * _reduce(bce, self.reduction)
+
+
 #: Loss classes by name, for configs and the CLI.
 LOSSES: dict[str, Callable[..., nn.Module]] = {
     "dice": DiceLoss,
+    "dice-bce": DiceBCELoss,
     "focal-tversky": FocalTverskyLoss,
 }
 

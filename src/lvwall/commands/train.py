@@ -14,7 +14,9 @@ def command(
     data: list[Path] = typer.Option(
         None, "--data", help="Dataset folder (HMC-QU layout, phantom or CAMUS); repeat to mix."
     ),
-    loss: str = typer.Option(None, "--loss", help="Loss: dice or focal-tversky (default: dice)."),
+    loss: str = typer.Option(
+        None, "--loss", help="Loss: dice, dice-bce or focal-tversky (default: dice)."
+    ),
     alpha: float = typer.Option(None, "--alpha", help="Focal Tversky weight of false positives."),
     beta: float = typer.Option(None, "--beta", help="Focal Tversky weight of false negatives."),
     gamma: float = typer.Option(None, "--gamma", help="Focal Tversky exponent."),
@@ -68,6 +70,12 @@ def command(
     num_workers: int = typer.Option(
         None, "--num-workers", help="DataLoader workers (default: 0 on CPU, up to 8 on GPU)."
     ),
+    threads: int = typer.Option(
+        None,
+        "--threads",
+        min=1,
+        help="CPU threads for PyTorch (default: one per core); fewer run faster on a busy CPU.",
+    ),
 ) -> None:
     """Train the U-Net on labelled recordings and write OUT/best.ckpt and OUT/last.ckpt.
 
@@ -82,6 +90,11 @@ def command(
     from lvwall.config import TrainConfig
     from lvwall.errors import DataError, LvwallError
     from lvwall.train import CONFIG_FILE, fit
+
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
 
     for path in [*(data or []), *([config] if config else [])]:
         if not path.exists():

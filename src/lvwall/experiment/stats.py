@@ -44,7 +44,11 @@ METRIC_LABELS: dict[str, str] = {
 }
 
 #: How each loss is named in sentences and tables.
-LOSS_LABELS: dict[str, str] = {"dice": "Dice loss", "focal-tversky": "Focal Tversky loss"}
+LOSS_LABELS: dict[str, str] = {
+    "dice": "Dice loss",
+    "dice-bce": "Dice + BCE loss",
+    "focal-tversky": "Focal Tversky loss",
+}
 
 
 @dataclass(frozen=True)
