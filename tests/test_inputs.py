@@ -13,7 +13,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import convert_color_space
 from pydicom.uid import ExplicitVRLittleEndian, UltrasoundMultiFrameImageStorage
 
-from lvwall.data.inputs import MAX_SIDE, discover, input_kind, natural_key
+from lvwall.data.inputs import MAX_SIDE, Recording, discover, input_kind, natural_key
 from lvwall.data.video import write_video
 from lvwall.errors import DataError
 
@@ -283,3 +283,31 @@ def test_bad_inputs_raise_one_sentence_naming_the_file(
     text = str(info.value)
     assert text.startswith(f"{path}: ") and message in text
     assert "\n" not in text
+
+
+@pytest.mark.parametrize(("count_is_exact", "raises"), [(True, True), (False, False)])
+def test_fewer_frames_than_announced_fail_only_where_the_count_is_exact(
+    tmp_path: Path, count_is_exact: bool, raises: bool
+) -> None:
+    recording = Recording(
+        path=tmp_path / "clip",
+        name="clip",
+        kind="video",
+        width=WIDTH,
+        height=HEIGHT,
+        n_frames=5,
+        fps=None,
+        pixel_spacing_mm=None,
+        decode=lambda: iter(ramp_frames(3)),
+        frame_count_is_exact=count_is_exact,
+    )
+    if raises:
+        with pytest.raises(DataError, match="ended after 3 of the 5 frames"):
+            list(recording.frames())
+    else:
+        assert len(list(recording.frames())) == 3
+
+
+def test_a_video_count_is_an_estimate_that_the_decoder_checks(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "clip.avi", ramp_frames(4), fps=10)
+    assert not discover([path])[0].open().frame_count_is_exact

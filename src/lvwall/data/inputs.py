@@ -40,7 +40,10 @@ class Recording:
 
     ``fps`` and ``n_frames`` are ``None`` where the file does not say. ``pixel_spacing_mm``
     is the (row, column) size of one pixel in millimetres, known only for DICOM files that
-    record it.
+    record it. ``frame_count_is_exact`` says whether ``n_frames`` is a count that a complete
+    file always reaches (images, DICOM) rather than a container's estimate (video: MP4 edit
+    lists trim it, and :func:`lvwall.data.video.iter_frames` checks truncation itself where
+    the container's count is reliable).
     """
 
     path: Path
@@ -52,6 +55,7 @@ class Recording:
     fps: float | None
     pixel_spacing_mm: tuple[float, float] | None
     decode: Callable[[], Iterator[np.ndarray]]
+    frame_count_is_exact: bool = True
 
     def frames(self) -> Iterator[np.ndarray]:
         """Yield the frames one at a time as RGB uint8 (height, width, 3) arrays.
@@ -73,7 +77,7 @@ class Recording:
         if n_frames == 0:
             raise DataError(self.path, "contains no frames")
         # A video cut short can decode without an error, only with fewer frames.
-        if self.n_frames is not None and n_frames < self.n_frames:
+        if self.frame_count_is_exact and self.n_frames is not None and n_frames < self.n_frames:
             raise DataError(
                 self.path,
                 f"ended after {n_frames} of the {self.n_frames} frames its header announces "
@@ -241,6 +245,7 @@ def _open_video(path: Path, name: str) -> Recording:
         fps=info.fps or None,
         pixel_spacing_mm=None,
         decode=lambda: iter_frames(path),
+        frame_count_is_exact=False,
     )
 
 
