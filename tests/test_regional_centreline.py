@@ -82,6 +82,26 @@ def test_cleaning_bridges_gaps_and_drops_islands() -> None:
     assert not (kept & ~(mask > 0)).any(), "nothing is added to the user's mask"
 
 
+@pytest.mark.parametrize("gap", [4, 8, 11])
+def test_cleaning_joins_a_wall_cut_at_the_apex(gap: int) -> None:
+    truth = horseshoe()
+    mask = draw_wall(truth.points, 5.0)
+    apex_row, apex_col = truth.points[truth.apex_index].round().astype(int)
+    mask[: apex_row + 20, apex_col - gap // 2 : apex_col + (gap + 1) // 2] = 0
+    _, n_pieces = ndimage.label(mask, structure=np.ones((3, 3)))
+    assert n_pieces == 2, "the gap cuts septum from lateral wall"
+    found = wall_centreline(clean_wall_mask(mask))
+    assert np.linalg.norm(found.points[found.apex_index] - (apex_row, apex_col)) < 3.0
+    assert found.length == pytest.approx(truth.length, rel=0.06)
+
+
+def test_cleaning_leaves_two_walls_too_far_apart_unjoined() -> None:
+    mask = draw_wall(horseshoe().points, 5.0)
+    mask[:, 100:124] = 0  # 24 pixels apart: no apical dropout, two separate bands
+    with pytest.raises(RegionalError, match="does not curve round an apex"):
+        wall_centreline(clean_wall_mask(mask))
+
+
 def _disc(shape=(224, 224), radius=40) -> np.ndarray:
     mask = np.zeros(shape, np.uint8)
     cv2.circle(mask, (112, 112), radius, 1, -1)

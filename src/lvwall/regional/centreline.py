@@ -42,6 +42,13 @@ APEX_TOLERANCE = 0.02
 _END_DIRECTION_POINTS = 4
 #: Each side (basal end to apex) holds at least this fraction of the centreline.
 MIN_SIDE_FRACTION = 0.15
+#: Closing radii (pixels at 224) tried in turn until the wall is one piece. The apex lies in
+#: the cluttered near field and often drops out at end-diastole, where the wall is thinnest:
+#: a segmenter then leaves septum and lateral wall apart by up to about twelve pixels.
+BRIDGE_RADII: tuple[int, ...] = (2, 3, 4, 5, 6, 7)
+#: The wall is one piece once no other piece is this large beside the largest (islands are
+#: much smaller; a septum cut from its lateral wall is about as large).
+MAX_SECOND_PIECE_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -125,11 +132,9 @@ def clean_wall_mask(mask: np.ndarray, source: str = "mask") -> np.ndarray:
     # small gaps along the wall.
     scale = scale_of(wall.shape)
     opened = cv2.morphologyEx(wall.astype(np.uint8), cv2.MORPH_OPEN, _disc(round(scale)))
-    closed = cv2.morphologyEx(opened, cv2.MORPH_CLOSE, _disc(round(2 * scale))).astype(bool)
-    if not closed.any():
+    if not opened.any():
         raise RegionalError(source, "the wall mask holds only specks and hairlines, no wall")
-    components, n_components = ndimage.label(closed, structure=np.ones((3, 3)))
-    sizes = np.bincount(components.ravel(), minlength=n_components + 1)[1:]
+    components, sizes = _joined_pieces(opened, scale)
     largest = components == 1 + int(np.argmax(sizes))
     min_pixels = int(np.ceil(MIN_WALL_FRACTION * wall.size))
     if sizes.max() < min_pixels:
@@ -148,6 +153,25 @@ def clean_wall_mask(mask: np.ndarray, source: str = "mask") -> np.ndarray:
             "mitral valve",
         )
     return filled
+
+
+def _joined_pieces(opened: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Close ``opened`` with the smallest of :data:`BRIDGE_RADII` that leaves the wall in one
+    piece (the smallest radius where none does); return the labelled pieces and their sizes.
+
+    The smallest radius that joins the pieces changes the wall least: closing only fills
+    gaps and concavities narrower than the disc.
+    """
+    attempts = []
+    for radius in BRIDGE_RADII:
+        closed = cv2.morphologyEx(opened, cv2.MORPH_CLOSE, _disc(round(radius * scale)))
+        components, n_components = ndimage.label(closed, structure=np.ones((3, 3)))
+        sizes = np.bincount(components.ravel(), minlength=n_components + 1)[1:]
+        second = np.sort(sizes)[-2] if n_components > 1 else 0
+        if second <= MAX_SECOND_PIECE_SHARE * sizes.max():
+            return components, sizes
+        attempts.append((components, sizes))
+    return attempts[0]
 
 
 def main_wall_pixels(mask: np.ndarray, wall: np.ndarray) -> np.ndarray:
