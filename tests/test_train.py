@@ -27,6 +27,7 @@ from lvwall.train import (
     SCHEDULES,
     VAL_METRICS,
     ConfusionCounts,
+    SegmentationDataModule,
     SegmentationModule,
     check_run_dir,
     fit,
@@ -144,6 +145,21 @@ def test_split_is_patient_wise(two_epoch_run: tuple) -> None:
     val = {patients[name] for name in split["val"]}
     assert train and val and not train & val
     assert len(split["train"]) + len(split["val"]) == len(recordings)
+
+
+def test_separate_validation_data_lets_every_recording_train(tmp_path: Path) -> None:
+    recordings, others = tiny_recordings(6), tiny_recordings(9)[6:]
+    config = _config(val_data=["elsewhere"], epochs=1)
+    result = fit(config, tmp_path / "run", recordings=recordings, val_recordings=others)
+    split = json.loads((result.run_dir / "split.json").read_text())
+    assert split == {"train": [r.name for r in recordings], "val": [r.name for r in others]}
+    assert TrainConfig.from_yaml(result.run_dir / "config.yaml").val_data == ["elsewhere"]
+
+
+def test_validation_data_must_not_share_patients_with_training_data() -> None:
+    recordings = tiny_recordings(6)
+    with pytest.raises(LvwallError, match=r"shares patients with the training data \(patient4"):
+        SegmentationDataModule(recordings, _config(), 0, val_recordings=recordings[4:])
 
 
 def test_logged_validation_metrics_equal_a_recomputation(two_epoch_run: tuple) -> None:
@@ -349,6 +365,8 @@ def test_cli_rejects_an_existing_run_dir(tmp_path: Path) -> None:
         (["--loss", "mse"], "loss must be one of"),
         (["--devices", "many"], "--devices must be a number"),
         (["--fold", "7"], "fold must be in 0..4"),
+        (["--fold", "1", "--val-data", "."], "val_data and fold exclude each other"),
+        (["--val-data", "/no/such/folder"], "/no/such/folder: does not exist"),
     ],
 )
 def test_cli_reports_bad_settings(tmp_path: Path, flags: list[str], message: str) -> None:

@@ -37,6 +37,7 @@ LOSS_KWARGS: tuple[str, ...] = ("alpha", "beta", "gamma", "smooth")
 #: Fields that define what is learned; ``--resume`` refuses to change them mid-run.
 RUN_DEFINING_FIELDS: tuple[str, ...] = (
     "data",
+    "val_data",
     "loss",
     "loss_kwargs",
     "preset",
@@ -72,7 +73,9 @@ class TrainConfig:
     few epochs, the case that matters on a CPU laptop. ``patience`` is the number of epochs
     without a better validation Dice before early stopping (``None`` never stops early).
     ``fold`` picks fold ``fold`` of a patient-wise ``folds``-fold split; when it is ``None``
-    a patient-wise ``val_fraction`` of the recordings is held out. ``num_workers`` ``None``
+    a patient-wise ``val_fraction`` of the recordings is held out. ``val_data`` names datasets
+    to validate on instead: every recording of ``data`` then trains (the final model of a
+    recipe whose accuracy was cross-validated). ``num_workers`` ``None``
     means 0 on CPU (the model already uses every core) and up to 8 on a GPU;
     ``channels_last`` ``None`` means on for GPUs. With ``init_checkpoint`` the architecture
     and starting weights come from that file, and ``preset``/``model_overrides`` are unused.
@@ -81,6 +84,7 @@ class TrainConfig:
     """
 
     data: list[str] = field(default_factory=list)
+    val_data: list[str] = field(default_factory=list)
     loss: str = "dice"
     loss_kwargs: dict[str, float] = field(default_factory=dict)
     preset: str = field(default_factory=_default_preset)
@@ -109,6 +113,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.data = [str(path) for path in self.data]
+        self.val_data = [str(path) for path in self.val_data]
         self.loss_kwargs = {key: float(value) for key, value in self.loss_kwargs.items()}
         self.model_overrides = _plain(dict(self.model_overrides))
         if self.init_checkpoint is not None:
@@ -166,6 +171,10 @@ class TrainConfig:
             isinstance(self.fold, int) and 0 <= self.fold < self.folds
         ):
             raise ValueError(f"fold must be in 0..{self.folds - 1}, got {self.fold!r}")
+        if self.val_data and self.fold is not None:
+            raise ValueError(
+                "val_data and fold exclude each other: with val_data every recording of data trains"
+            )
 
     def _check_loss(self) -> None:
         """The loss must accept ``loss_kwargs`` (Dice takes no alpha, beta or gamma)."""

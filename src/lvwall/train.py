@@ -204,14 +204,25 @@ class SegmentationModule(L.LightningModule):
 class SegmentationDataModule(L.LightningDataModule):
     """Frames of the recordings, split patient-wise (never frame-wise) into train and val.
 
-    The split is :func:`lvwall.data.splits.kfold` fold ``config.fold`` when a fold is set,
-    else :func:`lvwall.data.splits.train_val_split` with ``config.val_fraction``.
+    With ``val_recordings`` every recording trains and those validate. Otherwise the split is
+    :func:`lvwall.data.splits.kfold` fold ``config.fold`` when a fold is set, else
+    :func:`lvwall.data.splits.train_val_split` with ``config.val_fraction``.
     """
 
     def __init__(
-        self, recordings: Sequence[LabelledRecording], config: TrainConfig, num_workers: int
+        self,
+        recordings: Sequence[LabelledRecording],
+        config: TrainConfig,
+        num_workers: int,
+        val_recordings: Sequence[LabelledRecording] | None = None,
     ) -> None:
         super().__init__()
+        self.config = config
+        self.num_workers = num_workers
+        if val_recordings is not None:
+            _check_no_shared_patients(recordings, val_recordings)
+            self.train_recordings, self.val_recordings = list(recordings), list(val_recordings)
+            return
         from lvwall.data.splits import kfold, train_val_split
 
         try:
@@ -223,8 +234,6 @@ class SegmentationDataModule(L.LightningDataModule):
             raise LvwallError(f"cannot split the recordings patient-wise: {error}") from None
         self.train_recordings = [recordings[i] for i in train_idx]
         self.val_recordings = [recordings[i] for i in val_idx]
-        self.config = config
-        self.num_workers = num_workers
 
     def split(self) -> dict[str, list[str]]:
         """Recording names on each side of the split."""
@@ -267,6 +276,18 @@ class SegmentationDataModule(L.LightningDataModule):
             "persistent_workers": self.num_workers > 0,
             "pin_memory": torch.cuda.is_available(),
         }
+
+
+def _check_no_shared_patients(
+    train: Sequence[LabelledRecording], validation: Sequence[LabelledRecording]
+) -> None:
+    shared = sorted({r.patient for r in train} & {r.patient for r in validation})
+    if shared:
+        listed = ", ".join(shared[:3]) + (f" and {len(shared) - 3} more" if len(shared) > 3 else "")
+        raise LvwallError(
+            f"the validation data shares patients with the training data ({listed}), "
+            "so it would not measure generalisation"
+        )
 
 
 @dataclass(frozen=True)
@@ -382,14 +403,16 @@ def fit(
     *,
     resume: bool = False,
     recordings: Sequence[LabelledRecording] | None = None,
+    val_recordings: Sequence[LabelledRecording] | None = None,
 ) -> TrainResult:
     """Train a U-Net as ``config`` says, into the run folder ``out_dir``.
 
     ``resume=True`` continues an interrupted run from ``out_dir/last.ckpt`` (epochs, optimiser,
     schedule, early-stopping state) and requires ``config`` to match the run's saved
     ``config.yaml`` in every field of :data:`lvwall.config.RUN_DEFINING_FIELDS`; hardware
-    settings (devices, precision, workers) may change. ``recordings`` skips loading
-    ``config.data`` (for callers that already hold the data).
+    settings (devices, precision, workers) may change. ``recordings`` and ``val_recordings``
+    skip loading ``config.data`` and ``config.val_data`` (for callers that already hold the
+    data).
     """
     out_dir = Path(out_dir).resolve()
     is_launcher = _launched_rank() == 0
@@ -403,7 +426,11 @@ def fit(
     trainer = build_trainer(config, out_dir, quiet=not is_launcher)
     if recordings is None:
         recordings = _load_recordings(config, progress=is_launcher)
-    datamodule = SegmentationDataModule(recordings, config, resolve_num_workers(config))
+    if val_recordings is None and config.val_data:
+        val_recordings = _load_recordings(config, progress=is_launcher, val=True)
+    datamodule = SegmentationDataModule(
+        recordings, config, resolve_num_workers(config), val_recordings
+    )
     module = SegmentationModule(config, _initial_model(config))
     if config.channels_last if config.channels_last is not None else on_gpu(config):
         module.use_channels_last()
@@ -476,14 +503,18 @@ def _check_resume_config(out_dir: Path, config: TrainConfig) -> None:
         )
 
 
-def _load_recordings(config: TrainConfig, progress: bool) -> list[LabelledRecording]:
+def _load_recordings(
+    config: TrainConfig, progress: bool, val: bool = False
+) -> list[LabelledRecording]:
+    """The recordings of ``config.data``, or of ``config.val_data`` with ``val``."""
     from lvwall.data.registry import load_labelled
 
-    if not config.data:
-        raise ValueError("config.data names no dataset to train on")
-    recordings = load_labelled(config.data, size=config.image_size, progress=progress)
+    paths, purpose = (config.val_data, "validate") if val else (config.data, "train")
+    if not paths:
+        raise ValueError(f"config names no dataset to {purpose} on")
+    recordings = load_labelled(paths, size=config.image_size, progress=progress)
     if not recordings:
-        raise DataError(config.data[0], "holds no labelled recordings to train on")
+        raise DataError(paths[0], f"holds no labelled recordings to {purpose} on")
     return recordings
 
 

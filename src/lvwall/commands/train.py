@@ -14,6 +14,12 @@ def command(
     data: list[Path] = typer.Option(
         None, "--data", help="Dataset folder (HMC-QU layout, phantom or CAMUS); repeat to mix."
     ),
+    val_data: list[Path] = typer.Option(
+        None,
+        "--val-data",
+        help="Validate on this dataset instead of a held-out share of --data, so that every "
+        "--data recording trains; repeat to mix.",
+    ),
     loss: str = typer.Option(
         None, "--loss", help="Loss: dice, dice-bce or focal-tversky (default: dice)."
     ),
@@ -96,7 +102,7 @@ def command(
 
         torch.set_num_threads(threads)
 
-    for path in [*(data or []), *([config] if config else [])]:
+    for path in [*(data or []), *(val_data or []), *([config] if config else [])]:
         if not path.exists():
             raise DataError(path, "does not exist")
     if init is not None and not init.is_file():
@@ -115,6 +121,7 @@ def command(
     try:
         settings = base.with_overrides(
             data=[str(path.resolve()) for path in data] if data else None,
+            val_data=[str(path.resolve()) for path in val_data] if val_data else None,
             loss=loss,
             loss_kwargs=loss_kwargs or None,
             preset=preset,
