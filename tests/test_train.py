@@ -174,6 +174,27 @@ def test_logged_validation_metrics_equal_a_recomputation(two_epoch_run: tuple) -
         assert math.isclose(last[f"val/{name}"], micro[name], rel_tol=1e-5, abs_tol=1e-6), name
 
 
+def test_last_checkpoint_holds_the_last_epoch_when_an_earlier_one_was_best(
+    tmp_path: Path,
+) -> None:
+    # Without normalisation and at a vanishing learning rate every epoch scores the same, so
+    # the first stays the best.
+    config = _config(
+        epochs=3,
+        patience=None,
+        schedule="constant",
+        lr=1e-12,
+        model_overrides={"widths": [4, 8], "norm": None},
+    )
+    result = fit(config, tmp_path / "run", recordings=tiny_recordings())
+    epochs = {
+        name: torch.load(tmp_path / "run" / name, weights_only=True)["epoch"]
+        for name in ("best.ckpt", "last.ckpt")
+    }
+    assert epochs == {"best.ckpt": 0, "last.ckpt": 2}
+    assert result.epochs_run == 3
+
+
 def test_loss_decreases_on_an_easy_task(tmp_path: Path) -> None:
     config = _config(epochs=5, patience=None, schedule="constant", lr=2e-2)
     result = fit(config, tmp_path / "run", recordings=tiny_recordings())

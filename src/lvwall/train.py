@@ -368,7 +368,16 @@ def build_trainer(config: TrainConfig, out_dir: Path, quiet: bool = False) -> L.
             monitor=MONITOR,
             mode="max",
             save_top_k=1,
-            save_last=True,
+            auto_insert_metric_name=False,
+            enable_version_counter=False,
+        ),
+        # Every epoch, replacing the one before. Not ``save_last``, which (Lightning 2.6)
+        # writes last.ckpt only in epochs that also save a better best.ckpt.
+        ModelCheckpoint(
+            dirpath=out_dir,
+            filename=Path(LAST_CHECKPOINT).stem,
+            monitor=None,
+            save_top_k=1,
             auto_insert_metric_name=False,
             enable_version_counter=False,
         ),
