@@ -7,11 +7,11 @@ weights of the last epoch (the held-out fold never picks a checkpoint). Three re
 * ``camus``: trained on the CAMUS training folds only;
 * ``phantom+camus``: the phantom model fine-tuned on the CAMUS training folds.
 
-Usage (about 20-30 minutes on 2 idle CPU cores with the default budget)::
+Usage (about 40 minutes per regime on 2 CPU cores with the default budget)::
 
     lvwall simulate runs/phantom60 -n 60 --seed 1 --workers 2
-    lvwall train --data runs/phantom60 --loss dice --epochs 8 --frames-per-epoch 1000 \\
-        --batch-size 16 --out runs/pretrain
+    lvwall train --data runs/phantom60 --loss dice --preset fast5 --epochs 8 \\
+        --frames-per-epoch 1000 --batch-size 16 --augment echo --out runs/pretrain
     python benchmarks/camus_cv.py --camus ../shared/data/camus-a4c-dev \\
         --pretrained runs/pretrain/best.ckpt --out runs/camus_cv
 
@@ -48,7 +48,7 @@ def fine_tune(
 ) -> Path:
     config = TrainConfig(
         data=[str(args.camus)],
-        loss="dice",
+        loss=args.loss,
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
@@ -77,13 +77,15 @@ def main() -> None:
     parser.add_argument("--pretrained", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=Path("runs/camus_cv"))
     parser.add_argument("--regimes", default="phantom,camus,phantom+camus")
-    parser.add_argument("--preset", default="fast4")
-    parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--preset", default="fast5")
+    parser.add_argument("--loss", default="dice-bce")
+    parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--frames-per-epoch", type=int, default=80)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--augment", default="strong")
+    parser.add_argument("--augment", default="echo")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--folds", default=None, help="comma-separated folds to run (default: all)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -93,6 +95,8 @@ def main() -> None:
     rows = []
     for regime in regimes:
         for fold, (_, test_idx) in enumerate(folds):
+            if args.folds is not None and str(fold) not in args.folds.split(","):
+                continue
             test = [recordings[i] for i in test_idx]
             started = time.perf_counter()
             if regime == "phantom":
