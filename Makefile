@@ -41,12 +41,16 @@ clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache
 
 # The bundled default model (src/lvwall/assets/): phantom pre-training, then fine-tuning on
-# the CAMUS dev frames in ../shared/data (CC BY-NC-SA 4.0; never copied into the repo).
+# all the CAMUS dev frames in ../shared/data (CC BY-NC-SA 4.0; never copied into the repo)
+# for a fixed 60 epochs, the recipe that benchmarks/camus_cv.py cross-validates. The phantom
+# recordings of seed 2 only monitor the run: the last epoch is shipped.
 CAMUS ?= ../shared/data/camus-a4c-dev
 bundled-model: $(VENV)/.installed
 	$(BIN)/lvwall simulate runs/phantom60 --recordings 60 --seed 1 --workers 2
-	$(BIN)/lvwall train --data runs/phantom60 --loss dice --preset fast4 --epochs 8 \
+	$(BIN)/lvwall simulate runs/phantom-val --recordings 10 --seed 2
+	$(BIN)/lvwall train --data runs/phantom60 --loss dice --preset fast5 --epochs 8 \
 		--frames-per-epoch 1000 --batch-size 16 --augment echo --out runs/pretrain
-	$(BIN)/lvwall train --data $(CAMUS) --init runs/pretrain/best.ckpt --loss dice \
-		--epochs 30 --frames-per-epoch 80 --batch-size 8 --augment strong --out runs/bundled
-	$(BIN)/lvwall export runs/bundled/best.ckpt --install-default
+	$(BIN)/lvwall train --data $(CAMUS) --val-data runs/phantom-val \
+		--init runs/pretrain/best.ckpt --loss dice-bce --epochs 60 --frames-per-epoch 80 \
+		--batch-size 8 --augment echo --patience 60 --out runs/bundled
+	$(BIN)/lvwall export runs/bundled/last.ckpt --install-default
