@@ -92,10 +92,11 @@ def main() -> None:
     recordings = load_dataset(args.camus, progress=False)
     folds = kfold(recordings, FOLDS, SEED)
     regimes = args.regimes.split(",")
+    chosen = range(FOLDS) if args.folds is None else {int(f) for f in args.folds.split(",")}
     rows = []
     for regime in regimes:
         for fold, (_, test_idx) in enumerate(folds):
-            if args.folds is not None and str(fold) not in args.folds.split(","):
+            if fold not in chosen:
                 continue
             test = [recordings[i] for i in test_idx]
             started = time.perf_counter()

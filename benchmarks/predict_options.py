@@ -39,21 +39,34 @@ OPTION_SETS: dict[str, PredictOptions] = {
 }
 
 
-def phantom_scores(root: Path, model, options: PredictOptions) -> tuple[float, float, float]:
-    """Mean Dice, mean flicker and seconds per frame over the phantom recordings."""
+def load_phantom(root: Path) -> list[tuple[list[np.ndarray], np.ndarray]]:
+    """(RGB cycle frames, bool masks) of every phantom recording that has masks."""
     layout = find_layout(root)
-    dice, flicker, seconds, n_frames = [], [], 0.0, 0
+    cases = []
     for record in read_a4c_xlsx(layout.xlsx):
         if not record.mask_available:
             continue
-        truth = read_mask_mat(mask_path(layout, record.echo)).astype(bool)
-        frames = list(
-            itertools.islice(
-                iter_frames(video_path(layout, record.echo)),
-                record.reference_frame - 1,
-                record.end_of_cycle,
-            )
+        video = iter_frames(video_path(layout, record.echo))
+        frames = list(itertools.islice(video, record.reference_frame - 1, record.end_of_cycle))
+        cases.append((frames, read_mask_mat(mask_path(layout, record.echo)).astype(bool)))
+    return cases
+
+
+def load_camus(root: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(RGB image, bool wall mask) of every CAMUS dev frame."""
+    return [
+        (
+            np.asarray(Image.open(root / "images" / truth_path.name).convert("RGB")),
+            np.asarray(Image.open(truth_path)) == WALL_LABEL,
         )
+        for truth_path in sorted((root / "masks").glob("*.png"))
+    ]
+
+
+def phantom_scores(cases, model, options: PredictOptions) -> tuple[float, float, float]:
+    """Mean Dice, mean flicker and seconds per frame over the phantom recordings."""
+    dice, flicker, seconds, n_frames = [], [], 0.0, 0
+    for frames, truth in cases:
         start = time.perf_counter()
         masks = np.stack([f.mask for f in segment_frames(frames, model, options)]).astype(bool)
         seconds += time.perf_counter() - start
@@ -65,12 +78,10 @@ def phantom_scores(root: Path, model, options: PredictOptions) -> tuple[float, f
     return float(np.mean(dice)), float(np.mean(flicker)), seconds / n_frames
 
 
-def camus_scores(root: Path, model, options: PredictOptions) -> tuple[float, float]:
+def camus_scores(cases, model, options: PredictOptions) -> tuple[float, float]:
     """Mean Dice over the CAMUS dev frames at their own size, and seconds per frame."""
     dice, seconds = [], 0.0
-    for truth_path in sorted((root / "masks").glob("*.png")):
-        image = np.asarray(Image.open(root / "images" / truth_path.name).convert("RGB"))
-        truth = np.asarray(Image.open(truth_path)) == WALL_LABEL
+    for image, truth in cases:
         start = time.perf_counter()
         (segmented,) = segment_frames([image], model, options)
         seconds += time.perf_counter() - start
@@ -86,16 +97,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     model = load_segmentation_model(args.model, "onnx", threads=args.threads)
+    phantom = load_phantom(args.phantom)
+    camus = load_camus(args.camus) if args.camus else None
     print(f"model: {model.description}")
     print(f"{'options':18s} {'phantom Dice':>12s} {'flicker':>8s} {'ms/frame':>9s}", end="")
     print(f" {'CAMUS Dice':>10s} {'ms/frame':>9s}" if args.camus else "")
     for name, options in OPTION_SETS.items():
-        dice, flicker, seconds = phantom_scores(args.phantom, model, options)
+        dice, flicker, seconds = phantom_scores(phantom, model, options)
         line = f"{name:18s} {dice:12.3f} {flicker:8.3f} {1000 * seconds:9.1f}"
-        if args.camus and options.smoothing is None:
-            camus_dice, camus_seconds = camus_scores(args.camus, model, options)
+        if camus and options.smoothing is None:
+            camus_dice, camus_seconds = camus_scores(camus, model, options)
             line += f" {camus_dice:10.3f} {1000 * camus_seconds:9.1f}"
-        elif args.camus:
+        elif camus:
             line += f" {'(n/a)':>10s}"
         print(line, flush=True)
 

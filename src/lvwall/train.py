@@ -434,9 +434,11 @@ def fit(
     # data are read.
     trainer = build_trainer(config, out_dir, quiet=not is_launcher)
     if recordings is None:
-        recordings = _load_recordings(config, progress=is_launcher)
+        recordings = _load_recordings(config.data, config.image_size, "train", is_launcher)
     if val_recordings is None and config.val_data:
-        val_recordings = _load_recordings(config, progress=is_launcher, val=True)
+        val_recordings = _load_recordings(
+            config.val_data, config.image_size, "validate", is_launcher
+        )
     datamodule = SegmentationDataModule(
         recordings, config, resolve_num_workers(config), val_recordings
     )
@@ -513,15 +515,14 @@ def _check_resume_config(out_dir: Path, config: TrainConfig) -> None:
 
 
 def _load_recordings(
-    config: TrainConfig, progress: bool, val: bool = False
+    paths: list[str], size: int, purpose: str, progress: bool
 ) -> list[LabelledRecording]:
-    """The recordings of ``config.data``, or of ``config.val_data`` with ``val``."""
+    """The labelled recordings of the datasets at ``paths``, to ``purpose`` on."""
     from lvwall.data.registry import load_labelled
 
-    paths, purpose = (config.val_data, "validate") if val else (config.data, "train")
     if not paths:
         raise ValueError(f"config names no dataset to {purpose} on")
-    recordings = load_labelled(paths, size=config.image_size, progress=progress)
+    recordings = load_labelled(paths, size=size, progress=progress)
     if not recordings:
         raise DataError(paths[0], f"holds no labelled recordings to {purpose} on")
     return recordings

@@ -162,7 +162,7 @@ def _joined_pieces(opened: np.ndarray, scale: float) -> tuple[np.ndarray, np.nda
     The smallest radius that joins the pieces changes the wall least: closing only fills
     gaps and concavities narrower than the disc.
     """
-    attempts = []
+    first_attempt = None
     for radius in BRIDGE_RADII:
         closed = cv2.morphologyEx(opened, cv2.MORPH_CLOSE, _disc(round(radius * scale)))
         components, n_components = ndimage.label(closed, structure=np.ones((3, 3)))
@@ -170,8 +170,9 @@ def _joined_pieces(opened: np.ndarray, scale: float) -> tuple[np.ndarray, np.nda
         second = np.sort(sizes)[-2] if n_components > 1 else 0
         if second <= MAX_SECOND_PIECE_SHARE * sizes.max():
             return components, sizes
-        attempts.append((components, sizes))
-    return attempts[0]
+        if first_attempt is None:
+            first_attempt = components, sizes
+    return first_attempt
 
 
 def main_wall_pixels(mask: np.ndarray, wall: np.ndarray) -> np.ndarray:
