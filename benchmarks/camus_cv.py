@@ -15,12 +15,17 @@ Usage (about 40 minutes per regime on 2 CPU cores with the default budget)::
     python benchmarks/camus_cv.py --camus ../shared/data/camus-a4c-dev \\
         --pretrained runs/pretrain/best.ckpt --out runs/camus_cv
 
-It prints LV-wall Dice mean ± std over patients (frame means per patient) and over folds.
+It prints LV-wall Dice mean ± std over patients (frame means per patient) and over folds,
+and a paired Wilcoxon signed-rank test of every two regimes over their patients. Folds or
+regimes run in separate processes (``--folds 0,1,2`` and ``--folds 3,4`` use both cores) are
+reported together with ``python benchmarks/camus_cv.py --pool RUN1/camus_cv.csv
+RUN2/camus_cv.csv ...``.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import time
 from pathlib import Path
@@ -33,6 +38,7 @@ from lvwall.config import TrainConfig
 from lvwall.data.camus import load_dataset
 from lvwall.data.splits import kfold
 from lvwall.evaluate import evaluate_model
+from lvwall.experiment.stats import format_p, paired_wilcoxon
 from lvwall.train import fit
 
 FOLDS = 5
@@ -60,6 +66,7 @@ def fine_tune(
         frames_per_epoch=args.frames_per_epoch,
         init_checkpoint=str(init) if init else None,
         preset=args.preset,
+        model_overrides={"widths": [int(w) for w in args.widths.split(",")]} if args.widths else {},
     )
     result = fit(config, out, recordings=recordings)
     return Path(result.last_checkpoint)
@@ -74,10 +81,19 @@ def score(checkpoint: Path, recordings: list) -> pd.Series:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--camus", type=Path, default=Path("../shared/data/camus-a4c-dev"))
-    parser.add_argument("--pretrained", type=Path, required=True)
+    parser.add_argument("--pretrained", type=Path)
+    parser.add_argument(
+        "--pool",
+        type=Path,
+        nargs="+",
+        help="report these camus_cv.csv files together instead of training",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/camus_cv"))
     parser.add_argument("--regimes", default="phantom,camus,phantom+camus")
     parser.add_argument("--preset", default="fast5")
+    parser.add_argument(
+        "--widths", default=None, help="channels per level, e.g. 16,32,64,128,256 (default: preset)"
+    )
     parser.add_argument("--loss", default="dice-bce")
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--frames-per-epoch", type=int, default=80)
@@ -87,11 +103,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--folds", default=None, help="comma-separated folds to run (default: all)")
     args = parser.parse_args()
+    if args.pool:
+        pool(args.pool)
+        return
+    regimes = args.regimes.split(",")
+    if args.pretrained is None and {"phantom", "phantom+camus"} & set(regimes):
+        parser.error("--pretrained is required for the phantom regimes")
     torch.set_num_threads(args.threads)
 
     recordings = load_dataset(args.camus, progress=False)
     folds = kfold(recordings, FOLDS, SEED)
-    regimes = args.regimes.split(",")
     chosen = range(FOLDS) if args.folds is None else {int(f) for f in args.folds.split(",")}
     rows = []
     for regime in regimes:
@@ -120,6 +141,14 @@ def main() -> None:
     table = pd.DataFrame(rows)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "camus_cv.csv", index=False)
+    summary = report(table)
+    (args.out / "camus_cv.json").write_text(json.dumps(summary, indent=2, default=float))
+
+
+def report(table: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Print Dice per regime over patients and over folds, and paired Wilcoxon tests of every
+    two regimes over the patients both scored; return the per-regime summary."""
+    regimes = list(dict.fromkeys(table.regime))
     summary = {}
     print("\nLV-wall Dice, patient-wise 5-fold CV on CAMUS dev (101 frames, 92 patients)")
     print(f"{'regime':14s} {'over patients':>16s} {'over folds':>14s}")
@@ -136,8 +165,21 @@ def main() -> None:
         print(
             f"{regime:14s} {part.dice.mean():.3f} ± {part.dice.std():.3f}"
             f"   {per_fold.mean():.3f} ± {per_fold.std():.3f}"
+            f"   (folds {', '.join(f'{value:.3f}' for value in per_fold)})"
         )
-    (args.out / "camus_cv.json").write_text(json.dumps(summary, indent=2, default=float))
+    by_patient = table.pivot_table(index="patient", columns="regime", values="dice")
+    for first, second in itertools.combinations(regimes, 2):
+        test = paired_wilcoxon(by_patient[first], by_patient[second])
+        print(
+            f"{first} - {second}: mean difference {test.mean_difference:+.4f} over "
+            f"{test.n} patients, Wilcoxon {format_p(test.p_value)}"
+        )
+    return summary
+
+
+def pool(paths: list[Path]) -> None:
+    """Report the pooled ``camus_cv.csv`` of runs that each did some folds or regimes."""
+    report(pd.concat([pd.read_csv(path) for path in paths], ignore_index=True))
 
 
 if __name__ == "__main__":
