@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
+from torch.optim.swa_utils import AveragedModel
 
 from lvwall.checkpoint import load_model
 from lvwall.errors import ModelError
@@ -23,33 +23,28 @@ from lvwall.model import UNet
 def average_models(paths: Sequence[str | Path]) -> tuple[UNet, dict[str, Any]]:
     """The uniform soup of the models in ``paths`` and the first model's metadata.
 
-    Floating-point weights and batch-norm statistics are averaged; integer buffers (batch
-    counts) are the first model's. Raises :class:`ValueError` for fewer than two paths and
+    PyTorch's weight averaging (``torch.optim.swa_utils.AveragedModel``, with buffers) takes
+    the mean of the weights and batch-norm statistics; integer buffers (batch counts) stay
+    the first model's. Raises :class:`ValueError` for fewer than two paths and
     :class:`~lvwall.errors.ModelError` naming a file whose architecture or threshold differs
     from the first's.
     """
     if len(paths) < 2:
         raise ValueError(f"a soup needs at least two models, got {len(paths)}")
-    soup, meta = load_model(paths[0])
-    states = [soup.state_dict()]
+    first, meta = load_model(paths[0])
+    averaged = AveragedModel(first, use_buffers=True)
+    averaged.update_parameters(first)
     for path in paths[1:]:
         model, other_meta = load_model(path)
-        if model.config != soup.config:
+        if model.config != first.config:
             raise ModelError(
-                path, f"has architecture {model.config}, unlike {paths[0]} ({soup.config})"
+                path, f"has architecture {model.config}, unlike {paths[0]} ({first.config})"
             )
         if other_meta["threshold"] != meta["threshold"]:
             raise ModelError(
                 path,
                 f"has threshold {other_meta['threshold']}, unlike {paths[0]}'s {meta['threshold']}",
             )
-        states.append(model.state_dict())
-    soup.load_state_dict({key: _mean([state[key] for state in states]) for key in states[0]})
+        averaged.update_parameters(model)
     meta = {**meta, "soup_of": [Path(path).name for path in paths], "epoch": None}
-    return soup.eval(), meta
-
-
-def _mean(tensors: list[torch.Tensor]) -> torch.Tensor:
-    if not tensors[0].is_floating_point():
-        return tensors[0]
-    return torch.stack(tensors).mean(dim=0)
+    return averaged.module.eval(), meta
