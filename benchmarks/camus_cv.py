@@ -16,10 +16,12 @@ Usage (about 40 minutes per regime on 2 CPU cores with the default budget)::
         --pretrained runs/pretrain/best.ckpt --out runs/camus_cv
 
 It prints LV-wall Dice mean ± std over patients (frame means per patient) and over folds,
-and a paired Wilcoxon signed-rank test of every two regimes over their patients. Folds or
-regimes run in separate processes (``--folds 0,1,2`` and ``--folds 3,4`` use both cores) are
-reported together with ``python benchmarks/camus_cv.py --pool RUN1/camus_cv.csv
-RUN2/camus_cv.csv ...``.
+and a paired Wilcoxon signed-rank test of every two regimes over their patients. With
+``--seeds 0,1,2`` every fold is fine-tuned once per training seed (the patient split stays
+that of seed 0), each model is scored as ``REGIME sS``, and their uniform model soup
+(``lvwall soup``) as ``REGIME soup``. Folds or regimes run in separate processes
+(``--folds 0,1,2`` and ``--folds 3,4`` use both cores) are reported together with
+``python benchmarks/camus_cv.py --pool RUN1/camus_cv.csv RUN2/camus_cv.csv ...``.
 """
 
 from __future__ import annotations
@@ -39,19 +41,22 @@ from lvwall.data.camus import load_dataset
 from lvwall.data.splits import kfold
 from lvwall.evaluate import evaluate_model
 from lvwall.experiment.stats import format_p, paired_wilcoxon
+from lvwall.soup import average_models
 from lvwall.train import fit
 
 FOLDS = 5
-SEED = 0
+SPLIT_SEED = 0
 
 
 def fine_tune(
     recordings: list,
     fold: int,
+    seed: int,
     out: Path,
     init: Path | None,
     args: argparse.Namespace,
 ) -> Path:
+    """Fine-tune on every fold but ``fold`` of the seed-0 split, with training seed ``seed``."""
     config = TrainConfig(
         data=[str(args.camus)],
         loss=args.loss,
@@ -60,22 +65,49 @@ def fine_tune(
         lr=args.lr,
         patience=args.epochs,
         augment=args.augment,
-        fold=fold,
-        folds=FOLDS,
-        seed=SEED,
+        seed=seed,
         frames_per_epoch=args.frames_per_epoch,
         init_checkpoint=str(init) if init else None,
         preset=args.preset,
         model_overrides={"widths": [int(w) for w in args.widths.split(",")]} if args.widths else {},
     )
-    result = fit(config, out, recordings=recordings)
+    # The split is passed in, not drawn from ``seed``, so that every seed holds out the
+    # same patients and their soup is scored on patients none of them saw.
+    train_idx, test_idx = kfold(recordings, FOLDS, SPLIT_SEED)[fold]
+    result = fit(
+        config,
+        out,
+        recordings=[recordings[i] for i in train_idx],
+        val_recordings=[recordings[i] for i in test_idx],
+    )
     return Path(result.last_checkpoint)
 
 
-def score(checkpoint: Path, recordings: list) -> pd.Series:
-    model, meta = load_model(checkpoint)
+def score(model: torch.nn.Module, meta: dict, recordings: list) -> pd.Series:
     result = evaluate_model(model.eval(), recordings, threshold=meta.get("threshold", 0.5))
     return result.metrics.recordings["dice"]
+
+
+def scored_models(
+    regime: str, fold: int, recordings: list, args: argparse.Namespace
+) -> dict[str, tuple[torch.nn.Module, dict]]:
+    """The models of ``regime`` for ``fold`` by label: one per seed, plus their soup."""
+    if regime == "phantom":
+        return {regime: load_model(args.pretrained)}
+    init = args.pretrained if regime == "phantom+camus" else None
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    if len(seeds) == 1:
+        run = args.out / f"{regime}-fold{fold}"
+        return {regime: load_model(fine_tune(recordings, fold, seeds[0], run, init, args))}
+    checkpoints = {
+        f"{regime} s{seed}": fine_tune(
+            recordings, fold, seed, args.out / f"{regime}-fold{fold}-seed{seed}", init, args
+        )
+        for seed in seeds
+    }
+    models = {label: load_model(path) for label, path in checkpoints.items()}
+    models[f"{regime} soup"] = average_models(list(checkpoints.values()))
+    return models
 
 
 def main() -> None:
@@ -102,6 +134,9 @@ def main() -> None:
     parser.add_argument("--augment", default="echo")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--folds", default=None, help="comma-separated folds to run (default: all)")
+    parser.add_argument(
+        "--seeds", default="0", help="training seeds per fold; several also score their soup"
+    )
     args = parser.parse_args()
     if args.pool:
         pool(args.pool)
@@ -112,7 +147,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     recordings = load_dataset(args.camus, progress=False)
-    folds = kfold(recordings, FOLDS, SEED)
+    folds = kfold(recordings, FOLDS, SPLIT_SEED)
     chosen = range(FOLDS) if args.folds is None else {int(f) for f in args.folds.split(",")}
     rows = []
     for regime in regimes:
@@ -121,23 +156,17 @@ def main() -> None:
                 continue
             test = [recordings[i] for i in test_idx]
             started = time.perf_counter()
-            if regime == "phantom":
-                checkpoint = args.pretrained
-            else:
-                init = args.pretrained if regime == "phantom+camus" else None
-                run = args.out / f"{regime}-fold{fold}"
-                checkpoint = fine_tune(recordings, fold, run, init, args)
-            dice = score(checkpoint, test)
-            seconds = time.perf_counter() - started
-            print(
-                f"{regime:14s} fold {fold}: Dice {dice.mean():.3f} ({len(dice)} patients, "
-                f"{seconds:.0f} s)",
-                flush=True,
-            )
-            rows += [
-                {"regime": regime, "fold": fold, "patient": name, "dice": value}
-                for name, value in dice.items()
-            ]
+            for label, (model, meta) in scored_models(regime, fold, recordings, args).items():
+                dice = score(model, meta, test)
+                print(
+                    f"{label:19s} fold {fold}: Dice {dice.mean():.3f} ({len(dice)} patients, "
+                    f"{time.perf_counter() - started:.0f} s)",
+                    flush=True,
+                )
+                rows += [
+                    {"regime": label, "fold": fold, "patient": name, "dice": value}
+                    for name, value in dice.items()
+                ]
     table = pd.DataFrame(rows)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "camus_cv.csv", index=False)
@@ -151,7 +180,7 @@ def report(table: pd.DataFrame) -> dict[str, dict[str, float]]:
     regimes = list(dict.fromkeys(table.regime))
     summary = {}
     print("\nLV-wall Dice, patient-wise 5-fold CV on CAMUS dev (101 frames, 92 patients)")
-    print(f"{'regime':14s} {'over patients':>16s} {'over folds':>14s}")
+    print(f"{'regime':19s} {'over patients':>16s} {'over folds':>14s}")
     for regime in regimes:
         part = table[table.regime == regime]
         per_fold = part.groupby("fold").dice.mean()
@@ -163,7 +192,7 @@ def report(table: pd.DataFrame) -> dict[str, dict[str, float]]:
             "n_patients": int(part.patient.nunique()),
         }
         print(
-            f"{regime:14s} {part.dice.mean():.3f} ± {part.dice.std():.3f}"
+            f"{regime:19s} {part.dice.mean():.3f} ± {part.dice.std():.3f}"
             f"   {per_fold.mean():.3f} ± {per_fold.std():.3f}"
             f"   (folds {', '.join(f'{value:.3f}' for value in per_fold)})"
         )
