@@ -49,14 +49,14 @@ SPLIT_SEED = 0
 
 
 def fine_tune(
-    recordings: list,
-    fold: int,
+    train: list,
+    held_out: list,
     seed: int,
     out: Path,
     init: Path | None,
     args: argparse.Namespace,
 ) -> Path:
-    """Fine-tune on every fold but ``fold`` of the seed-0 split, with training seed ``seed``."""
+    """Fine-tune on ``train`` with training seed ``seed``; ``held_out`` is only logged."""
     config = TrainConfig(
         data=[str(args.camus)],
         loss=args.loss,
@@ -73,13 +73,7 @@ def fine_tune(
     )
     # The split is passed in, not drawn from ``seed``, so that every seed holds out the
     # same patients and their soup is scored on patients none of them saw.
-    train_idx, test_idx = kfold(recordings, FOLDS, SPLIT_SEED)[fold]
-    result = fit(
-        config,
-        out,
-        recordings=[recordings[i] for i in train_idx],
-        val_recordings=[recordings[i] for i in test_idx],
-    )
+    result = fit(config, out, recordings=train, val_recordings=held_out)
     return Path(result.last_checkpoint)
 
 
@@ -89,21 +83,20 @@ def score(model: torch.nn.Module, meta: dict, recordings: list) -> pd.Series:
 
 
 def scored_models(
-    regime: str, fold: int, recordings: list, args: argparse.Namespace
+    regime: str, fold: int, train: list, held_out: list, args: argparse.Namespace
 ) -> dict[str, tuple[torch.nn.Module, dict]]:
     """The models of ``regime`` for ``fold`` by label: one per seed, plus their soup."""
     if regime == "phantom":
         return {regime: load_model(args.pretrained)}
     init = args.pretrained if regime == "phantom+camus" else None
-    seeds = [int(seed) for seed in args.seeds.split(",")]
-    if len(seeds) == 1:
+    if len(args.seeds) == 1:
         run = args.out / f"{regime}-fold{fold}"
-        return {regime: load_model(fine_tune(recordings, fold, seeds[0], run, init, args))}
+        return {regime: load_model(fine_tune(train, held_out, args.seeds[0], run, init, args))}
     checkpoints = {
         f"{regime} s{seed}": fine_tune(
-            recordings, fold, seed, args.out / f"{regime}-fold{fold}-seed{seed}", init, args
+            train, held_out, seed, args.out / f"{regime}-fold{fold}-seed{seed}", init, args
         )
-        for seed in seeds
+        for seed in args.seeds
     }
     models = {label: load_model(path) for label, path in checkpoints.items()}
     models[f"{regime} soup"] = average_models(list(checkpoints.values()))
@@ -135,7 +128,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--folds", default=None, help="comma-separated folds to run (default: all)")
     parser.add_argument(
-        "--seeds", default="0", help="training seeds per fold; several also score their soup"
+        "--seeds",
+        type=lambda text: [int(seed) for seed in text.split(",")],
+        default="0",
+        help="comma-separated training seeds per fold; several also score their soup",
     )
     args = parser.parse_args()
     if args.pool:
@@ -151,12 +147,14 @@ def main() -> None:
     chosen = range(FOLDS) if args.folds is None else {int(f) for f in args.folds.split(",")}
     rows = []
     for regime in regimes:
-        for fold, (_, test_idx) in enumerate(folds):
+        for fold, (train_idx, test_idx) in enumerate(folds):
             if fold not in chosen:
                 continue
+            train = [recordings[i] for i in train_idx]
             test = [recordings[i] for i in test_idx]
             started = time.perf_counter()
-            for label, (model, meta) in scored_models(regime, fold, recordings, args).items():
+            models = scored_models(regime, fold, train, test, args)
+            for label, (model, meta) in models.items():
                 dice = score(model, meta, test)
                 print(
                     f"{label:19s} fold {fold}: Dice {dice.mean():.3f} ({len(dice)} patients, "
