@@ -19,7 +19,9 @@ It prints LV-wall Dice mean ± std over patients (frame means per patient) and o
 and a paired Wilcoxon signed-rank test of every two regimes over their patients. With
 ``--seeds 0,1,2`` every fold is fine-tuned once per training seed (the patient split stays
 that of seed 0), each model is scored as ``REGIME sS``, and their uniform model soup
-(``lvwall soup``) as ``REGIME soup``. Folds or regimes run in separate processes
+(``lvwall soup``) as ``REGIME soup``. ``--swa-start 0.5`` fine-tunes with stochastic weight
+averaging from half-way through (``lvwall train --swa-start``); those models are labelled
+``REGIME+swa``. Folds or regimes run in separate processes
 (``--folds 0,1,2`` and ``--folds 3,4`` use both cores) are reported together with
 ``python benchmarks/camus_cv.py --pool RUN1/camus_cv.csv RUN2/camus_cv.csv ...``.
 """
@@ -69,6 +71,7 @@ def fine_tune(
         frames_per_epoch=args.frames_per_epoch,
         init_checkpoint=str(init) if init else None,
         preset=args.preset,
+        swa_start=args.swa_start,
         model_overrides={"widths": [int(w) for w in args.widths.split(",")]} if args.widths else {},
     )
     # The split is passed in, not drawn from ``seed``, so that every seed holds out the
@@ -85,21 +88,24 @@ def score(model: torch.nn.Module, meta: dict, recordings: list) -> pd.Series:
 def scored_models(
     regime: str, fold: int, train: list, held_out: list, args: argparse.Namespace
 ) -> dict[str, tuple[torch.nn.Module, dict]]:
-    """The models of ``regime`` for ``fold`` by label: one per seed, plus their soup."""
+    """The models of ``regime`` for ``fold`` by label: one per seed, plus their soup.
+
+    Fine-tunes with weight averaging (``--swa-start``) are labelled ``REGIME+swa``."""
     if regime == "phantom":
         return {regime: load_model(args.pretrained)}
     init = args.pretrained if regime == "phantom+camus" else None
+    label = f"{regime}+swa" if args.swa_start is not None else regime
     if len(args.seeds) == 1:
         run = args.out / f"{regime}-fold{fold}"
-        return {regime: load_model(fine_tune(train, held_out, args.seeds[0], run, init, args))}
+        return {label: load_model(fine_tune(train, held_out, args.seeds[0], run, init, args))}
     checkpoints = {
-        f"{regime} s{seed}": fine_tune(
+        f"{label} s{seed}": fine_tune(
             train, held_out, seed, args.out / f"{regime}-fold{fold}-seed{seed}", init, args
         )
         for seed in args.seeds
     }
     models = {label: load_model(path) for label, path in checkpoints.items()}
-    models[f"{regime} soup"] = average_models(list(checkpoints.values()))
+    models[f"{label} soup"] = average_models(list(checkpoints.values()))
     return models
 
 
@@ -125,6 +131,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--augment", default="echo")
+    parser.add_argument(
+        "--swa-start",
+        type=float,
+        default=None,
+        help="average the weights from this fraction of the epochs on (default: no averaging)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--folds", default=None, help="comma-separated folds to run (default: all)")
     parser.add_argument(

@@ -386,6 +386,7 @@ def test_cli_rejects_an_existing_run_dir(tmp_path: Path) -> None:
         (["--loss", "mse"], "loss must be one of"),
         (["--devices", "many"], "--devices must be a number"),
         (["--fold", "7"], "fold must be in 0..4"),
+        (["--swa-start", "1.5"], "swa_start must be a fraction in [0, 1)"),
         (["--fold", "1", "--val-data", "."], "val_data and fold exclude each other"),
         (["--val-data", "/no/such/folder"], "/no/such/folder: does not exist"),
     ],
@@ -469,3 +470,15 @@ def test_cli_trains_on_a_dataset_folder(tmp_path: Path, camus_dev_dir: Path) -> 
     assert saved.loss_kwargs == {"alpha": 0.3, "beta": 0.7, "gamma": 0.75}
     assert saved.data == [str(camus_dev_dir.resolve())]
     assert (run_dir / "best.ckpt").is_file() and (run_dir / "last.ckpt").is_file()
+
+
+def test_swa_checkpoints_hold_the_average(tmp_path: Path) -> None:
+    config = _config(epochs=3, patience=None, swa_start=0.34)
+    fit(config, tmp_path / "run", recordings=tiny_recordings())
+    saved = torch.load(tmp_path / "run" / "last.ckpt", weights_only=True)
+    averaged, current = saved["state_dict"], saved["current_model_state"]
+    model, _ = load_model(tmp_path / "run" / "last.ckpt")
+    loaded = model.state_dict()
+    weight = next(name for name in loaded if name.endswith("weight"))
+    assert torch.equal(loaded[weight], averaged[f"model.{weight}"])
+    assert not torch.equal(averaged[f"model.{weight}"], current[f"model.{weight}"])

@@ -55,6 +55,7 @@ RUN_DEFINING_FIELDS: tuple[str, ...] = (
     "image_size",
     "init_checkpoint",
     "frames_per_epoch",
+    "swa_start",
 )
 
 
@@ -81,6 +82,9 @@ class TrainConfig:
     and starting weights come from that file, and ``preset``/``model_overrides`` are unused.
     ``frames_per_epoch`` draws that many training frames per epoch (with repeats when it
     exceeds the training set), which keeps epochs comparable across dataset sizes.
+    ``swa_start`` switches on stochastic weight averaging (:mod:`lvwall.swa`): the weights at
+    the end of every epoch from that fraction of ``epochs`` on are averaged, and checkpoints
+    hold the average (``None``: no averaging).
     """
 
     data: list[str] = field(default_factory=list)
@@ -110,6 +114,7 @@ class TrainConfig:
     image_size: int = MODEL_SIZE
     init_checkpoint: str | None = None
     frames_per_epoch: int | None = None
+    swa_start: float | None = None
 
     def __post_init__(self) -> None:
         self.data = [str(path) for path in self.data]
@@ -155,6 +160,10 @@ class TrainConfig:
             raise ValueError(
                 f"num_workers must be a non-negative integer, got {self.num_workers!r}"
             )
+        if self.swa_start is not None and not (
+            isinstance(self.swa_start, int | float) and 0.0 <= self.swa_start < 1.0
+        ):
+            raise ValueError(f"swa_start must be a fraction in [0, 1), got {self.swa_start!r}")
         if not isinstance(self.lr, int | float) or self.lr <= 0:
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
         if not isinstance(self.weight_decay, int | float) or self.weight_decay < 0:

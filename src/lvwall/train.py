@@ -49,6 +49,7 @@ from lvwall.errors import DataError, LvwallError
 from lvwall.losses import build_loss
 from lvwall.metrics import OVERLAP_METRICS, batch_confusion, metrics_from_confusion
 from lvwall.model import UNet, build_model
+from lvwall.swa import EpochWeightAveraging
 
 #: The metric that picks the best checkpoint and drives early stopping.
 MONITOR = "val/dice"
@@ -353,7 +354,8 @@ def build_trainer(config: TrainConfig, out_dir: Path, quiet: bool = False) -> L.
     """A Lightning trainer for ``config`` writing checkpoints and logs into ``out_dir``.
 
     Checkpoints: ``best.ckpt`` (best ``val/dice``) and ``last.ckpt``; early stopping on
-    ``val/dice``; learning rate, CSV and TensorBoard logs; a Rich progress bar. On a GPU:
+    ``val/dice``; learning rate, CSV and TensorBoard logs; a Rich progress bar; with
+    ``config.swa_start``, stochastic weight averaging (checkpoints then hold the average). On a GPU:
     cuDNN autotuning and TF32 matrix multiplies. ``quiet`` skips the model summary (for
     ranks other than 0).
     """
@@ -386,6 +388,8 @@ def build_trainer(config: TrainConfig, out_dir: Path, quiet: bool = False) -> L.
     ]
     if config.patience is not None:
         callbacks.append(EarlyStopping(monitor=MONITOR, mode="max", patience=config.patience))
+    if config.swa_start is not None:
+        callbacks.append(EpochWeightAveraging(start_epoch=int(config.swa_start * config.epochs)))
     return L.Trainer(
         max_epochs=config.epochs,
         accelerator=config.accelerator,

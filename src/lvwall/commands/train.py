@@ -46,6 +46,12 @@ def command(
     frames_per_epoch: int = typer.Option(
         None, "--frames-per-epoch", help="Training frames drawn per epoch (default: all)."
     ),
+    swa_start: float = typer.Option(
+        None,
+        "--swa-start",
+        help="Average the weights of every epoch from this fraction of --epochs on "
+        "(stochastic weight averaging), e.g. 0.5; checkpoints hold the average.",
+    ),
     fold: int = typer.Option(
         None, "--fold", help="Validate on this fold (0-based) of a patient-wise k-fold split."
     ),
@@ -132,6 +138,7 @@ def command(
             patience=patience,
             augment=augment,
             frames_per_epoch=frames_per_epoch,
+            swa_start=swa_start,
             fold=fold,
             folds=folds,
             seed=seed,
