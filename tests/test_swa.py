@@ -77,7 +77,11 @@ def loaders() -> tuple[DataLoader, DataLoader]:
 
 
 def train(
-    start_epoch: int, out: Path, epochs: int = EPOCHS, resume: Path | None = None
+    start_epoch: int,
+    out: Path,
+    epochs: int = EPOCHS,
+    resume: Path | None = None,
+    accumulate: int = 1,
 ) -> tuple[TinyRegression, EpochEndWeights]:
     L.seed_everything(0, verbose=False)
     module, recorder = TinyRegression(), EpochEndWeights()
@@ -90,6 +94,7 @@ def train(
                 dirpath=out, filename="epoch{epoch}", save_top_k=-1, auto_insert_metric_name=False
             ),
         ],
+        accumulate_grad_batches=accumulate,
         logger=False,
         enable_progress_bar=False,
         enable_model_summary=False,
@@ -106,6 +111,12 @@ def test_final_weights_are_the_mean_of_the_epochs_from_the_start(
     module, recorder = train(start_epoch, tmp_path)
     assert len(recorder.weights) == EPOCHS
     assert_states_close(float_state(module), mean_state(recorder.weights[start_epoch:]))
+
+
+def test_gradient_accumulation_updates_after_the_epochs_last_step(tmp_path: Path) -> None:
+    # Four batches, accumulated three at a time: the second step comes after the last batch.
+    module, recorder = train(1, tmp_path, accumulate=3)
+    assert_states_close(float_state(module), mean_state(recorder.weights[1:]))
 
 
 def test_a_start_after_the_last_epoch_leaves_the_weights_alone(tmp_path: Path) -> None:

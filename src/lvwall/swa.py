@@ -14,6 +14,7 @@ a soup of SWA runs does both.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import lightning as L
@@ -40,7 +41,8 @@ class EpochWeightAveraging(WeightAveraging):
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         averaging = trainer.current_epoch >= self.start_epoch
-        steps = trainer.num_training_batches // trainer.accumulate_grad_batches
+        # Lightning also steps after a last, incomplete accumulation.
+        steps = math.ceil(trainer.num_training_batches / trainer.accumulate_grad_batches)
         self._epoch_last_step = trainer.global_step + steps - 1 if averaging else None
 
     def should_update(self, step_idx: int | None = None, epoch_idx: int | None = None) -> bool:
