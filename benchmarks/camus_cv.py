@@ -104,7 +104,7 @@ def scored_models(
         )
         for seed in args.seeds
     }
-    models = {label: load_model(path) for label, path in checkpoints.items()}
+    models = {name: load_model(path) for name, path in checkpoints.items()}
     models[f"{label} soup"] = average_models(list(checkpoints.values()))
     return models
 
