@@ -42,9 +42,10 @@ clean:
 
 # The bundled default model (src/lvwall/assets/): phantom pre-training, then fine-tuning on
 # all the CAMUS dev frames in ../shared/data (CC BY-NC-SA 4.0; never copied into the repo)
-# for a fixed 60 epochs once per seed in BUNDLED_SEEDS, and the uniform soup of those
-# fine-tunes; the recipe that benchmarks/camus_cv.py --seeds 0,1,2 cross-validates. The
-# phantom recordings of seed 2 only monitor the runs: the last epochs are averaged.
+# for a fixed 60 epochs once per seed in BUNDLED_SEEDS, each averaging its weights over its
+# second half (stochastic weight averaging), and the uniform soup of those fine-tunes; the
+# recipe that benchmarks/camus_cv.py --seeds 0,1,2 --swa-start 0.5 cross-validates. The
+# phantom recordings of seed 2 only monitor the runs: their last checkpoints are souped.
 CAMUS ?= ../shared/data/camus-a4c-dev
 BUNDLED_SEEDS ?= 0 1 2
 bundled-model: $(VENV)/.installed
@@ -55,7 +56,7 @@ bundled-model: $(VENV)/.installed
 	for seed in $(BUNDLED_SEEDS); do \
 		$(BIN)/lvwall train --data $(CAMUS) --val-data runs/phantom-val \
 			--init runs/pretrain/best.ckpt --loss dice-bce --epochs 60 --frames-per-epoch 80 \
-			--batch-size 8 --augment echo --patience 60 --seed $$seed \
+			--batch-size 8 --augment echo --patience 60 --swa-start 0.5 --seed $$seed \
 			--out runs/bundled-seed$$seed || exit 1; \
 	done
 	$(BIN)/lvwall soup $(foreach seed,$(BUNDLED_SEEDS),runs/bundled-seed$(seed)/last.ckpt) \
