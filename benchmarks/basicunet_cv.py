@@ -85,6 +85,7 @@ def train_baseline(train: list, fold: int, args: argparse.Namespace) -> Baseline
         limit_val_batches=0,
         default_root_dir=args.out / f"fold{fold}",
     )
+    # No validation set: the held-out fold must not pick anything, so the last epoch is scored.
     trainer.fit(
         BaselineModule(net, args.lr), datamodule=SegmentationDataModule(train, config, 0, [])
     )
@@ -101,6 +102,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--folds", default=None, help="comma-separated folds to run (default: all)")
     args = parser.parse_args()
+    if not (args.camus / "images").is_dir():
+        parser.error(f"{args.camus}: no CAMUS dev folder (images/, masks/) there")
     torch.set_num_threads(args.threads)
 
     recordings = load_dataset(args.camus, progress=False)
