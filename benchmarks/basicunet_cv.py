@@ -32,14 +32,12 @@ import torch
 from monai.losses import DiceCELoss
 from monai.networks.nets import BasicUNet
 
+# The sibling script (a script's folder is on sys.path): its folds and its scoring.
+from camus_cv import fold_splits, scored_rows
 from lvwall.config import TrainConfig
 from lvwall.data.camus import load_dataset
-from lvwall.data.splits import kfold
-from lvwall.evaluate import evaluate_model
 from lvwall.train import SegmentationDataModule
 
-FOLDS = 5
-SPLIT_SEED = 0  # camus_cv.py's split
 FEATURES = (16, 16, 32, 64, 128, 16)
 
 
@@ -68,7 +66,7 @@ class BaselineModule(L.LightningModule):
         return torch.optim.Adam(self.parameters(), lr=self.lr)
 
 
-def train_baseline(train: list, fold: int, args: argparse.Namespace) -> BaselineNet:
+def train_baseline(train: list, args: argparse.Namespace) -> BaselineNet:
     """Train the baseline on ``train`` and return the last epoch's network."""
     L.seed_everything(args.seed, workers=True, verbose=False)
     config = TrainConfig(
@@ -83,7 +81,6 @@ def train_baseline(train: list, fold: int, args: argparse.Namespace) -> Baseline
         enable_progress_bar=False,
         enable_model_summary=False,
         limit_val_batches=0,
-        default_root_dir=args.out / f"fold{fold}",
     )
     # No validation set: the held-out fold must not pick anything, so the last epoch is scored.
     trainer.fit(
@@ -106,25 +103,11 @@ def main() -> None:
         parser.error(f"{args.camus}: no CAMUS dev folder (images/, masks/) there")
     torch.set_num_threads(args.threads)
 
-    recordings = load_dataset(args.camus, progress=False)
-    chosen = range(FOLDS) if args.folds is None else {int(f) for f in args.folds.split(",")}
     rows = []
-    for fold, (train_idx, test_idx) in enumerate(kfold(recordings, FOLDS, SPLIT_SEED)):
-        if fold not in chosen:
-            continue
+    for fold, train, test in fold_splits(load_dataset(args.camus, progress=False), args.folds):
         started = time.perf_counter()
-        net = train_baseline([recordings[i] for i in train_idx], fold, args)
-        test = [recordings[i] for i in test_idx]
-        dice = evaluate_model(net, test).metrics.recordings["dice"]
-        print(
-            f"BasicUNet fold {fold}: Dice {dice.mean():.3f} ({len(dice)} patients, "
-            f"{time.perf_counter() - started:.0f} s)",
-            flush=True,
-        )
-        rows += [
-            {"regime": "BasicUNet DiceCE", "fold": fold, "patient": name, "dice": value}
-            for name, value in dice.items()
-        ]
+        net = train_baseline(train, args)
+        rows += scored_rows("BasicUNet DiceCE", fold, net, {}, test, started)
     args.out.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_csv(args.out / "camus_cv.csv", index=False)
 

@@ -80,9 +80,34 @@ def fine_tune(
     return Path(result.last_checkpoint)
 
 
-def score(model: torch.nn.Module, meta: dict, recordings: list) -> pd.Series:
-    result = evaluate_model(model.eval(), recordings, threshold=meta.get("threshold", 0.5))
-    return result.metrics.recordings["dice"]
+def fold_splits(recordings: list, folds: str | None) -> list[tuple[int, list, list]]:
+    """``(fold, training recordings, held-out recordings)`` of the patient-wise split that
+    every model of this benchmark is scored on, for the comma-separated ``folds`` (all when
+    ``None``)."""
+    chosen = range(FOLDS) if folds is None else {int(fold) for fold in folds.split(",")}
+    return [
+        (fold, [recordings[i] for i in train_idx], [recordings[i] for i in test_idx])
+        for fold, (train_idx, test_idx) in enumerate(kfold(recordings, FOLDS, SPLIT_SEED))
+        if fold in chosen
+    ]
+
+
+def scored_rows(
+    label: str, fold: int, model: torch.nn.Module, meta: dict, held_out: list, started: float
+) -> list[dict]:
+    """Score ``model`` on the held-out recordings, print its fold Dice and the time since
+    ``started``, and return one ``camus_cv.csv`` row per patient."""
+    result = evaluate_model(model.eval(), held_out, threshold=meta.get("threshold", 0.5))
+    dice = result.metrics.recordings["dice"]
+    print(
+        f"{label:19s} fold {fold}: Dice {dice.mean():.3f} ({len(dice)} patients, "
+        f"{time.perf_counter() - started:.0f} s)",
+        flush=True,
+    )
+    return [
+        {"regime": label, "fold": fold, "patient": name, "dice": value}
+        for name, value in dice.items()
+    ]
 
 
 def scored_models(
@@ -154,29 +179,14 @@ def main() -> None:
         parser.error("--pretrained is required for the phantom regimes")
     torch.set_num_threads(args.threads)
 
-    recordings = load_dataset(args.camus, progress=False)
-    folds = kfold(recordings, FOLDS, SPLIT_SEED)
-    chosen = range(FOLDS) if args.folds is None else {int(f) for f in args.folds.split(",")}
+    splits = fold_splits(load_dataset(args.camus, progress=False), args.folds)
     rows = []
     for regime in regimes:
-        for fold, (train_idx, test_idx) in enumerate(folds):
-            if fold not in chosen:
-                continue
-            train = [recordings[i] for i in train_idx]
-            test = [recordings[i] for i in test_idx]
+        for fold, train, test in splits:
             started = time.perf_counter()
             models = scored_models(regime, fold, train, test, args)
             for label, (model, meta) in models.items():
-                dice = score(model, meta, test)
-                print(
-                    f"{label:19s} fold {fold}: Dice {dice.mean():.3f} ({len(dice)} patients, "
-                    f"{time.perf_counter() - started:.0f} s)",
-                    flush=True,
-                )
-                rows += [
-                    {"regime": label, "fold": fold, "patient": name, "dice": value}
-                    for name, value in dice.items()
-                ]
+                rows += scored_rows(label, fold, model, meta, test, started)
     table = pd.DataFrame(rows)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "camus_cv.csv", index=False)
