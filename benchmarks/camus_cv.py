@@ -23,7 +23,10 @@ that of seed 0), each model is scored as ``REGIME sS``, and their uniform model 
 averaging from half-way through (``lvwall train --swa-start``); those models are labelled
 ``REGIME+swa``. Folds or regimes run in separate processes
 (``--folds 0,1,2`` and ``--folds 3,4`` use both cores) are reported together with
-``python benchmarks/camus_cv.py --pool RUN1/camus_cv.csv RUN2/camus_cv.csv ...``.
+``python benchmarks/camus_cv.py --pool RUN1/camus_cv.csv RUN2/camus_cv.csv ...``; seeds run
+in separate processes (``--seeds 0``, ``--seeds 1``, ... with the same other options) are scored
+with their soup by the same options plus ``--soup RUN1 RUN2 ...``. The bundled model's recipe
+is ``--regimes phantom+camus --seeds 0,1,2 --swa-start 0.5``.
 """
 
 from __future__ import annotations
@@ -113,13 +116,11 @@ def scored_rows(
 def scored_models(
     regime: str, fold: int, train: list, held_out: list, args: argparse.Namespace
 ) -> dict[str, tuple[torch.nn.Module, dict]]:
-    """The models of ``regime`` for ``fold`` by label: one per seed, plus their soup.
-
-    Fine-tunes with weight averaging (``--swa-start``) are labelled ``REGIME+swa``."""
+    """The models of ``regime`` for ``fold`` by label: one per seed, plus their soup."""
     if regime == "phantom":
         return {regime: load_model(args.pretrained)}
     init = args.pretrained if regime == "phantom+camus" else None
-    label = f"{regime}+swa" if args.swa_start is not None else regime
+    label = regime_label(regime, args)
     if len(args.seeds) == 1:
         run = args.out / f"{regime}-fold{fold}"
         return {label: load_model(fine_tune(train, held_out, args.seeds[0], run, init, args))}
@@ -129,9 +130,34 @@ def scored_models(
         )
         for seed in args.seeds
     }
+    return members_and_soup(checkpoints, label)
+
+
+def regime_label(regime: str, args: argparse.Namespace) -> str:
+    """Fine-tunes with weight averaging (``--swa-start``) are labelled ``REGIME+swa``."""
+    return f"{regime}+swa" if args.swa_start is not None else regime
+
+
+def members_and_soup(checkpoints: dict[str, Path], label: str) -> dict[str, tuple]:
+    """The models of ``checkpoints`` by label, plus their uniform soup as ``LABEL soup``."""
     models = {name: load_model(path) for name, path in checkpoints.items()}
     models[f"{label} soup"] = average_models(list(checkpoints.values()))
     return models
+
+
+def souped_models(
+    regime: str, fold: int, runs: list[Path], args: argparse.Namespace
+) -> dict[str, tuple[torch.nn.Module, dict]]:
+    """The last checkpoints of ``regime`` for ``fold`` in single-seed runs made by separate
+    processes (one ``--seeds S`` each), labelled by their training seed, plus their soup:
+    the models that one ``--seeds S1,S2,...`` run would have trained."""
+    label = regime_label(regime, args)
+    checkpoints = {}
+    for run in runs:
+        folder = run / f"{regime}-fold{fold}"
+        seed = TrainConfig.from_yaml(folder / "config.yaml").seed
+        checkpoints[f"{label} s{seed}"] = folder / "last.ckpt"
+    return members_and_soup(checkpoints, label)
 
 
 def main() -> None:
@@ -143,6 +169,12 @@ def main() -> None:
         type=Path,
         nargs="+",
         help="report these camus_cv.csv files together instead of training",
+    )
+    parser.add_argument(
+        "--soup",
+        type=Path,
+        nargs="+",
+        help="score the seeds of these single-seed runs and their soup per fold, not training",
     )
     parser.add_argument("--out", type=Path, default=Path("runs/camus_cv"))
     parser.add_argument("--regimes", default="phantom,camus,phantom+camus")
@@ -175,7 +207,9 @@ def main() -> None:
         pool(args.pool)
         return
     regimes = args.regimes.split(",")
-    if args.pretrained is None and {"phantom", "phantom+camus"} & set(regimes):
+    if args.soup and "phantom" in regimes:
+        parser.error("--soup scores fine-tunes; the phantom regime trains none")
+    if args.pretrained is None and not args.soup and {"phantom", "phantom+camus"} & set(regimes):
         parser.error("--pretrained is required for the phantom regimes")
     torch.set_num_threads(args.threads)
 
@@ -184,7 +218,11 @@ def main() -> None:
     for regime in regimes:
         for fold, train, test in splits:
             started = time.perf_counter()
-            models = scored_models(regime, fold, train, test, args)
+            models = (
+                souped_models(regime, fold, args.soup, args)
+                if args.soup
+                else scored_models(regime, fold, train, test, args)
+            )
             for label, (model, meta) in models.items():
                 rows += scored_rows(label, fold, model, meta, test, started)
     table = pd.DataFrame(rows)
