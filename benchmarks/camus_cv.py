@@ -25,7 +25,7 @@ averaging from half-way through (``lvwall train --swa-start``); those models are
 (``--folds 0,1,2`` and ``--folds 3,4`` use both cores) are reported together with
 ``python benchmarks/camus_cv.py --pool RUN1/camus_cv.csv RUN2/camus_cv.csv ...``; seeds run
 in separate processes (``--seeds 0``, ``--seeds 1``, ... with the same other options) are scored
-with their soup by the same options plus ``--soup RUN1 RUN2 ...``. The bundled model's recipe
+with their soup by ``--regimes REGIME --soup RUN1 RUN2 ...``. The bundled model's recipe
 is ``--regimes phantom+camus --seeds 0,1,2 --swa-start 0.5``.
 """
 
@@ -120,7 +120,7 @@ def scored_models(
     if regime == "phantom":
         return {regime: load_model(args.pretrained)}
     init = args.pretrained if regime == "phantom+camus" else None
-    label = regime_label(regime, args)
+    label = regime_label(regime, args.swa_start)
     if len(args.seeds) == 1:
         run = args.out / f"{regime}-fold{fold}"
         return {label: load_model(fine_tune(train, held_out, args.seeds[0], run, init, args))}
@@ -133,9 +133,9 @@ def scored_models(
     return members_and_soup(checkpoints, label)
 
 
-def regime_label(regime: str, args: argparse.Namespace) -> str:
+def regime_label(regime: str, swa_start: float | None) -> str:
     """Fine-tunes with weight averaging (``--swa-start``) are labelled ``REGIME+swa``."""
-    return f"{regime}+swa" if args.swa_start is not None else regime
+    return f"{regime}+swa" if swa_start is not None else regime
 
 
 def members_and_soup(checkpoints: dict[str, Path], label: str) -> dict[str, tuple]:
@@ -146,17 +146,17 @@ def members_and_soup(checkpoints: dict[str, Path], label: str) -> dict[str, tupl
 
 
 def souped_models(
-    regime: str, fold: int, runs: list[Path], args: argparse.Namespace
+    regime: str, fold: int, runs: list[Path]
 ) -> dict[str, tuple[torch.nn.Module, dict]]:
     """The last checkpoints of ``regime`` for ``fold`` in single-seed runs made by separate
-    processes (one ``--seeds S`` each), labelled by their training seed, plus their soup:
-    the models that one ``--seeds S1,S2,...`` run would have trained."""
-    label = regime_label(regime, args)
+    processes (one ``--seeds S`` each), labelled by the seed and weight averaging their
+    ``config.yaml`` records, plus their soup: the models one ``--seeds S1,S2,...`` run trains."""
     checkpoints = {}
     for run in runs:
         folder = run / f"{regime}-fold{fold}"
-        seed = TrainConfig.from_yaml(folder / "config.yaml").seed
-        checkpoints[f"{label} s{seed}"] = folder / "last.ckpt"
+        config = TrainConfig.from_yaml(folder / "config.yaml")
+        label = regime_label(regime, config.swa_start)
+        checkpoints[f"{label} s{config.seed}"] = folder / "last.ckpt"
     return members_and_soup(checkpoints, label)
 
 
@@ -219,7 +219,7 @@ def main() -> None:
         for fold, train, test in splits:
             started = time.perf_counter()
             models = (
-                souped_models(regime, fold, args.soup, args)
+                souped_models(regime, fold, args.soup)
                 if args.soup
                 else scored_models(regime, fold, train, test, args)
             )
