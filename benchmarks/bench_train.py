@@ -34,6 +34,15 @@ from lvwall.model import DEFAULT_PRESET, build_model
 from lvwall.train import SCHEDULES, SegmentationModule
 
 EPOCH_FRAMES = 2000
+#: Trainer options that leave only the training steps: no validation, checkpoints, loggers,
+#: progress bar or model summary.
+TIMING_ONLY = {
+    "logger": False,
+    "enable_checkpointing": False,
+    "enable_progress_bar": False,
+    "enable_model_summary": False,
+    "limit_val_batches": 0,
+}
 
 
 def synthetic_recordings(n_frames: int, size: int) -> list[LabelledRecording]:
@@ -79,12 +88,8 @@ def lightning_run(config: TrainConfig, steps: int, warmup: int) -> float:
         max_steps=steps,
         accelerator="cpu",
         devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
         callbacks=[clock],
+        **TIMING_ONLY,
     )
     trainer.fit(module, train_dataloaders=loader(config, steps * config.batch_size))
     return throughput(clock.times, warmup, config.batch_size)

@@ -316,7 +316,11 @@ def test_unknown_or_broken_model_file_is_one_sentence(
             [onnx.helper.make_node("Identity", ["x"], ["x_out"])], "identity", [value], [value]
         )
         graph.output[0].name = "x_out"
-        onnx.save(onnx.helper.make_model(graph), str(path))
+        # The IR version and opset of lvwall's own exports, which every supported ONNX
+        # Runtime reads (onnx's newest default may be beyond the installed runtime).
+        opset = [onnx.helper.make_opsetid("", 17)]
+        model = onnx.helper.make_model(graph, ir_version=8, opset_imports=opset)
+        onnx.save(model, str(path))
     elif content is not None:
         path.write_bytes(content)
     clip = write_image(tmp_path / "still.png", echo_frames(1)[0])
@@ -577,3 +581,46 @@ def test_overlay_tints_only_the_wall(grey: int) -> None:
     np.testing.assert_allclose(result[mask == 1], np.broadcast_to(expected, (6, 3)), atol=1)
     np.testing.assert_array_equal(result[mask == 0], image[mask == 0])
     assert (image == grey).all(), "the input frame must not change"
+
+
+def _bundled_inputs(n: int = 4) -> np.ndarray:
+    """Echo-like frames at model size, as the bundled model sees them."""
+    frames = echo_frames(n)[..., 0].astype(np.float32) / 255.0
+    resized = [cv2.resize(frame, (MODEL_SIZE, MODEL_SIZE)) for frame in frames]
+    return np.stack(resized)[:, None]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize(
+    ("backend", "atol", "agreement"), [("torch", 1e-2, 0.999), ("torch-bf16", 0.15, 0.99)]
+)
+def test_bundled_model_on_cuda_agrees_with_onnx_on_the_cpu(
+    backend: str, atol: float, agreement: float
+) -> None:
+    images = _bundled_inputs()
+    on_cpu = load_segmentation_model(None, "onnx", threads=2)
+    on_gpu = load_segmentation_model(None, backend)
+    assert "on cuda" in on_gpu.description
+    cpu_probabilities = on_cpu.predictor.predict(images)
+    gpu_probabilities = on_gpu.predictor.predict(images)
+    difference = np.abs(gpu_probabilities - cpu_probabilities)
+    assert difference.max() <= atol and difference.mean() <= 0.01
+    same = (gpu_probabilities > on_gpu.threshold) == (cpu_probabilities > on_cpu.threshold)
+    assert same.mean() >= agreement
+
+
+@pytest.mark.gpu
+def test_predict_runs_the_bundled_model_on_cuda_by_default(tmp_path: Path) -> None:
+    clip = write_video(tmp_path / "clip.avi", echo_frames(), fps=25)
+    result = runner.invoke(app, ["predict", str(clip), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "bundled default model (PyTorch fp32 on cuda)" in result.output
+    masks = np.load(tmp_path / "out" / "clip" / "masks.npz")
+    assert masks["model"].shape == (N_FRAMES, MODEL_SIZE, MODEL_SIZE)
+    assert masks["original"].shape == (N_FRAMES, HEIGHT, WIDTH)
+
+
+@pytest.mark.gpu
+def test_auto_backend_runs_onnx_files_with_onnx_runtime(tiny_model: dict[str, Path]) -> None:
+    assert "ONNX Runtime" in load_segmentation_model(tiny_model["onnx"]).description
+    assert "on cuda" in load_segmentation_model(tiny_model["weights"]).description

@@ -13,7 +13,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lvwall.swa import EpochWeightAveraging
+from lvwall.swa import EpochWeightAveraging, mean_of_floats_latest_of_counts
 
 EPOCHS = 5
 
@@ -52,7 +52,7 @@ class EpochEndWeights(L.Callback):
 
 def float_state(module: nn.Module) -> dict[str, torch.Tensor]:
     return {
-        name: value.detach().clone()
+        name: value.detach().cpu().clone()  # Lightning moves the module back to the CPU
         for name, value in module.state_dict().items()
         if value.is_floating_point()
     }
@@ -134,7 +134,7 @@ def test_validation_and_checkpoints_see_own_weights_then_the_average(tmp_path: P
             else mean_state(recorder.weights[start : epoch + 1])
         )
         assert_states_close(module.validated[epoch + 1], expected)  # [0]: sanity check
-        saved = torch.load(tmp_path / f"epoch{epoch}.ckpt", weights_only=True)
+        saved = torch.load(tmp_path / f"epoch{epoch}.ckpt", map_location="cpu", weights_only=True)
         assert_states_close({name: saved["state_dict"][name] for name in expected}, expected)
         assert ("current_model_state" in saved) == (epoch >= start)
 
@@ -153,6 +153,29 @@ def test_resume_from_before_the_start(tmp_path: Path) -> None:
     _, first = train(start, tmp_path / "first", epochs=2)
     resumed, second = train(start, tmp_path / "second", resume=tmp_path / "first" / "epoch1.ckpt")
     assert_states_close(float_state(resumed), mean_state((first.weights + second.weights)[start:]))
+
+
+def test_batch_norm_counts_follow_the_model(tmp_path: Path) -> None:
+    module, _ = train(1, tmp_path)
+    # 4 batches per epoch: a count, not a mean of counts.
+    assert int(module.norm.num_batches_tracked) == 4 * EPOCHS
+
+
+@pytest.mark.parametrize(
+    ("averaged", "current", "n_averaged", "expected"),
+    [
+        ([1.0, 3.0], [4.0, 6.0], 0, [4.0, 6.0]),
+        ([1.0, 3.0], [4.0, 6.0], 2, [2.0, 4.0]),  # (1 + 1 + 4) / 3 if two 1s came before
+        ([5], [9], 3, [9]),  # integer buffers (batch norm's num_batches_tracked): the latest
+    ],
+)
+def test_running_mean_update(
+    averaged: list, current: list, n_averaged: int, expected: list
+) -> None:
+    averaged_tensors, current_tensors = [torch.tensor(averaged)], [torch.tensor(current)]
+    mean_of_floats_latest_of_counts(averaged_tensors, current_tensors, torch.tensor(n_averaged))
+    assert averaged_tensors[0].tolist() == expected
+    assert averaged_tensors[0].dtype == torch.tensor(averaged).dtype
 
 
 def test_negative_start_is_refused() -> None:

@@ -36,7 +36,13 @@ from lvwall.train import (
 )
 
 SIZE = 32
-TINY = {"model_overrides": {"widths": [4, 8]}, "image_size": SIZE, "augment": "none"}
+# On the CPU everywhere, so that results do not depend on the machine (bf16 on a GPU).
+TINY = {
+    "model_overrides": {"widths": [4, 8]},
+    "image_size": SIZE,
+    "augment": "none",
+    "accelerator": "cpu",
+}
 
 
 def tiny_recordings(n: int = 10, frames: int = 4, size: int = SIZE) -> list[LabelledRecording]:
@@ -482,3 +488,28 @@ def test_swa_checkpoints_hold_the_average(tmp_path: Path) -> None:
     weight = next(name for name in loaded if name.endswith("weight"))
     assert torch.equal(loaded[weight], averaged[f"model.{weight}"])
     assert not torch.equal(averaged[f"model.{weight}"], current[f"model.{weight}"])
+
+
+@pytest.mark.gpu
+def test_fit_on_cuda_trains_in_bf16_channels_last_with_weight_averaging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[bool] = []
+    use_channels_last = SegmentationModule.use_channels_last
+
+    def spy(self: SegmentationModule) -> None:
+        calls.append(True)
+        use_channels_last(self)
+
+    monkeypatch.setattr(SegmentationModule, "use_channels_last", spy)
+    config = _config(
+        epochs=5, patience=None, schedule="constant", lr=2e-2, accelerator="cuda", swa_start=0.4
+    )
+    assert resolve_precision(config) == "bf16-mixed"
+    result = fit(config, tmp_path / "run", recordings=tiny_recordings())
+    assert calls == [True]
+    history = pd.read_csv(tmp_path / "run" / "metrics.csv")
+    assert history["train/loss"].iloc[-1] < history["train/loss"].iloc[0] - 0.05
+    assert result.best_val_dice > 0.3
+    network, _ = load_model(result.best_checkpoint)  # saved from the GPU, read on the CPU
+    assert all(p.device.type == "cpu" and p.dtype == torch.float32 for p in network.parameters())

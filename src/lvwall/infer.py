@@ -283,11 +283,31 @@ class SegmentedFrame:
 def segment_frames(
     frames: Iterable[np.ndarray], model: SegmentationModel, options: PredictOptions
 ) -> Iterator[SegmentedFrame]:
-    """Segment RGB uint8 frames (H, W, 3) as they come, ``options.batch_size`` at a time."""
-    size = model.image_size
-    prepared = _prefetched(
-        ((frame, prepare_frame(frame, size)) for frame in frames), 2 * options.batch_size
+    """Segment RGB uint8 frames (H, W, 3) as they come, ``options.batch_size`` at a time.
+
+    Closing the returned iterator early stops the decoding thread and closes ``frames``.
+    """
+    source = iter(frames)
+    prefetch = _prefetched(
+        ((frame, prepare_frame(frame, model.image_size)) for frame in source),
+        2 * options.batch_size,
     )
+    try:
+        yield from _segment_prepared(prefetch, model, options)
+    finally:
+        # Now, not whenever the last reference to this chain of generators goes.
+        prefetch.close()
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+
+
+def _segment_prepared(
+    prepared: Iterator[tuple[np.ndarray, np.ndarray]],
+    model: SegmentationModel,
+    options: PredictOptions,
+) -> Iterator[SegmentedFrame]:
+    size = model.image_size
     if options.sector:
         head = list(itertools.islice(prepared, SECTOR_FRAMES))
         if not head:
@@ -602,15 +622,17 @@ def load_segmentation_model(
     """A model from a ``.ckpt``/``.safetensors``/``.onnx`` file, or the bundled default.
 
     ``backend`` is a key of :data:`BACKENDS` or ``"auto"``: PyTorch on a CUDA GPU when one is
-    available, otherwise ONNX Runtime on the CPU (a PyTorch model is exported on the fly).
+    available and the model is not an ONNX file, otherwise ONNX Runtime on the CPU (a PyTorch
+    model is exported on the fly).
     """
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be positive, got {threads}")
+    path = None if model_path is None else Path(model_path)
     if backend == "auto":
-        backend = "torch" if _cuda_available() else "onnx"
+        is_onnx = path is not None and path.suffix.lower() == ONNX_SUFFIX
+        backend = "torch" if _cuda_available() and not is_onnx else "onnx"
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose 'auto' or one of {sorted(BACKENDS)}")
-    path = None if model_path is None else Path(model_path)
     if path is not None:
         _check_model_file(path)
     return BACKENDS[backend](path, threads)

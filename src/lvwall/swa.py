@@ -18,7 +18,27 @@ import math
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import WeightAveraging
+
+
+def mean_of_floats_latest_of_counts(
+    averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged: torch.Tensor
+) -> None:
+    """Update running means in place: floating-point tensors move to the mean of the
+    ``n_averaged + 1`` states seen (Izmailov et al. 2018); integer tensors (batch norm's
+    ``num_batches_tracked``) take the current value, as a count has no meaningful mean.
+
+    PyTorch's default multi-tensor mean fails on integer tensors on CUDA ("Integer division
+    with addcdiv is no longer supported"), which ``use_buffers=True`` averages.
+    """
+    if averaged[0].is_floating_point():
+        weight = 1.0 / (float(n_averaged) + 1.0)
+        for average, value in zip(averaged, current, strict=True):
+            average.lerp_(value, weight)
+    else:
+        for average, value in zip(averaged, current, strict=True):
+            average.copy_(value)
 
 
 class EpochWeightAveraging(WeightAveraging):
@@ -35,7 +55,7 @@ class EpochWeightAveraging(WeightAveraging):
     def __init__(self, start_epoch: int) -> None:
         if start_epoch < 0:
             raise ValueError(f"start_epoch must not be negative, got {start_epoch}")
-        super().__init__(use_buffers=True)
+        super().__init__(use_buffers=True, multi_avg_fn=mean_of_floats_latest_of_counts)
         self.start_epoch = start_epoch
         self._epoch_last_step: int | None = None
 

@@ -231,6 +231,7 @@ def _machine(threads: int | None) -> dict[str, object]:
         "torch": torch.__version__,
         "onnxruntime": onnxruntime.__version__,
         "cuda": torch.cuda.is_available(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
 
 

@@ -43,8 +43,9 @@ def command(
     ),
     backend: Backend = typer.Option(
         Backend.auto,
-        help="How the network runs: auto = PyTorch on a CUDA GPU, else ONNX Runtime on the "
-        "CPU; torch-bf16 = PyTorch in bfloat16 (fastest on CPUs with AVX512-BF16 or AMX).",
+        help="How the network runs: auto = PyTorch on a CUDA GPU (an .onnx model: ONNX "
+        "Runtime), else ONNX Runtime on the CPU; torch-bf16 = PyTorch in bfloat16 (fastest "
+        "on CPUs with AVX512-BF16 or AMX).",
     ),
     output_format: OutputFormat = typer.Option(
         OutputFormat.npz,
