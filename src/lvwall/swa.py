@@ -29,8 +29,9 @@ def mean_of_floats_latest_of_counts(
     ``n_averaged + 1`` states seen (Izmailov et al. 2018); integer tensors (batch norm's
     ``num_batches_tracked``) take the current value, as a count has no meaningful mean.
 
+    ``AveragedModel`` calls this with one dtype per list (it groups by device and dtype).
     PyTorch's default multi-tensor mean fails on integer tensors on CUDA ("Integer division
-    with addcdiv is no longer supported"), which ``use_buffers=True`` averages.
+    with addcdiv is no longer supported"), and ``use_buffers=True`` passes them.
     """
     if averaged[0].is_floating_point():
         weight = 1.0 / (float(n_averaged) + 1.0)
