@@ -36,13 +36,14 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from bench_train import TIMING_ONLY
+from bench_train import TIMING_ONLY, synthetic_recordings
 from lvwall.bundled import default_model_paths
 from lvwall.checkpoint import load_model
+from lvwall.commands.benchmark import median_seconds
 from lvwall.config import TrainConfig
 from lvwall.data.augment import build_augment
 from lvwall.data.dataset import FrameDataset
-from lvwall.data.records import MODEL_SIZE, LabelledRecording
+from lvwall.data.records import MODEL_SIZE
 from lvwall.infer import TorchPredictor
 from lvwall.model import build_model
 from lvwall.train import SegmentationModule, resolve_precision
@@ -81,17 +82,10 @@ class ReadyBatches(Dataset):
 
 
 def augmenting_loader(config: TrainConfig, steps: int) -> DataLoader:
-    """lvwall's training dataset and augmentation over random frames with a ring "wall"."""
-    rng = np.random.default_rng(0)
-    size = config.image_size
-    rows, cols = np.mgrid[:size, :size]
-    ring = np.abs(np.hypot(rows - size / 2, cols - size / 2) - size / 4) < size / 30
-    frames = rng.random((64, size, size), dtype=np.float32)
-    masks = np.repeat(ring[None].astype(np.uint8), len(frames), axis=0)
-    # One epoch of ``steps`` batches, as in a real run: the same frames as many recordings.
-    copies = -(-steps * config.batch_size // len(frames))
-    recordings = [LabelledRecording(f"r{i}", f"p{i}", frames, masks) for i in range(copies)]
-    dataset = FrameDataset(recordings, build_augment("echo"))
+    """lvwall's training dataset and augmentation over bench_train's ring-"wall" frames."""
+    # One epoch of ``steps`` batches, as in a real run: the same 64 frames many times over.
+    recording = synthetic_recordings(64, config.image_size)
+    dataset = FrameDataset(recording * -(-steps * config.batch_size // 64), build_augment("echo"))
     return DataLoader(
         dataset,
         batch_size=config.batch_size,
@@ -177,18 +171,14 @@ def training_table(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def median_fps(predictor: TorchPredictor, batch: int, repeats: int) -> float:
-    """Median frames/s over ``repeats`` timed blocks of calls, after a warm-up."""
+    """Median frames/s over ``repeats`` timed blocks of calls, after a warm-up block."""
     images = np.random.default_rng(0).random((batch, 1, MODEL_SIZE, MODEL_SIZE), np.float32)
     calls = max(4, 256 // batch)
-    for _ in range(3):
-        predictor.predict(images)
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
-            predictor.predict(images)  # returns host memory: synchronised
-        rates.append(calls * batch / (time.perf_counter() - start))
-    return statistics.median(rates)
+    # predict returns host memory, so every block ends synchronised with the GPU.
+    seconds, _ = median_seconds(
+        lambda: [predictor.predict(images) for _ in range(calls)], repeats, budget=60.0
+    )
+    return calls * batch / seconds
 
 
 def inference_table(args: argparse.Namespace) -> list[dict[str, Any]]:

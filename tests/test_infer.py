@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from lvwall.checkpoint import save_model
 from lvwall.cli import app
 from lvwall.data.inputs import discover
+from lvwall.data.preprocess import prepare_frame
 from lvwall.data.records import MODEL_SIZE
 from lvwall.data.video import probe, write_video
 from lvwall.errors import DataError, ModelError
@@ -585,9 +586,7 @@ def test_overlay_tints_only_the_wall(grey: int) -> None:
 
 def _bundled_inputs(n: int = 4) -> np.ndarray:
     """Echo-like frames at model size, as the bundled model sees them."""
-    frames = echo_frames(n)[..., 0].astype(np.float32) / 255.0
-    resized = [cv2.resize(frame, (MODEL_SIZE, MODEL_SIZE)) for frame in frames]
-    return np.stack(resized)[:, None]
+    return np.stack([prepare_frame(frame) for frame in echo_frames(n)])[:, None]
 
 
 @pytest.mark.gpu
