@@ -74,34 +74,45 @@ def torch_timing(
     return timing
 
 
-def onnx_session(model: UNet, image: torch.Tensor, threads: int, folder: Path):
+def onnx_sessions(model: UNet, image: torch.Tensor, threads: int, folder: Path) -> dict:
+    """ONNX Runtime sessions of the plain trace (``onnxrt``) and of the trace whose skip
+    connections' convolutions lvwall export splits (``onnxrt-split``), as lvwall runs them."""
+    import onnx
     import onnxruntime as ort
 
-    path = folder / "model.onnx"
+    from lvwall.export import split_concatenated_convolutions
+
+    plain, split = folder / "model.onnx", folder / "model-split.onnx"
     torch.onnx.export(
         model,
         (image[:1],),
-        str(path),
+        str(plain),
         input_names=["image"],
         output_names=["logits"],
         dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
         opset_version=17,
         dynamo=False,
     )
+    graph = onnx.load(str(plain))
+    split_concatenated_convolutions(graph)
+    onnx.save(graph, str(split))
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return {
+        engine: ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        for engine, path in (("onnxrt", plain), ("onnxrt-split", split))
+    }
 
 
 def engine_timings(
-    model: UNet, session, image: torch.Tensor, repeats: int, budget_s: float
+    model: UNet, sessions: dict, image: torch.Tensor, repeats: int, budget_s: float
 ) -> Iterator[tuple[str, Timing]]:
     yield "eager", torch_timing(model, image, False, repeats, budget_s)
     yield "eager-cl", torch_timing(model, image, True, repeats, budget_s)
-    if session is not None:
-        feed = {"image": image.numpy().astype(np.float32)}
-        yield "onnxrt", time_runs(lambda: session.run(None, feed), repeats, budget_s)
+    feed = {"image": image.numpy().astype(np.float32)}
+    for engine, session in sessions.items():
+        yield engine, time_runs(lambda s=session: s.run(None, feed), repeats, budget_s)
 
 
 def main() -> None:
@@ -119,7 +130,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads} threads, {MODEL_SIZE}x{MODEL_SIZE} input")
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     print(
-        f"{'preset':8} {'params':>10} {'GMAC/frame':>10} {'batch':>5} {'engine':>8} "
+        f"{'preset':8} {'params':>10} {'GMAC/frame':>10} {'batch':>5} {'engine':>12} "
         f"{'median':>8} {'best':>8} {'cpu':>8}   (frames/s)"
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -128,15 +139,15 @@ def main() -> None:
             channels = model.config.in_channels
             probe = torch.rand(1, channels, MODEL_SIZE, MODEL_SIZE)
             gmacs = macs_per_frame(model, probe) / 1e9
-            session = None if args.no_onnx else onnx_session(model, probe, args.threads, Path(tmp))
+            sessions = {} if args.no_onnx else onnx_sessions(model, probe, args.threads, Path(tmp))
             for batch in args.batches:
                 image = torch.rand(batch, channels, MODEL_SIZE, MODEL_SIZE)
                 for engine, timing in engine_timings(
-                    model, session, image, args.repeats, args.budget
+                    model, sessions, image, args.repeats, args.budget
                 ):
                     print(
                         f"{name:8} {count_parameters(model):>10,} {gmacs:>10.2f} {batch:>5} "
-                        f"{engine:>8} {timing.row(batch, args.threads)}",
+                        f"{engine:>12} {timing.row(batch, args.threads)}",
                         flush=True,
                     )
     print(f"load average at end: {os.getloadavg()[0]:.2f}")

@@ -15,7 +15,13 @@ import lvwall.export as export_module
 from lvwall.checkpoint import save_model
 from lvwall.cli import app
 from lvwall.errors import ModelError
-from lvwall.export import INPUT_NAME, export_checkpoint, export_onnx, read_onnx_meta
+from lvwall.export import (
+    INPUT_NAME,
+    export_checkpoint,
+    export_onnx,
+    read_onnx_meta,
+    split_concatenated_convolutions,
+)
 from lvwall.model import UNetConfig, build_model
 
 runner = CliRunner()
@@ -52,6 +58,86 @@ def test_export_matches_torch_for_any_batch(tmp_path: Path, config: str, size: i
         expected = torch.sigmoid(model.eval()(torch.from_numpy(images))).numpy()
     assert onnx_out.shape == (5, 1, size, size)
     np.testing.assert_allclose(onnx_out, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize(("config", "skips"), [("grey-batchnorm", 1), ("rgb-like-seed", 2)])
+def test_exported_skip_connections_have_no_concatenation(
+    tmp_path: Path, config: str, skips: int
+) -> None:
+    report = export_onnx(_tiny(config), tmp_path / "m.onnx", size=32)
+    ops = [node.op_type for node in onnx.load(str(report.path)).graph.node]
+    assert "Concat" not in ops
+    assert ops.count("Add") == skips
+
+
+def _concat_conv_graph(
+    sizes: tuple[int, ...], axis: int = 1, second_reader: bool = False
+) -> onnx.ModelProto:
+    """Inputs x0, x1, ... with ``sizes`` channels (along ``axis`` 2: ``sizes[0]`` channels and
+    6 rows each), concatenated along ``axis``, then a 3x3 convolution with a bias; with
+    ``second_reader`` (8 channels in all), a Relu also reads the concatenation."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    in_channels = sum(sizes) if axis == 1 else sizes[0]
+    inputs = [
+        helper.make_tensor_value_info(f"x{i}", TensorProto.FLOAT, [2, size, 6, 6])
+        for i, size in enumerate(sizes if axis == 1 else [sizes[0]] * len(sizes))
+    ]
+    weight = numpy_helper.from_array(rng.normal(size=(3, in_channels, 3, 3)).astype("f4"), "w")
+    bias = numpy_helper.from_array(rng.normal(size=3).astype("f4"), "b")
+    nodes = [
+        helper.make_node("Concat", [i.name for i in inputs], ["cat"], axis=axis),
+        helper.make_node("Conv", ["cat", "w", "b"], ["y"], name="conv", pads=[1, 1, 1, 1]),
+    ]
+    height = 6 * len(sizes) if axis == 2 else 6
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, height, 6])]
+    if second_reader:
+        nodes.append(helper.make_node("Relu", ["cat"], ["r"]))
+        outputs.append(helper.make_tensor_value_info("r", TensorProto.FLOAT, [2, 8, 6, 6]))
+    graph = helper.make_graph(nodes, "g", inputs, outputs, [weight, bias])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def _run(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> np.ndarray:
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(["y"], feeds)[0]
+
+
+@pytest.mark.parametrize(
+    ("sizes", "axis", "second_reader", "expected_splits", "expected_convs"),
+    [
+        ((4, 4), 1, False, 1, 2),
+        ((2, 5, 3), 1, False, 1, 3),
+        ((4, 4), 2, False, 0, 1),  # not over channels: left alone
+        ((4, 4), 1, True, 0, 1),  # the concatenation is also read elsewhere: left alone
+    ],
+)
+def test_split_concatenated_convolutions_keeps_the_function(
+    sizes: tuple[int, ...],
+    axis: int,
+    second_reader: bool,
+    expected_splits: int,
+    expected_convs: int,
+) -> None:
+    original = _concat_conv_graph(sizes, axis, second_reader)
+    rng = np.random.default_rng(1)
+    feeds = {
+        tensor.name: rng.random(
+            [dim.dim_value for dim in tensor.type.tensor_type.shape.dim], dtype=np.float32
+        )
+        for tensor in original.graph.input
+    }
+    expected = _run(original, feeds)
+    rewritten = onnx.ModelProto()
+    rewritten.CopyFrom(original)
+    assert split_concatenated_convolutions(rewritten) == expected_splits
+    onnx.checker.check_model(rewritten)
+    ops = [node.op_type for node in rewritten.graph.node]
+    assert ops.count("Conv") == expected_convs
+    initializers = {tensor.name for tensor in rewritten.graph.initializer}
+    assert "b" in initializers and ("w" in initializers) == (expected_splits == 0)
+    np.testing.assert_allclose(_run(rewritten, feeds), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_metadata_travels_with_the_onnx_file(tmp_path: Path) -> None:

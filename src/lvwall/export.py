@@ -23,6 +23,7 @@ from lvwall.data.records import MODEL_SIZE
 from lvwall.errors import ModelError
 
 if TYPE_CHECKING:
+    import onnx
     from torch import nn
 
 #: Names of the graph's input and output.
@@ -76,7 +77,7 @@ def export_onnx(
     example = torch.rand(1, 1, size, size, generator=torch.Generator().manual_seed(0))
     with atomic_path(path) as tmp:
         _trace_to_onnx(wrapped, example, tmp, opset)
-        _store_meta(tmp, meta or {})
+        _finish_graph(tmp, meta or {})
         max_abs_diff = _compare_with_torch(wrapped, tmp, size)
         if not max_abs_diff <= tolerance:
             raise ModelError(
@@ -136,7 +137,8 @@ def _trace_to_onnx(model: nn.Module, example: Any, path: Path, opset: int) -> No
         )
 
 
-def _store_meta(path: Path, meta: dict[str, Any]) -> None:
+def _finish_graph(path: Path, meta: dict[str, Any]) -> None:
+    """Split the skip connections' convolutions and store ``meta`` in the ONNX file."""
     import onnx
 
     model = onnx.load(str(path))
@@ -144,10 +146,98 @@ def _store_meta(path: Path, meta: dict[str, Any]) -> None:
         value = json.dumps(meta)
     except TypeError as error:
         raise ValueError(f"meta must be JSON-serialisable: {error}") from None
+    split_concatenated_convolutions(model)
     entry = model.metadata_props.add()
     entry.key, entry.value = META_KEY, value
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
+
+
+def split_concatenated_convolutions(model: onnx.ModelProto) -> int:
+    """Rewrite every ``Conv(Concat(a, b, ...))`` over channels as ``Conv(a) + Conv(b) + ...``
+    in place; return how many convolutions were split.
+
+    A convolution is linear in its input channels, so each part takes its slice of the
+    weights (the bias goes to the first) and the sum is the same function. Why: ONNX
+    Runtime's CPU convolutions work in a blocked channel layout (NCHWc) that its Concat
+    lacks, so each U-Net skip connection cost two layout conversions; split, the Add fuses
+    into the last convolution (``benchmarks/bench_model.py`` times both forms: engines
+    ``onnxrt`` and ``onnxrt-split``).
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    inferred = onnx.shape_inference.infer_shapes(model).graph
+    channels = {
+        info.name: info.type.tensor_type.shape.dim[1].dim_value
+        for info in [*inferred.input, *inferred.value_info]
+        if len(info.type.tensor_type.shape.dim) > 1
+    }
+    initializers = {tensor.name: tensor for tensor in graph.initializer}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    graph_outputs = {output.name for output in graph.output}
+    replacements: dict[int, list[onnx.NodeProto]] = {}
+    for concat in graph.node:
+        conv = _splittable_conv(concat, consumers, initializers, channels, graph_outputs)
+        if conv is None:
+            continue
+        weight = numpy_helper.to_array(initializers[conv.input[1]])
+        sizes = [channels[name] for name in concat.input]
+        parts = np.split(weight, np.cumsum(sizes)[:-1], axis=1)
+        partial_outputs, nodes = [], []
+        for index, (name, part) in enumerate(zip(concat.input, parts, strict=True)):
+            weight_name = f"{conv.name}_weight_part{index}"
+            graph.initializer.append(numpy_helper.from_array(part.copy(), weight_name))
+            inputs = [name, weight_name] + (list(conv.input[2:]) if index == 0 else [])
+            output = f"{conv.name}_part{index}"
+            part_conv = helper.make_node("Conv", inputs, [output], name=output)
+            part_conv.attribute.extend(conv.attribute)
+            nodes.append(part_conv)
+            partial_outputs.append(output)
+        total = partial_outputs[0]
+        for index, partial in enumerate(partial_outputs[1:], start=1):
+            last = index == len(partial_outputs) - 1
+            total_name = conv.output[0] if last else f"{conv.name}_sum{index}"
+            nodes.append(helper.make_node("Add", [total, partial], [total_name]))
+            total = total_name
+        replacements[id(concat)] = []
+        replacements[id(conv)] = nodes
+    rewritten = [new for node in graph.node for new in replacements.get(id(node), [node])]
+    del graph.node[:]
+    graph.node.extend(rewritten)
+    read = {name for node in rewritten for name in node.input}
+    kept = [tensor for tensor in graph.initializer if tensor.name in read]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    return sum(1 for nodes in replacements.values() if nodes)
+
+
+def _splittable_conv(
+    concat: onnx.NodeProto,
+    consumers: dict[str, list[onnx.NodeProto]],
+    initializers: dict[str, onnx.TensorProto],
+    channels: dict[str, int],
+    graph_outputs: set[str],
+) -> onnx.NodeProto | None:
+    """The plain convolution that alone reads ``concat``'s channel concatenation, if any."""
+    from onnx import helper
+
+    if concat.op_type != "Concat" or concat.output[0] in graph_outputs:
+        return None
+    axis = next((helper.get_attribute_value(a) for a in concat.attribute if a.name == "axis"), 0)
+    readers = consumers.get(concat.output[0], [])
+    if axis != 1 or len(readers) != 1 or readers[0].op_type != "Conv":
+        return None
+    conv = readers[0]
+    groups = next((helper.get_attribute_value(a) for a in conv.attribute if a.name == "group"), 1)
+    known_sizes = all(channels.get(name, 0) > 0 for name in concat.input)
+    if groups != 1 or conv.input[0] != concat.output[0] or conv.input[1] not in initializers:
+        return None
+    return conv if known_sizes else None
 
 
 def _compare_with_torch(model: nn.Module, path: Path, size: int) -> float:

@@ -291,6 +291,7 @@ def segment_frames(
     prefetch = _prefetched(
         ((frame, prepare_frame(frame, model.image_size)) for frame in source),
         2 * options.batch_size,
+        "lvwall-decode",
     )
     try:
         yield from _segment_prepared(prefetch, model, options)
@@ -335,12 +336,14 @@ def _segment_prepared(
         )
 
 
-def _prefetched(items: Iterator[T], depth: int) -> Iterator[T]:
-    """Yield ``items`` as a background thread produces them, up to ``depth`` ahead.
+def _prefetched(items: Iterator[T], depth: int, name: str) -> Iterator[T]:
+    """Yield ``items`` as a background thread called ``name`` produces them, up to ``depth``
+    ahead.
 
-    Decoding and preprocessing then overlap with the network: FFmpeg, OpenCV, NumPy and ONNX
-    Runtime all release the GIL. An exception in the thread is raised here, in order; when
-    the consumer stops early, the thread stops and closes ``items``.
+    One stage of the pipeline then overlaps the next (decoding with the network, the network
+    with writing): FFmpeg, OpenCV, NumPy and ONNX Runtime all release the GIL. An exception
+    in the thread is raised here, in order; when the consumer stops early, the thread stops
+    and closes ``items``.
     """
     slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -366,7 +369,7 @@ def _prefetched(items: Iterator[T], depth: int) -> Iterator[T]:
             if close is not None:
                 close()
 
-    thread = threading.Thread(target=produce, name="lvwall-decode", daemon=True)
+    thread = threading.Thread(target=produce, name=name, daemon=True)
     thread.start()
     try:
         while True:
@@ -590,7 +593,13 @@ def predict_sources(
             recording = source.open()
             if progress is not None:
                 progress.start(recording)
-            segmented = segment_frames(counter.count(recording.frames()), model, options)
+            # Segmenting runs ahead in its own thread while this one writes (encoding the
+            # overlay video takes about a quarter of the network's time per frame).
+            segmented = _prefetched(
+                segment_frames(counter.count(recording.frames()), model, options),
+                2 * options.batch_size,
+                "lvwall-segment",
+            )
             output = WRITERS[options.output_format](recording, segmented, out_dir)
         except DataError as error:
             seconds = time.perf_counter() - start

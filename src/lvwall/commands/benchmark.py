@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 VIDEO_FRAMES, VIDEO_HEIGHT, VIDEO_WIDTH, VIDEO_FPS = 100, 422, 636, 50.0
 #: Batch size of the batched model-only measurement and of the end-to-end pipeline.
 BATCH_SIZE = 8
+#: Frames per timed model-only run (16 calls at batch 1, 2 at batch 8): one 10 ms call alone
+#: is too short to time steadily on a shared machine.
+MODEL_ONLY_FRAMES = 16
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,11 @@ def command(
     presets: list[str] = typer.Option(
         ["seed"], "--preset", help="U-Net presets to time with random weights; repeatable."
     ),
-    backends: list[str] = typer.Option(
-        ["onnx", "torch", "torch-bf16"], "--backend", help="Backends to time; repeatable."
+    backends: list[str] | None = typer.Option(
+        None,
+        "--backend",
+        help="Backends to time; repeatable (default: onnx and torch, and torch-bf16 where "
+        "the processor computes in bfloat16 natively).",
     ),
     repeats: int = typer.Option(5, min=1, help="Timed runs per measurement (the median counts)."),
     budget: float = typer.Option(
@@ -67,10 +73,19 @@ def command(
 
     from lvwall.infer import BACKENDS
 
+    console = Console(stderr=True)
+    if backends is None:
+        backends = default_backends()
+        if "torch-bf16" not in backends:
+            console.print(
+                "torch-bf16 left out: this processor has no native bfloat16 (AVX512-BF16 or "
+                "AMX), where it runs ten times slower than float32; pass --backend torch-bf16 "
+                "to time it anyway",
+                highlight=False,
+            )
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
         raise typer.BadParameter(f"unknown backend(s) {unknown}; choose from {sorted(BACKENDS)}")
-    console = Console(stderr=True)
     with tempfile.TemporaryDirectory(prefix="lvwall-benchmark-") as folder:
         work = Path(folder)
         video = synthetic_echo_video(work / "echo.avi", n_frames=frames)
@@ -90,6 +105,34 @@ def command(
         )
     else:
         _print_table(results, _machine(threads))
+
+
+def default_backends() -> list[str]:
+    """ONNX Runtime and PyTorch, and PyTorch in bfloat16 where it runs natively."""
+    return ["onnx", "torch", *(["torch-bf16"] if native_bf16() else [])]
+
+
+def native_bf16() -> bool:
+    """Whether PyTorch computes in bfloat16 natively here: on a CUDA GPU, or on a CPU with
+    AVX512-BF16 or AMX (elsewhere the CPU emulates it, about ten times slower than float32)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+
+
+def cpu_name() -> str:
+    """The processor's model name (Linux's /proc/cpuinfo), else what the platform says."""
+    import platform
+
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    return platform.processor() or platform.machine()
 
 
 def synthetic_echo_video(
@@ -175,19 +218,25 @@ def _measure(
     rng = np.random.default_rng(0)
     one = rng.random((1, 1, size, size), dtype=np.float32)
     batch = rng.random((BATCH_SIZE, 1, size, size), dtype=np.float32)
-    batch1, _ = median_seconds(lambda: model.predictor.predict(one), repeats, budget)
-    batched, _ = median_seconds(lambda: model.predictor.predict(batch), repeats, budget)
+    batch1, _ = median_seconds(lambda: _predict_frames(model, one), repeats, budget)
+    batched, _ = median_seconds(lambda: _predict_frames(model, batch), repeats, budget)
     end_to_end, runs = median_seconds(
         lambda: _predict_video(model, video, work / "out"), repeats, budget
     )
     return Measurement(
         model=label,
         backend=backend,
-        model_fps_batch1=1.0 / batch1,
-        model_fps_batched=BATCH_SIZE / batched,
+        model_fps_batch1=MODEL_ONLY_FRAMES / batch1,
+        model_fps_batched=MODEL_ONLY_FRAMES / batched,
         end_to_end_fps=n_frames / end_to_end,
         runs=runs,
     )
+
+
+def _predict_frames(model: SegmentationModel, batch: np.ndarray) -> None:
+    """Run the network on :data:`MODEL_ONLY_FRAMES` frames, ``len(batch)`` at a time."""
+    for _ in range(MODEL_ONLY_FRAMES // len(batch)):
+        model.predictor.predict(batch)
 
 
 def _predict_video(model: SegmentationModel, video: Path, out: Path) -> None:
@@ -216,7 +265,6 @@ def median_seconds(run: Callable[[], object], repeats: int, budget: float) -> tu
 
 def _machine(threads: int | None) -> dict[str, object]:
     import os
-    import platform
 
     import onnxruntime
     import torch
@@ -224,7 +272,9 @@ def _machine(threads: int | None) -> dict[str, object]:
     from lvwall.infer import default_threads
 
     return {
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_name(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "native_bf16": native_bf16(),
         "cores_available": default_threads(),
         "threads": threads or default_threads(),
         "load_average_1min": round(os.getloadavg()[0], 2),
