@@ -88,7 +88,7 @@ def _concat_conv_graph(
     bias = numpy_helper.from_array(rng.normal(size=3).astype("f4"), "b")
     nodes = [
         helper.make_node("Concat", [i.name for i in inputs], ["cat"], axis=axis),
-        helper.make_node("Conv", ["cat", "w", "b"], ["y"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["cat", "w", "b"], ["y"], pads=[1, 1, 1, 1]),  # no name
     ]
     height = 6 * len(sizes) if axis == 2 else 6
     outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, height, 6])]

@@ -188,12 +188,14 @@ def split_concatenated_convolutions(model: onnx.ModelProto) -> int:
         weight = numpy_helper.to_array(initializers[conv.input[1]])
         sizes = [channels[name] for name in concat.input]
         parts = np.split(weight, np.cumsum(sizes)[:-1], axis=1)
+        # Named after the convolution's output: node names may be empty, outputs are unique.
+        prefix = conv.output[0]
         partial_outputs, nodes = [], []
         for index, (name, part) in enumerate(zip(concat.input, parts, strict=True)):
-            weight_name = f"{conv.name}_weight_part{index}"
+            weight_name = f"{prefix}_weight_part{index}"
             graph.initializer.append(numpy_helper.from_array(part.copy(), weight_name))
             inputs = [name, weight_name] + (list(conv.input[2:]) if index == 0 else [])
-            output = f"{conv.name}_part{index}"
+            output = f"{prefix}_part{index}"
             part_conv = helper.make_node("Conv", inputs, [output], name=output)
             part_conv.attribute.extend(conv.attribute)
             nodes.append(part_conv)
@@ -201,7 +203,7 @@ def split_concatenated_convolutions(model: onnx.ModelProto) -> int:
         total = partial_outputs[0]
         for index, partial in enumerate(partial_outputs[1:], start=1):
             last = index == len(partial_outputs) - 1
-            total_name = conv.output[0] if last else f"{conv.name}_sum{index}"
+            total_name = conv.output[0] if last else f"{prefix}_sum{index}"
             nodes.append(helper.make_node("Add", [total, partial], [total_name]))
             total = total_name
         replacements[id(concat)] = []
