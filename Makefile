@@ -46,12 +46,14 @@ clean:
 # second half (stochastic weight averaging), and the uniform soup of those fine-tunes; the
 # recipe that benchmarks/camus_cv.py --seeds 0,1,2 --swa-start 0.5 cross-validates. The
 # phantom recordings of seed 2 only monitor the runs: their last checkpoints are souped.
+# BUNDLED_PRESET picks the U-Net (`make bundled-model BUNDLED_PRESET=fast6`).
 CAMUS ?= ../shared/data/camus-a4c-dev
 BUNDLED_SEEDS ?= 0 1 2
+BUNDLED_PRESET ?= fast5
 bundled-model: $(VENV)/.installed
 	$(BIN)/lvwall simulate runs/phantom60 --recordings 60 --seed 1 --workers 2
 	$(BIN)/lvwall simulate runs/phantom-val --recordings 10 --seed 2
-	$(BIN)/lvwall train --data runs/phantom60 --loss dice --preset fast5 --epochs 8 \
+	$(BIN)/lvwall train --data runs/phantom60 --loss dice --preset $(BUNDLED_PRESET) --epochs 8 \
 		--frames-per-epoch 1000 --batch-size 16 --augment echo --out runs/pretrain
 	for seed in $(BUNDLED_SEEDS); do \
 		$(BIN)/lvwall train --data $(CAMUS) --val-data runs/phantom-val \
