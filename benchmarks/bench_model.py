@@ -25,6 +25,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from lvwall.data.records import MODEL_SIZE
+from lvwall.export import INPUT_NAME
 from lvwall.model import PRESETS, UNet, build_model, count_parameters
 
 
@@ -80,19 +81,10 @@ def onnx_sessions(model: UNet, image: torch.Tensor, threads: int, folder: Path) 
     import onnx
     import onnxruntime as ort
 
-    from lvwall.export import split_concatenated_convolutions
+    from lvwall.export import split_concatenated_convolutions, trace_to_onnx
 
     plain, split = folder / "model.onnx", folder / "model-split.onnx"
-    torch.onnx.export(
-        model,
-        (image[:1],),
-        str(plain),
-        input_names=["image"],
-        output_names=["logits"],
-        dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
-        opset_version=17,
-        dynamo=False,
-    )
+    trace_to_onnx(model, image[:1], plain)
     graph = onnx.load(str(plain))
     split_concatenated_convolutions(graph)
     onnx.save(graph, str(split))
@@ -110,7 +102,7 @@ def engine_timings(
 ) -> Iterator[tuple[str, Timing]]:
     yield "eager", torch_timing(model, image, False, repeats, budget_s)
     yield "eager-cl", torch_timing(model, image, True, repeats, budget_s)
-    feed = {"image": image.numpy().astype(np.float32)}
+    feed = {INPUT_NAME: image.numpy().astype(np.float32)}
     for engine, session in sessions.items():
         yield engine, time_runs(lambda s=session: s.run(None, feed), repeats, budget_s)
 

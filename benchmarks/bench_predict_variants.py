@@ -25,7 +25,7 @@ import lvwall.infer as infer
 from lvwall.bundled import default_model_paths
 from lvwall.checkpoint import load_model
 from lvwall.commands.benchmark import VIDEO_FRAMES, _predict_video, synthetic_echo_video
-from lvwall.export import INPUT_NAME, OUTPUT_NAME
+from lvwall.export import trace_to_onnx
 from lvwall.infer import OnnxPredictor, SegmentationModel, load_segmentation_model
 
 SEGMENT_THREAD = "lvwall-segment"
@@ -37,16 +37,7 @@ def traced_model(folder: Path, threads: int) -> SegmentationModel:
     wrapped = torch.nn.Sequential(network, torch.nn.Sigmoid()).eval()
     size = int(meta["image_size"])
     path = folder / "traced.onnx"
-    torch.onnx.export(
-        wrapped,
-        (torch.rand(1, 1, size, size),),
-        str(path),
-        input_names=[INPUT_NAME],
-        output_names=[OUTPUT_NAME],
-        dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-        opset_version=17,
-        dynamo=False,
-    )
+    trace_to_onnx(wrapped, torch.rand(1, 1, size, size), path)
     return SegmentationModel(OnnxPredictor(path, threads), float(meta["threshold"]), size, "")
 
 

@@ -76,7 +76,7 @@ def export_onnx(
     wrapped = torch.nn.Sequential(copy.deepcopy(model), torch.nn.Sigmoid()).cpu().eval()
     example = torch.rand(1, 1, size, size, generator=torch.Generator().manual_seed(0))
     with atomic_path(path) as tmp:
-        _trace_to_onnx(wrapped, example, tmp, opset)
+        trace_to_onnx(wrapped, example, tmp, opset)
         _finish_graph(tmp, meta or {})
         max_abs_diff = _compare_with_torch(wrapped, tmp, size)
         if not max_abs_diff <= tolerance:
@@ -118,7 +118,9 @@ def read_onnx_meta(path: str | Path) -> dict[str, Any]:
     return {}
 
 
-def _trace_to_onnx(model: nn.Module, example: Any, path: Path, opset: int) -> None:
+def trace_to_onnx(model: nn.Module, example: Any, path: Path, opset: int = 17) -> None:
+    """The ONNX graph of ``model`` as PyTorch traces it (dynamic batch axis), before the
+    rewrite and metadata of :func:`export_onnx`; benchmarks compare the two."""
     import torch
 
     # The TorchScript exporter: it honours opset 17 directly and exports a U-Net in well under
@@ -180,7 +182,8 @@ def split_concatenated_convolutions(model: onnx.ModelProto) -> int:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
     graph_outputs = {output.name for output in graph.output}
-    replacements: dict[int, list[onnx.NodeProto]] = {}
+    replacements: dict[int, list[onnx.NodeProto]] = {}  # by id() of the replaced Conv
+    merged_concats: set[int] = set()
     for concat in graph.node:
         conv = _splittable_conv(concat, consumers, initializers, channels, graph_outputs)
         if conv is None:
@@ -206,16 +209,21 @@ def split_concatenated_convolutions(model: onnx.ModelProto) -> int:
             total_name = conv.output[0] if last else f"{prefix}_sum{index}"
             nodes.append(helper.make_node("Add", [total, partial], [total_name]))
             total = total_name
-        replacements[id(concat)] = []
+        merged_concats.add(id(concat))
         replacements[id(conv)] = nodes
-    rewritten = [new for node in graph.node for new in replacements.get(id(node), [node])]
+    rewritten = [
+        new
+        for node in graph.node
+        if id(node) not in merged_concats
+        for new in replacements.get(id(node), [node])
+    ]
     del graph.node[:]
     graph.node.extend(rewritten)
     read = {name for node in rewritten for name in node.input}
     kept = [tensor for tensor in graph.initializer if tensor.name in read]
     del graph.initializer[:]
     graph.initializer.extend(kept)
-    return sum(1 for nodes in replacements.values() if nodes)
+    return len(replacements)
 
 
 def _splittable_conv(
