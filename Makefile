@@ -46,10 +46,10 @@ clean:
 # second half (stochastic weight averaging), and the uniform soup of those fine-tunes; the
 # recipe that benchmarks/camus_cv.py --seeds 0,1,2 --swa-start 0.5 cross-validates. The
 # phantom recordings of seed 2 only monitor the runs: their last checkpoints are souped.
-# BUNDLED_PRESET picks the U-Net (`make bundled-model BUNDLED_PRESET=fast6`).
+# BUNDLED_PRESET picks the U-Net (the previous bundled model: `BUNDLED_PRESET=fast5`).
 CAMUS ?= ../shared/data/camus-a4c-dev
 BUNDLED_SEEDS ?= 0 1 2
-BUNDLED_PRESET ?= fast5
+BUNDLED_PRESET ?= fast6
 bundled-model: $(VENV)/.installed
 	$(BIN)/lvwall simulate runs/phantom60 --recordings 60 --seed 1 --workers 2
 	$(BIN)/lvwall simulate runs/phantom-val --recordings 10 --seed 2

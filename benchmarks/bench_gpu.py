@@ -184,7 +184,7 @@ def median_fps(predictor: TorchPredictor, batch: int, repeats: int) -> float:
 def inference_table(args: argparse.Namespace) -> list[dict[str, Any]]:
     torch.backends.cudnn.benchmark = True
     models = {
-        "bundled (fast5)": lambda: load_model(default_model_paths().weights)[0],
+        "bundled": lambda: load_model(default_model_paths().weights)[0],
         f"{PRESET} (random weights)": lambda: build_model(PRESET).eval(),
     }
     rows = []

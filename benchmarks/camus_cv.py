@@ -10,7 +10,7 @@ weights of the last epoch (the held-out fold never picks a checkpoint). Three re
 Usage (about 40 minutes per regime on 2 CPU cores with the default budget)::
 
     lvwall simulate runs/phantom60 -n 60 --seed 1 --workers 2
-    lvwall train --data runs/phantom60 --loss dice --preset fast5 --epochs 8 \\
+    lvwall train --data runs/phantom60 --loss dice --preset fast6 --epochs 8 \\
         --frames-per-epoch 1000 --batch-size 16 --augment echo --out runs/pretrain
     python benchmarks/camus_cv.py --camus ../shared/data/camus-a4c-dev \\
         --pretrained runs/pretrain/best.ckpt --out runs/camus_cv
@@ -178,7 +178,7 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("runs/camus_cv"))
     parser.add_argument("--regimes", default="phantom,camus,phantom+camus")
-    parser.add_argument("--preset", default="fast5")
+    parser.add_argument("--preset", default="fast6")
     parser.add_argument(
         "--widths", default=None, help="channels per level, e.g. 16,32,64,128,256 (default: preset)"
     )

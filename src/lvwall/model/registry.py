@@ -20,12 +20,14 @@ PRESETS: dict[str, UNetConfig] = {
     # 60) for 40% more MACs: the CPU default.
     "fast4": UNetConfig(in_channels=1, widths=(8, 16, 32, 64), norm="batch"),
     # fast4 with a fifth level (down to 14x14, 128 wide): 4x the parameters and about twice the
-    # receptive field for 15% more time, as each level costs the same MACs.
+    # receptive field for 15% more time, as each level costs the same MACs. The bundled model
+    # until fast6 matched its Dice.
     "fast5": UNetConfig(in_channels=1, widths=(8, 16, 32, 64, 128), norm="batch"),
     # fast5's parameters spread over six levels (down to 7x7) with only 4 channels at full
     # resolution, where most of a narrow U-Net's time goes: a third of fast5's MACs, 1.8x its
     # frames/s in ONNX Runtime on a 2-core AVX2 CPU, and cross-validated Dice level with
-    # fast5's trained the same way (README, "Real-data accuracy", row (i)).
+    # fast5's trained the same way (README, "Real-data accuracy", rows (i) and (j)). The
+    # bundled model.
     "fast6": UNetConfig(in_channels=1, widths=(4, 8, 16, 32, 64, 128), norm="batch"),
     # fast4 at twice the width, for when the narrow presets lose Dice.
     "medium4": UNetConfig(in_channels=1, widths=(16, 32, 64, 128), norm="batch"),
