@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from lvwall.cli import app
 from lvwall.errors import ModelError
 from lvwall.export import read_onnx_meta
 from lvwall.infer import OnnxPredictor
-from lvwall.model import UNetConfig, build_model
+from lvwall.model import PRESETS, UNetConfig, build_model
 
 runner = CliRunner()
 
@@ -66,3 +67,16 @@ def test_cli_install_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     result = runner.invoke(app, ["export", str(checkpoint), "--install-default"])
     assert result.exit_code == 0, result.output
     assert default_model_paths().onnx == tmp_path / "assets" / ONNX_NAME
+
+
+def test_shipped_model_is_the_makefile_recipe_and_its_onnx_matches_its_weights() -> None:
+    makefile = (Path(__file__).parents[1] / "Makefile").read_text()
+    preset = re.search(r"^BUNDLED_PRESET \?= (\S+)$", makefile, re.MULTILINE)
+    assert preset, "the Makefile must name the bundled model's preset"
+    shipped = default_model_paths()
+    model, _ = load_model(shipped.weights)
+    assert model.config == PRESETS[preset.group(1)]
+    images = np.random.default_rng(1).random((2, 1, 224, 224), dtype=np.float32)
+    with torch.inference_mode():
+        expected = torch.sigmoid(model(torch.from_numpy(images))).numpy()
+    np.testing.assert_allclose(OnnxPredictor(shipped.onnx).predict(images), expected, atol=1e-4)
