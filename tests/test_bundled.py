@@ -22,6 +22,14 @@ from lvwall.model import PRESETS, UNetConfig, build_model
 runner = CliRunner()
 
 
+def assert_onnx_matches_weights(onnx_path: Path, model: torch.nn.Module, seed: int) -> None:
+    """The ONNX file's probabilities equal the PyTorch model's on random frames."""
+    images = np.random.default_rng(seed).random((2, 1, 224, 224), dtype=np.float32)
+    with torch.inference_mode():
+        expected = torch.sigmoid(model(torch.from_numpy(images))).numpy()
+    np.testing.assert_allclose(OnnxPredictor(onnx_path).predict(images), expected, atol=1e-4)
+
+
 def test_assets_live_inside_the_package() -> None:
     package = Path(lvwall.__file__).resolve().parent
     assert package / "assets" == ASSETS_DIR
@@ -55,10 +63,7 @@ def test_bundle_model_installs_matching_weights_and_onnx(tmp_path: Path) -> None
 
     reloaded, meta = load_model(installed.weights)
     assert meta["threshold"] == 0.42 and read_onnx_meta(installed.onnx)["threshold"] == 0.42
-    images = np.random.default_rng(0).random((2, 1, 224, 224), dtype=np.float32)
-    with torch.inference_mode():
-        expected = torch.sigmoid(reloaded(torch.from_numpy(images))).numpy()
-    np.testing.assert_allclose(OnnxPredictor(installed.onnx).predict(images), expected, atol=1e-4)
+    assert_onnx_matches_weights(installed.onnx, reloaded, seed=0)
 
 
 def test_cli_install_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,7 +81,4 @@ def test_shipped_model_is_the_makefile_recipe_and_its_onnx_matches_its_weights()
     shipped = default_model_paths()
     model, _ = load_model(shipped.weights)
     assert model.config == PRESETS[preset.group(1)]
-    images = np.random.default_rng(1).random((2, 1, 224, 224), dtype=np.float32)
-    with torch.inference_mode():
-        expected = torch.sigmoid(model(torch.from_numpy(images))).numpy()
-    np.testing.assert_allclose(OnnxPredictor(shipped.onnx).predict(images), expected, atol=1e-4)
+    assert_onnx_matches_weights(shipped.onnx, model, seed=1)
