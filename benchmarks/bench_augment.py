@@ -8,28 +8,20 @@ as in one DataLoader worker), alone and as a full ``FrameDataset`` item (plus te
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 
 import cv2
 import numpy as np
 
+from lvwall.benchmarking import time_runs
 from lvwall.data.augment import AUGMENTATIONS, build_augment
 from lvwall.data.dataset import FrameDataset
 from lvwall.data.records import LabelledRecording
 
 
 def ms_per_call(call: Callable[[], object], samples: int) -> float:
-    """Median over ``samples`` calls: robust to other jobs sharing the CPU."""
-    for _ in range(10):
-        call()
-    times = []
-    for _ in range(samples):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+    """Median over ``samples`` calls after ten warm-up calls."""
+    return time_runs(call, samples, warmup=10).median * 1e3
 
 
 def time_policy(name: str, recording: LabelledRecording, samples: int) -> tuple[float, float]:

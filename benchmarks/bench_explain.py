@@ -10,29 +10,18 @@ initialised models stand in for trained ones; the explained region is a fixed wa
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
+from lvwall.benchmarking import time_runs
 from lvwall.data.records import MODEL_SIZE
 from lvwall.explain.filters import feature_maps
 from lvwall.explain.receptive_field import summarise
 from lvwall.explain.saliency import METHODS, explain_frame
 from lvwall.explain.sanity import randomisation_test
 from lvwall.model import PRESETS, build_model
-
-
-def median_seconds(run: Callable[[], object], repeats: int) -> float:
-    run()  # warm-up: allocator, kernel selection
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def wall_band(size: int) -> np.ndarray:
@@ -76,7 +65,7 @@ def main() -> None:
         model = build_model(preset).eval()
         for tool, run in tools(model, frame).items():
             repeats = 1 if tool.startswith("sanity") else args.repeats
-            print(f"{preset:8} {tool:24} {median_seconds(run, repeats):8.2f}", flush=True)
+            print(f"{preset:8} {tool:24} {time_runs(run, repeats).median:8.2f}", flush=True)
 
 
 if __name__ == "__main__":

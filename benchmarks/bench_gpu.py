@@ -37,9 +37,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from bench_train import TIMING_ONLY, synthetic_recordings
+from lvwall.benchmarking import median_seconds
 from lvwall.bundled import default_model_paths
 from lvwall.checkpoint import load_model
-from lvwall.commands.benchmark import median_seconds
 from lvwall.config import TrainConfig
 from lvwall.data.augment import build_augment
 from lvwall.data.dataset import FrameDataset

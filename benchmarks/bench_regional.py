@@ -12,7 +12,6 @@ and not a segmenter; the aim is >= 0.85) and the cross-validated hypokinesia fig
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import cv2
 
+from lvwall.benchmarking import time_runs
 from lvwall.regional.analysis import analyse_cycle
 from lvwall.regional.evaluation import evaluate_dataset
 from lvwall.regional.mi import DEFAULT_SCORE, SCORES
@@ -28,14 +28,8 @@ from lvwall.regional.segments import split_wall
 
 
 def ms_per_call(call: Callable[[], object], samples: int) -> float:
-    """Median over ``samples`` calls: robust to other jobs sharing the CPU."""
-    call()
-    times = []
-    for _ in range(samples):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+    """Median over ``samples`` calls after one warm-up call."""
+    return time_runs(call, samples).median * 1e3
 
 
 def print_speed(samples: int) -> None:

@@ -31,7 +31,8 @@ from lvwall.data.augment import build_augment
 from lvwall.data.dataset import FrameDataset
 from lvwall.data.records import MODEL_SIZE, LabelledRecording
 from lvwall.model import DEFAULT_PRESET, build_model
-from lvwall.train import SCHEDULES, SegmentationModule
+from lvwall.train import SegmentationModule
+from lvwall.train.schedules import LR_SCHEDULES
 
 EPOCH_FRAMES = 2000
 #: Trainer options that leave only the training steps: no validation, checkpoints, loggers,
@@ -104,7 +105,7 @@ def plain_run(config: TrainConfig, steps: int, warmup: int) -> float:
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
-    scheduler = SCHEDULES[config.schedule](optimizer, config.lr, steps)
+    scheduler = LR_SCHEDULES[config.schedule](optimizer, config.lr, steps)
     model.train()
     times = []
     for batch in loader(config, steps * config.batch_size):

@@ -40,14 +40,16 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from lvwall.checkpoint import load_model
+from lvwall.checkpoint import DEFAULT_THRESHOLD, load_model
 from lvwall.config import TrainConfig
 from lvwall.data.camus import load_dataset
+from lvwall.data.dataset import select_recordings
 from lvwall.data.splits import kfold
 from lvwall.evaluate import evaluate_model
 from lvwall.experiment.stats import format_p, paired_wilcoxon
 from lvwall.soup import average_models
 from lvwall.train import fit
+from lvwall.train.run_folder import CONFIG_FILE, LAST_CHECKPOINT
 
 FOLDS = 5
 SPLIT_SEED = 0
@@ -89,7 +91,7 @@ def fold_splits(recordings: list, folds: str | None) -> list[tuple[int, list, li
     ``None``)."""
     chosen = range(FOLDS) if folds is None else {int(fold) for fold in folds.split(",")}
     return [
-        (fold, [recordings[i] for i in train_idx], [recordings[i] for i in test_idx])
+        (fold, select_recordings(recordings, train_idx), select_recordings(recordings, test_idx))
         for fold, (train_idx, test_idx) in enumerate(kfold(recordings, FOLDS, SPLIT_SEED))
         if fold in chosen
     ]
@@ -100,7 +102,9 @@ def scored_rows(
 ) -> list[dict]:
     """Score ``model`` on the held-out recordings, print its fold Dice and the time since
     ``started``, and return one ``camus_cv.csv`` row per patient."""
-    result = evaluate_model(model.eval(), held_out, threshold=meta.get("threshold", 0.5))
+    result = evaluate_model(
+        model.eval(), held_out, threshold=meta.get("threshold", DEFAULT_THRESHOLD)
+    )
     dice = result.metrics.recordings["dice"]
     print(
         f"{label:19s} fold {fold}: Dice {dice.mean():.3f} ({len(dice)} patients, "
@@ -154,9 +158,9 @@ def souped_models(
     checkpoints = {}
     for run in runs:
         folder = run / f"{regime}-fold{fold}"
-        config = TrainConfig.from_yaml(folder / "config.yaml")
+        config = TrainConfig.from_yaml(folder / CONFIG_FILE)
         label = regime_label(regime, config.swa_start)
-        checkpoints[f"{label} s{config.seed}"] = folder / "last.ckpt"
+        checkpoints[f"{label} s{config.seed}"] = folder / LAST_CHECKPOINT
     return members_and_soup(checkpoints, label)
 
 

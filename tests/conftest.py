@@ -27,6 +27,14 @@ def _shared(sub: str) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A tiny random U-Net: ``weights`` (an lvwall model file) and its ``onnx`` export."""
+    from echo_inputs import make_tiny_model
+
+    return make_tiny_model(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="session")
 def camus_dev_dir() -> Path:
     """``../shared/data/camus-a4c-dev``: 101 real CAMUS A4C frames with LV-wall masks."""
     return _shared("camus-a4c-dev")

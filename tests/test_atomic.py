@@ -1,12 +1,16 @@
-"""Atomic writes: a failure leaves the target as it was, a success replaces it whole."""
+"""Atomic writes: a failure leaves the target as it was, a success replaces it whole; JSON
+holds plain types."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
-from lvwall.atomic import atomic_dir, atomic_path, write_text
+from lvwall.atomic import atomic_dir, atomic_path, to_plain, write_json, write_text
 
 
 def test_atomic_path_keeps_suffix_and_renames(tmp_path: Path) -> None:
@@ -51,3 +55,30 @@ def test_results_get_ordinary_permissions(tmp_path: Path) -> None:
         (tmp / "b").write_text("y")
     assert file.stat().st_mode & 0o044 == 0o044
     assert (tmp_path / "d").stat().st_mode & 0o055 == 0o055
+
+
+@pytest.mark.parametrize(
+    ("value", "plain"),
+    [
+        (Path("a/b.txt"), "a/b.txt"),
+        (np.float32(0.5), 0.5),
+        (np.int64(3), 3),
+        (np.array([1, 2]), [1, 2]),
+        (float("nan"), None),
+        ((1, (2, 3)), [1, [2, 3]]),
+        ({1: np.float64("nan"), "k": [Path("x")]}, {"1": None, "k": ["x"]}),
+        (torch.tensor(2.5), 2.5),
+    ],
+)
+def test_to_plain(value: object, plain: object) -> None:
+    assert to_plain(value) == plain
+
+
+def test_write_json_is_strict_unless_infinity_is_allowed(tmp_path: Path) -> None:
+    path = write_json(tmp_path / "a.json", {"x": np.float32(1.5), "y": float("nan")})
+    assert json.loads(path.read_text()) == {"x": 1.5, "y": None}
+    with pytest.raises(ValueError):
+        write_json(tmp_path / "b.json", {"t": float("-inf")})
+    assert not (tmp_path / "b.json").exists() and list(tmp_path.iterdir()) == [path]
+    write_json(tmp_path / "b.json", {"t": float("-inf")}, allow_infinity=True)
+    assert json.loads((tmp_path / "b.json").read_text()) == {"t": float("-inf")}

@@ -17,7 +17,7 @@ from lvwall.cli import app
 from lvwall.errors import ModelError
 from lvwall.export import read_onnx_meta
 from lvwall.infer import OnnxPredictor
-from lvwall.model import PRESETS, UNetConfig, build_model
+from lvwall.model import DEFAULT_PRESET, PRESETS, UNetConfig, build_model
 
 runner = CliRunner()
 
@@ -81,4 +81,5 @@ def test_shipped_model_is_the_makefile_recipe_and_its_onnx_matches_its_weights()
     shipped = default_model_paths()
     model, _ = load_model(shipped.weights)
     assert model.config == PRESETS[preset.group(1)]
+    assert preset.group(1) == DEFAULT_PRESET, "lvwall train's default preset is the shipped one"
     assert_onnx_matches_weights(shipped.onnx, model, seed=1)

@@ -15,16 +15,14 @@ import pytest
 from PIL import Image
 
 from lvwall.data.phantom import write_dataset
-from lvwall.errors import DataError, LvwallError
 from lvwall.experiment.config import ExperimentConfig
 from lvwall.experiment.runner import (
     ExperimentOutcome,
-    cpu_threads,
     prepare_experiment,
     run_experiment,
     run_fold,
 )
-from lvwall.train import SPLIT_FILE
+from lvwall.train.run_folder import SPLIT_FILE
 
 #: A few small, short phantom recordings: enough for 2 folds with inner splits.
 SMALL_PHANTOM = {"width": 128, "height": 96, "n_frames": 8, "cycle_frames": 6}
@@ -171,48 +169,6 @@ def test_report_opens_offline(resumed: tuple[ExperimentOutcome, dict[Path, int]]
     assert len(list((outcome.out_dir / "figures").glob("*.png"))) == len(parser.images)
 
 
-def test_a_fresh_experiment_refuses_a_used_folder(
-    phantom: Path, resumed: tuple[ExperimentOutcome, dict[Path, int]]
-) -> None:
-    outcome, _ = resumed
-    with pytest.raises(LvwallError, match="already holds an experiment"):
-        prepare_experiment(ExperimentConfig.from_preset([phantom], "tiny"), outcome.out_dir)
-
-
-def test_resume_refuses_a_changed_config(
-    phantom: Path, resumed: tuple[ExperimentOutcome, dict[Path, int]]
-) -> None:
-    outcome, _ = resumed
-    changed = ExperimentConfig.from_preset([phantom], "tiny", seed=1)
-    with pytest.raises(LvwallError, match="seed, train.seed differ"):
-        prepare_experiment(changed, outcome.out_dir, resume=True)
-
-
-def test_resume_needs_an_experiment(phantom: Path, tmp_path: Path) -> None:
-    with pytest.raises(LvwallError, match="nothing to resume"):
-        prepare_experiment(ExperimentConfig.from_preset([phantom], "tiny"), tmp_path, resume=True)
-
-
-@pytest.mark.parametrize(
-    ("folds", "val_fraction", "problem"),
-    [
-        (N_RECORDINGS + 1, 0.5, "too few for 7-fold"),
-        # 6 folds of 6 patients: more folds than patients in either MI class.
-        (N_RECORDINGS, 0.5, "cannot be split into 6 patient-wise folds"),
-        # 4 training patients: the inner 20 % split needs 4 folds, more than either class has.
-        (3, 0.2, "training fold 1 cannot be split patient-wise"),
-    ],
-)
-def test_too_few_patients_for_the_folds(
-    phantom: Path, tmp_path: Path, folds: int, val_fraction: float, problem: str
-) -> None:
-    config = ExperimentConfig.from_preset([phantom], "tiny", folds=folds)
-    config.train = config.train.with_overrides(val_fraction=val_fraction)
-    with pytest.raises(DataError, match=problem):
-        prepare_experiment(config, tmp_path)
-    assert not (tmp_path / "config.yaml").exists()
-
-
 def test_resume_continues_an_interrupted_candidate_from_its_checkpoint(
     phantom: Path, resumed: tuple[ExperimentOutcome, dict[Path, int]]
 ) -> None:
@@ -238,19 +194,3 @@ def test_resume_continues_an_interrupted_candidate_from_its_checkpoint(
     assert {p: p.stat().st_mtime_ns for p in finished.rglob("*")} == kept
     assert focal_tversky.to_dict()["recordings"] == before["recordings"]
     assert dice.fold == focal_tversky.fold == 2
-
-
-@pytest.mark.parametrize(
-    ("requested", "cores", "threads"),
-    [(None, 2, 1), (None, 8, 7), (None, 1, 1), (None, None, 1), (3, 2, 3), (1, 16, 1)],
-)
-def test_cpu_threads_leave_a_core_free(
-    requested: int | None, cores: int | None, threads: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("os.cpu_count", lambda: cores)
-    assert cpu_threads(requested) == threads
-
-
-def test_cpu_threads_rejects_zero() -> None:
-    with pytest.raises(ValueError, match="at least 1"):
-        cpu_threads(0)

@@ -18,7 +18,7 @@ from lvwall.commands.explain import Method, Randomisation, Split, Target
 from lvwall.data.video import write_video
 from lvwall.explain.filters import block_names
 from lvwall.explain.saliency import METHODS
-from lvwall.explain.sanity import SCHEDULES
+from lvwall.explain.sanity import RANDOMISATIONS
 from lvwall.explain.targets import SPLITTERS, TARGET_NAMES
 from lvwall.model import UNet, UNetConfig
 from lvwall.regional.errors import RegionalError
@@ -187,7 +187,12 @@ def test_bad_options_are_usage_errors(
 
 @pytest.mark.parametrize(
     ("choices", "registry"),
-    [(Method, METHODS), (Target, TARGET_NAMES), (Split, SPLITTERS), (Randomisation, SCHEDULES)],
+    [
+        (Method, METHODS),
+        (Target, TARGET_NAMES),
+        (Split, SPLITTERS),
+        (Randomisation, RANDOMISATIONS),
+    ],
 )
 def test_cli_choices_match_the_registries(choices: type, registry: object) -> None:
     assert [choice.value for choice in choices] == list(registry)

@@ -11,7 +11,7 @@ from scipy.stats import spearmanr
 
 from lvwall.explain.filters import block_names
 from lvwall.explain.sanity import (
-    SCHEDULES,
+    RANDOMISATIONS,
     randomisation_test,
     randomised_copy,
     rank_correlation,
@@ -185,5 +185,5 @@ def test_bad_arguments_are_value_errors(
 
 
 def test_schedules_are_the_two_of_the_paper() -> None:
-    assert SCHEDULES["cascading"](["a", "b"]) == [("a", ["a"]), ("b", ["a", "b"])]
-    assert SCHEDULES["independent"](["a", "b"]) == [("a", ["a"]), ("b", ["b"])]
+    assert RANDOMISATIONS["cascading"](["a", "b"]) == [("a", ["a"]), ("b", ["a", "b"])]
+    assert RANDOMISATIONS["independent"](["a", "b"]) == [("a", ["a"]), ("b", ["b"])]

@@ -7,12 +7,11 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
-import pydicom
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.pixels import convert_color_space
-from pydicom.uid import ExplicitVRLittleEndian, UltrasoundMultiFrameImageStorage
 
+from echo_inputs import write_dicom
 from lvwall.data.inputs import MAX_SIDE, Recording, discover, input_kind, natural_key
 from lvwall.data.video import write_video
 from lvwall.errors import DataError
@@ -31,30 +30,6 @@ def ramp_frames(n: int = N_FRAMES, height: int = HEIGHT, width: int = WIDTH) -> 
 def write_png(path: Path, rgb: np.ndarray) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     assert cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    return path
-
-
-def write_dicom(
-    path: Path,
-    pixels: np.ndarray | None,
-    photometric: str = "MONOCHROME2",
-    **fields: object,
-) -> Path:
-    """A minimal ultrasound DICOM file; ``pixels`` (T, H, W[, 3]) or None for no pixel data."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UltrasoundMultiFrameImageStorage
-    meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    dataset = Dataset()
-    dataset.file_meta = meta
-    dataset.SOPClassUID = UltrasoundMultiFrameImageStorage
-    dataset.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    dataset.Modality = "US"
-    for key, value in fields.items():
-        setattr(dataset, key, value)
-    if pixels is not None:
-        dataset.set_pixel_data(pixels, photometric_interpretation=photometric, bits_stored=8)
-    dataset.save_as(path, enforce_file_format=True)
     return path
 
 

@@ -157,7 +157,7 @@ def test_perfect_prediction_of_an_empty_mask_costs_nothing(name: str) -> None:
         (lambda: DiceBCELoss(reduction="mean"), "reduction must be one of"),
         (
             lambda: build_loss("bce"),
-            "unknown loss 'bce'; valid losses are \\['dice', 'dice-bce', 'focal",
+            "unknown loss 'bce'; choose one of \\['dice', 'dice-bce', 'focal",
         ),
     ],
 )

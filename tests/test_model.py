@@ -118,7 +118,7 @@ def test_bad_input_shapes_raise(config: UNetConfig, shape: tuple[int, ...], mess
         ({"widths": (64,)}, "at least 2"),
         ({"widths": (8, 0)}, "positive"),
         ({"widths": (8, 16.0)}, "positive integers"),
-        ({"norm": "layer"}, "norm must be one of"),
+        ({"norm": "layer"}, "unknown norm .layer.; choose one of"),
         ({"norm": "group", "widths": (12, 24)}, "divisible by 8"),
         ({"dropout": 1.0}, "dropout"),
         ({"dropout": -0.1}, "dropout"),
@@ -225,7 +225,7 @@ def test_build_model_applies_overrides() -> None:
 @pytest.mark.parametrize(
     ("preset", "overrides", "message"),
     [
-        ("nope", {}, "unknown U-Net preset 'nope'; valid presets are \\["),
+        ("nope", {}, "unknown U-Net preset 'nope'; choose one of \\["),
         ("fast", {"colour": True}, "unknown UNetConfig keys"),
         ("fast", {"dropout": 2.0}, "dropout"),
     ],

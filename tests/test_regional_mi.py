@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_curve
 
 from lvwall.regional.mi import (
-    PUBLISHED_HMCQU,
+    PUBLISHED_HMCQU_MI_DETECTION,
     SCORES,
     DetectionMetrics,
     cross_validate,
@@ -117,7 +117,7 @@ def test_folds_are_drawn_by_patient() -> None:
 def test_summary_quotes_the_published_hmcqu_figures() -> None:
     scores, labels = _planted(30, seed=3)
     summary = cross_validate(scores, labels).summary()
-    for value in PUBLISHED_HMCQU.values():
+    for value in PUBLISHED_HMCQU_MI_DETECTION.values():
         assert f"{100 * value:.2f}%" in summary
     assert "Degerli" in summary
 

@@ -13,7 +13,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lvwall.swa import EpochWeightAveraging, mean_of_floats_latest_of_counts
+from lvwall.train.swa import EpochWeightAveraging, mean_of_floats_latest_of_counts
 
 EPOCHS = 5
 

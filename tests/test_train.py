@@ -24,16 +24,15 @@ from lvwall.errors import LvwallError
 from lvwall.evaluate import evaluate_model
 from lvwall.metrics import metrics_from_confusion
 from lvwall.train import (
-    SCHEDULES,
-    VAL_METRICS,
     ConfusionCounts,
     SegmentationDataModule,
     SegmentationModule,
-    check_run_dir,
     fit,
     resolve_num_workers,
     resolve_precision,
 )
+from lvwall.train.run_folder import VAL_METRICS, check_run_dir
+from lvwall.train.schedules import LR_SCHEDULES
 
 SIZE = 32
 # On the CPU everywhere, so that results do not depend on the machine (bf16 on a GPU).
@@ -297,7 +296,7 @@ def test_precision_and_workers_resolve(values: dict, precision: str, workers: in
 def test_schedules(name: str, at_start: float, peak_step: int, at_end: float) -> None:
     parameter = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.AdamW([parameter], lr=1e-2)
-    scheduler = SCHEDULES[name](optimizer, 1e-2, 100)
+    scheduler = LR_SCHEDULES[name](optimizer, 1e-2, 100)
     rates = [optimizer.param_groups[0]["lr"]]
     for _ in range(99):
         optimizer.step()
@@ -311,7 +310,7 @@ def test_schedules(name: str, at_start: float, peak_step: int, at_end: float) ->
 
 def test_constant_schedule_has_no_scheduler() -> None:
     optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
-    assert SCHEDULES["constant"](optimizer, 1e-3, 10) is None
+    assert LR_SCHEDULES["constant"](optimizer, 1e-3, 10) is None
 
 
 @pytest.mark.parametrize("split_at", [1, 3, 5])

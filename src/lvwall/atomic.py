@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def _umask() -> int:
@@ -65,3 +68,31 @@ def write_text(target: str | Path, text: str) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(target)
+
+
+def to_plain(value: Any) -> Any:
+    """``value`` as plain JSON/YAML types: paths become strings, NumPy and PyTorch numbers
+    and arrays Python numbers and lists, NaN ``None`` (a metric with nothing to measure),
+    tuples lists and mapping keys strings."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(key): to_plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_plain(item) for item in value]
+    tolist = getattr(value, "tolist", None)  # NumPy and PyTorch scalars and arrays
+    if callable(tolist):
+        return to_plain(tolist())
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def write_json(target: str | Path, value: Any, *, allow_infinity: bool = False) -> Path:
+    """Write ``value`` (see :func:`to_plain`) to ``target`` as indented JSON, atomically.
+
+    Infinities are refused (strict JSON) unless ``allow_infinity``, which writes them as
+    ``Infinity``, as Python's :mod:`json` reads them back.
+    """
+    text = json.dumps(to_plain(value), indent=2, allow_nan=allow_infinity)
+    return write_text(target, text + "\n")

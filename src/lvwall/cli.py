@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import pkgutil
 import sys
 from collections.abc import Callable
@@ -35,6 +36,13 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def help_text(command: Callable[..., Any]) -> str:
+    """A command's docstring as paragraphs whose lines are joined, for the terminal to wrap:
+    the line breaks of the source would otherwise show mid-sentence."""
+    paragraphs = inspect.cleandoc(command.__doc__ or "").split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"lvwall {__version__}")
@@ -59,8 +67,12 @@ def build_app() -> typer.Typer:
         """Segment, explain and analyse the LV wall in apical-4-chamber echocardiography."""
 
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        app.command(info.name.replace("_", "-"))(user_errors(module.command))
+        app.command(info.name.replace("_", "-"), help=help_text(module.command))(
+            user_errors(module.command)
+        )
     return app
 
 
@@ -73,7 +85,9 @@ def main() -> None:
 
 def run_single(command: Callable[..., Any]) -> None:
     """Entry point for one command as its own script (``lvwall-train`` and friends)."""
-    typer.run(user_errors(command))
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command(help=help_text(command))(user_errors(command))
+    app()
 
 
 if __name__ == "__main__":

@@ -16,12 +16,9 @@ from typing import Any
 
 import yaml
 
-from lvwall.atomic import write_text
+from lvwall.atomic import to_plain, write_text
 from lvwall.data.records import MODEL_SIZE
 from lvwall.errors import DataError
-
-#: Learning-rate schedules, stepped once per optimiser step (see ``lvwall.train.SCHEDULES``).
-SCHEDULE_NAMES: tuple[str, ...] = ("one-cycle", "cosine", "constant")
 
 #: Lightning precisions; "auto" means bf16-mixed on a CUDA device that supports it, else 32.
 PRECISIONS: tuple[str, ...] = ("auto", "32", "bf16-mixed", "16-mixed")
@@ -82,7 +79,7 @@ class TrainConfig:
     and starting weights come from that file, and ``preset``/``model_overrides`` are unused.
     ``frames_per_epoch`` draws that many training frames per epoch (with repeats when it
     exceeds the training set), which keeps epochs comparable across dataset sizes.
-    ``swa_start`` switches on stochastic weight averaging (:mod:`lvwall.swa`): the weights at
+    ``swa_start`` switches on stochastic weight averaging (:mod:`lvwall.train.swa`): the weights at
     the end of every epoch from that fraction of ``epochs`` on are averaged, and checkpoints
     hold the average (``None``: no averaging).
     """
@@ -120,7 +117,7 @@ class TrainConfig:
         self.data = [str(path) for path in self.data]
         self.val_data = [str(path) for path in self.val_data]
         self.loss_kwargs = {key: float(value) for key, value in self.loss_kwargs.items()}
-        self.model_overrides = _plain(dict(self.model_overrides))
+        self.model_overrides = to_plain(dict(self.model_overrides))
         if self.init_checkpoint is not None:
             self.init_checkpoint = str(self.init_checkpoint)
         self.validate()
@@ -137,10 +134,11 @@ class TrainConfig:
         from lvwall.data.augment import AUGMENTATIONS
         from lvwall.losses import LOSSES
         from lvwall.model import PRESETS
+        from lvwall.train.schedules import LR_SCHEDULES
 
         _check_choice("loss", self.loss, tuple(LOSSES))
         _check_choice("preset", self.preset, tuple(PRESETS))
-        _check_choice("schedule", self.schedule, SCHEDULE_NAMES)
+        _check_choice("schedule", self.schedule, tuple(LR_SCHEDULES))
         _check_choice("precision", self.precision, PRECISIONS)
         _check_choice("accelerator", self.accelerator, ACCELERATORS)
         _check_choice("strategy", self.strategy, STRATEGIES)
@@ -214,7 +212,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The config as plain YAML/JSON types (lists, not tuples)."""
-        return _plain(dataclasses.asdict(self))
+        return to_plain(dataclasses.asdict(self))
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -284,11 +282,3 @@ def _is_positive_int(value: Any) -> bool:
 def _check_positive_int(name: str, value: Any) -> None:
     if not _is_positive_int(value):
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return value

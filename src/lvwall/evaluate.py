@@ -10,8 +10,6 @@ and also in mm (``hd95_mm``, ``assd_mm``) when every recording has ``pixel_spaci
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +19,7 @@ import numpy as np
 import torch
 from rich.progress import track
 
-from lvwall.atomic import atomic_path, write_text
+from lvwall.atomic import atomic_path, to_plain, write_json
 from lvwall.checkpoint import DEFAULT_THRESHOLD
 from lvwall.data.records import LabelledRecording
 from lvwall.metrics import DatasetMetrics, dataset_metrics, recording_metrics
@@ -52,18 +50,17 @@ class EvaluationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types; NaN (a distance with nothing to measure) becomes ``null``."""
-        recordings = {
-            str(name): {key: _json_number(value) for key, value in row.items()}
-            for name, row in self.metrics.recordings.to_dict(orient="index").items()
-        }
-        return {
-            "threshold": self.threshold,
-            "n_recordings": len(recordings),
-            "n_frames": int(self.metrics.recordings["n_frames"].sum()),
-            "macro": {key: _json_number(value) for key, value in self.macro.items()},
-            "micro": {key: _json_number(value) for key, value in self.micro.items()},
-            "recordings": recordings,
-        }
+        recordings = self.metrics.recordings.to_dict(orient="index")
+        return to_plain(
+            {
+                "threshold": self.threshold,
+                "n_recordings": len(recordings),
+                "n_frames": int(self.metrics.recordings["n_frames"].sum()),
+                "macro": self.macro,
+                "micro": self.micro,
+                "recordings": recordings,
+            }
+        )
 
     def save(self, out_dir: str | Path, **context: Any) -> tuple[Path, Path]:
         """Write ``metrics.csv`` (one row per recording) and ``metrics.json`` (everything,
@@ -72,8 +69,7 @@ class EvaluationResult:
         csv_path = out_dir / CSV_FILE
         with atomic_path(csv_path) as tmp:
             self.metrics.recordings.to_csv(tmp, index=True)
-        payload = {**{key: _plain(value) for key, value in context.items()}, **self.to_dict()}
-        json_path = write_text(out_dir / JSON_FILE, json.dumps(payload, indent=2))
+        json_path = write_json(out_dir / JSON_FILE, {**context, **self.to_dict()})
         return csv_path, json_path
 
 
@@ -134,21 +130,3 @@ def evaluate_model(
             )
         )
     return EvaluationResult(threshold=threshold, metrics=dataset_metrics(scored))
-
-
-def _json_number(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    return value

@@ -16,6 +16,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from lvwall.lookup import look_up
+
 #: Valid ``reduction`` values.
 REDUCTIONS: tuple[str, ...] = ("batch", "sample", "none")
 
@@ -177,6 +179,4 @@ LOSSES: dict[str, Callable[..., nn.Module]] = {
 
 def build_loss(name: str, **kwargs: float | str) -> nn.Module:
     """The loss registered as ``name``, built with ``kwargs``."""
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; valid losses are {sorted(LOSSES)}")
-    return LOSSES[name](**kwargs)
+    return look_up(LOSSES, name, "loss")(**kwargs)

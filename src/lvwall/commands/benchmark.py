@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from lvwall.benchmarking import VIDEO_FRAMES
+
 if TYPE_CHECKING:
     import numpy as np
 
     from lvwall.infer import SegmentationModel
 
-#: The synthetic recording timed end to end: HMC-QU's smallest frame size, 100 frames.
-VIDEO_FRAMES, VIDEO_HEIGHT, VIDEO_WIDTH, VIDEO_FPS = 100, 422, 636, 50.0
 #: Batch size of the batched model-only measurement and of the end-to-end pipeline.
 BATCH_SIZE = 8
 #: Frames per timed model-only run (16 calls at batch 1, 2 at batch 8): one 10 ms call alone
@@ -71,6 +68,7 @@ def command(
 
     from rich.console import Console
 
+    from lvwall.benchmarking import machine_facts, synthetic_echo_video
     from lvwall.infer import BACKENDS
 
     console = Console(stderr=True)
@@ -100,73 +98,19 @@ def command(
     if json_output:
         typer.echo(
             json.dumps(
-                {"machine": _machine(threads), "results": [asdict(r) for r in results]}, indent=2
+                {"machine": machine_facts(threads), "results": [asdict(r) for r in results]},
+                indent=2,
             )
         )
     else:
-        _print_table(results, _machine(threads))
+        _print_table(results, machine_facts(threads))
 
 
 def default_backends() -> list[str]:
     """ONNX Runtime and PyTorch, and PyTorch in bfloat16 where it runs natively."""
+    from lvwall.benchmarking import native_bf16
+
     return ["onnx", "torch", *(["torch-bf16"] if native_bf16() else [])]
-
-
-def native_bf16() -> bool:
-    """Whether PyTorch computes in bfloat16 natively here: on a CUDA GPU, or on a CPU with
-    AVX512-BF16 or AMX (elsewhere the CPU emulates it, about ten times slower than float32)."""
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.cuda.is_bf16_supported()
-    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-
-
-def cpu_name() -> str:
-    """The processor's model name (Linux's /proc/cpuinfo), else what the platform says."""
-    import platform
-
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and value.strip():
-                return value.strip()
-    return platform.processor() or platform.machine()
-
-
-def synthetic_echo_video(
-    path: Path,
-    n_frames: int = VIDEO_FRAMES,
-    height: int = VIDEO_HEIGHT,
-    width: int = VIDEO_WIDTH,
-) -> Path:
-    """An A4C-like test video: a speckled fan, a beating wall ring, text and an ECG outside."""
-    import cv2
-    import numpy as np
-
-    from lvwall.data.video import write_video
-
-    rng = np.random.default_rng(0)
-    fan = np.zeros((height, width), np.uint8)
-    radius = int(height * 0.92)
-    cv2.ellipse(fan, (width // 2, 10), (radius, radius), 90, -38, 38, 1, thickness=-1)
-    speckle = [rng.rayleigh(60.0, (height, width)).clip(0, 255).astype(np.uint8) for _ in range(4)]
-
-    def frames() -> Iterator[np.ndarray]:
-        for index in range(n_frames):
-            grey = speckle[index % len(speckle)] * fan
-            beat = 1.0 + 0.08 * np.sin(2 * np.pi * index / 30)
-            axes = (int(width * 0.12 * beat), int(height * 0.3 * beat))
-            cv2.ellipse(grey, (width // 2, height // 2), axes, 0, 200, 520, 200, 10)
-            frame = np.repeat(grey[:, :, None], 3, axis=2)
-            cv2.putText(frame, "75 HR", (width - 60, height - 10), 0, 0.5, (255, 255, 0), 1)
-            x = np.arange(20, 260)
-            ecg = height - 30 - (8 * np.sin((x + 4 * index) / 6.0) ** 8).astype(int)
-            cv2.polylines(frame, [np.stack([x, ecg], 1).astype(np.int32)], False, (0, 255, 0))
-            yield frame
-
-    return write_video(path, frames(), fps=VIDEO_FPS)
 
 
 def _candidates(model: Path | None, presets: list[str], work: Path) -> list[tuple[str, Path]]:
@@ -205,9 +149,10 @@ def _measure(
 ) -> Measurement | None:
     import numpy as np
 
+    from lvwall.benchmarking import median_seconds, predict_video
     from lvwall.data.inputs import discover
     from lvwall.errors import ModelError
-    from lvwall.infer import load_segmentation_model
+    from lvwall.infer import PredictOptions, load_segmentation_model
 
     try:
         model = load_segmentation_model(path, backend, threads=threads)
@@ -221,7 +166,9 @@ def _measure(
     batch1, _ = median_seconds(lambda: _predict_frames(model, one), repeats, budget)
     batched, _ = median_seconds(lambda: _predict_frames(model, batch), repeats, budget)
     end_to_end, runs = median_seconds(
-        lambda: _predict_video(model, video, work / "out"), repeats, budget
+        lambda: predict_video(model, video, work / "out", PredictOptions(batch_size=BATCH_SIZE)),
+        repeats,
+        budget,
     )
     return Measurement(
         model=label,
@@ -237,52 +184,6 @@ def _predict_frames(model: SegmentationModel, batch: np.ndarray) -> None:
     """Run the network on :data:`MODEL_ONLY_FRAMES` frames, ``len(batch)`` at a time."""
     for _ in range(MODEL_ONLY_FRAMES // len(batch)):
         model.predictor.predict(batch)
-
-
-def _predict_video(model: SegmentationModel, video: Path, out: Path) -> None:
-    from lvwall.data.inputs import discover
-    from lvwall.infer import PredictOptions, predict_sources
-
-    (outcome,) = predict_sources(
-        discover([video]), model, PredictOptions(batch_size=BATCH_SIZE), out
-    )
-    if not outcome.ok:
-        raise RuntimeError(f"the benchmark video failed: {outcome.error}")
-
-
-def median_seconds(run: Callable[[], object], repeats: int, budget: float) -> tuple[float, int]:
-    """Median wall time of ``run`` over ``repeats`` runs after one warm-up run; fewer runs
-    (at least one) when they exceed ``budget`` seconds. Returns (median, runs)."""
-    run()
-    times: list[float] = []
-    deadline = time.perf_counter() + budget
-    while len(times) < repeats and (not times or time.perf_counter() < deadline):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), len(times)
-
-
-def _machine(threads: int | None) -> dict[str, object]:
-    import os
-
-    import onnxruntime
-    import torch
-
-    from lvwall.infer import default_threads
-
-    return {
-        "cpu": cpu_name(),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "native_bf16": native_bf16(),
-        "cores_available": default_threads(),
-        "threads": threads or default_threads(),
-        "load_average_1min": round(os.getloadavg()[0], 2),
-        "torch": torch.__version__,
-        "onnxruntime": onnxruntime.__version__,
-        "cuda": torch.cuda.is_available(),
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
 
 
 def _print_table(results: list[Measurement], machine: dict[str, object]) -> None:

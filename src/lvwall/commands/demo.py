@@ -27,7 +27,7 @@ def command(
         False, "--resume", help="Continue an interrupted demo in --out, reusing its phantom."
     ),
     threads: int = typer.Option(
-        None, "--threads", min=1, help="CPU threads for PyTorch (default: all cores but one)."
+        None, "--threads", min=1, help="CPU threads for PyTorch (default: every available core)."
     ),
 ) -> None:
     """Simulate a small synthetic A4C phantom and run the whole study on it: cross-validated
@@ -35,16 +35,17 @@ def command(
     import os
     import time
 
-    import torch
     from rich.console import Console
 
+    from lvwall.commands._console import ExperimentProgress, print_experiment_outcome
     from lvwall.data.phantom import write_dataset
     from lvwall.errors import LvwallError
     from lvwall.experiment.config import ExperimentConfig
     from lvwall.experiment.presets import experiment_preset
-    from lvwall.experiment.runner import cpu_threads, print_outcome, run_experiment
+    from lvwall.experiment.runner import run_experiment
+    from lvwall.threads import use_torch_threads
 
-    torch.set_num_threads(cpu_threads(threads))
+    use_torch_threads(threads)
     console = Console(stderr=True)
     started = time.perf_counter()
     try:
@@ -61,7 +62,7 @@ def command(
         console.print(f"Simulating {n_recordings} phantom recordings into {phantom}")
         write_dataset(phantom, n_recordings, seed, workers=min(2, os.cpu_count() or 1))
     config = ExperimentConfig.from_preset([phantom], preset, seed=seed)
-    outcome = run_experiment(config, out, resume=resume, console=console)
-    print_outcome(outcome, Console())
+    outcome = run_experiment(config, out, resume=resume, progress=ExperimentProgress(console))
+    print_experiment_outcome(outcome, Console())
     minutes, seconds = divmod(round(time.perf_counter() - started), 60)
     console.print(f"Demo finished in {minutes} min {seconds} s. Open {outcome.report}")

@@ -69,6 +69,7 @@ def command(
     from rich.console import Console
 
     from lvwall.checkpoint import load_model
+    from lvwall.data.dataset import select_recordings
     from lvwall.data.registry import load_labelled
     from lvwall.data.splits import kfold
     from lvwall.errors import DataError, LvwallError
@@ -92,7 +93,7 @@ def command(
             _, val_idx = kfold(recordings, k=folds, seed=seed)[fold]
         except ValueError as error:
             raise LvwallError(f"cannot split the recordings patient-wise: {error}") from None
-        recordings = [recordings[index] for index in val_idx]
+        recordings = select_recordings(recordings, val_idx)
     result = evaluate_model(
         model, recordings, threshold=threshold, batch_size=batch_size, progress=True
     )

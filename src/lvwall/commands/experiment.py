@@ -35,21 +35,23 @@ def command(
         False, "--resume", help="Continue an interrupted experiment in --out; finished folds stay."
     ),
     threads: int = typer.Option(
-        None, "--threads", min=1, help="CPU threads for PyTorch (default: all cores but one)."
+        None, "--threads", min=1, help="CPU threads for PyTorch (default: every available core)."
     ),
 ) -> None:
     """Cross-validate the U-Net with each loss on the same patient-wise folds, tune Focal
     Tversky on the training folds only, compare the losses recording by recording (Wilcoxon)
     and write a self-contained HTML report."""
-    import torch
     from rich.console import Console
 
-    from lvwall.experiment.runner import cpu_threads, print_outcome, run_experiment
+    from lvwall.commands._console import ExperimentProgress, print_experiment_outcome
+    from lvwall.experiment.runner import run_experiment
+    from lvwall.threads import use_torch_threads
 
-    torch.set_num_threads(cpu_threads(threads))
+    use_torch_threads(threads)
     config = requested_config(out, resume, data, preset, folds, losses, seed)
-    outcome = run_experiment(config, out, resume=resume, console=Console(stderr=True))
-    print_outcome(outcome, Console())
+    progress = ExperimentProgress(Console(stderr=True))
+    outcome = run_experiment(config, out, resume=resume, progress=progress)
+    print_experiment_outcome(outcome, Console())
 
 
 def requested_config(
@@ -66,7 +68,7 @@ def requested_config(
     from lvwall.errors import LvwallError
     from lvwall.experiment.config import ExperimentConfig
     from lvwall.experiment.presets import DEFAULT_EXPERIMENT_PRESET
-    from lvwall.experiment.runner import CONFIG_FILE
+    from lvwall.train.run_folder import CONFIG_FILE
 
     saved_path = out / CONFIG_FILE
     if resume and not saved_path.is_file():

@@ -125,7 +125,7 @@ def command(
         Randomisation.cascading, help="How --sanity re-initialises the layers."
     ),
     threads: int | None = typer.Option(
-        None, min=1, help="CPU threads for the network; default: PyTorch's choice."
+        None, min=1, help="CPU threads for the network; default: every available core."
     ),
 ) -> None:
     """Explain what the network looks at when it segments the LV wall.
@@ -140,14 +140,13 @@ def command(
 
     With --sanity: the randomisation test of the first method (figure and Spearman CSV).
     """
-    import torch
     from rich.console import Console
 
     from lvwall.data.records import MODEL_SIZE
     from lvwall.explain.saliency import AttributionSettings
+    from lvwall.threads import use_torch_threads
 
-    if threads is not None:
-        torch.set_num_threads(threads)
+    use_torch_threads(threads)
     console = Console(stderr=True)
     indices = _parse_frames(frames)
     model, meta = _load_model(checkpoint)
@@ -215,35 +214,33 @@ def _check_layer(model: nn.Module, layer: str | None) -> None:
 def _read_frames(
     path: Path, indices: list[int], size: int, sector: bool
 ) -> tuple[str, list[tuple[int, np.ndarray]], np.ndarray | None]:
-    """The recording's name, its chosen frames prepared as `lvwall predict` prepares them
-    (grey, model size, overlays outside the sector blanked) and the sector's mask (``None``
-    where there is none)."""
+    """The recording's name, its chosen frames as `lvwall predict` feeds them to the network
+    (:func:`lvwall.infer.network_inputs`) and the sector's mask (``None`` where there is
+    none)."""
     import itertools
-
-    import numpy as np
 
     from lvwall.data.inputs import discover
     from lvwall.data.preprocess import prepare_frame
-    from lvwall.data.sector import SECTOR_FRAMES, find_sector, whole_frame
+    from lvwall.data.sector import SECTOR_FRAMES
     from lvwall.errors import DataError
+    from lvwall.infer import network_inputs
 
     sources = discover([path])
     if len(sources) != 1:
         raise DataError(path, f"holds {len(sources)} recordings; give one to explain")
     recording = sources[0].open()
     needed = max(max(indices) + 1, SECTOR_FRAMES)
-    prepared = [
-        prepare_frame(frame, size) for frame in itertools.islice(recording.frames(), needed)
-    ]
-    missing = [index for index in indices if index >= len(prepared)]
+    decoded = itertools.islice(recording.frames(), needed)
+    prepared = ((index, prepare_frame(frame, size)) for index, frame in enumerate(decoded))
+    found, inputs = network_inputs(prepared, size, sector)
+    frames = dict(inputs)
+    missing = [index for index in indices if index not in frames]
     if missing:
         raise DataError(
-            path, f"has {len(prepared)} frames, so frame {missing[0]} does not exist (0-based)"
+            path, f"has {len(frames)} frames, so frame {missing[0]} does not exist (0-based)"
         )
-    head = np.stack(prepared[:SECTOR_FRAMES])
-    blank = find_sector(head) if sector else whole_frame(size, size)
-    frames = [(index, blank.apply(prepared[index])) for index in indices]
-    return sources[0].name, frames, blank.mask if blank.found else None
+    chosen = [(index, frames[index]) for index in indices]
+    return sources[0].name, chosen, found.mask if found.found else None
 
 
 def _explain_frames(

@@ -9,9 +9,6 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from lvwall.data.inputs import Recording
     from lvwall.infer import Outcome
 
 
@@ -82,6 +79,7 @@ def command(
     """
     from rich.console import Console
 
+    from lvwall.commands._console import FrameProgress
     from lvwall.data.inputs import discover
     from lvwall.infer import PredictOptions, load_segmentation_model, predict_sources
 
@@ -93,55 +91,22 @@ def command(
         mask_filter="largest" if largest_component else None,
         threshold=threshold,
         sector=sector,
-        output_format=output_format.value,
     )
     segmentation_model = load_segmentation_model(model, backend.value, threads=threads)
     console.print(f"model: {segmentation_model.description}", highlight=False)
     sources = discover(inputs, image_folders_as_recordings=output_format is not OutputFormat.png)
-    with _RichProgress(console) as progress:
-        outcomes = predict_sources(sources, segmentation_model, options, out, progress=progress)
+    with FrameProgress(console) as progress:
+        outcomes = predict_sources(
+            sources,
+            segmentation_model,
+            options,
+            out,
+            output_format=output_format.value,
+            progress=progress,
+        )
     _print_summary(outcomes)
     if not outcomes or not all(outcome.ok for outcome in outcomes):
         raise typer.Exit(1)
-
-
-class _RichProgress:
-    """A Rich progress bar per recording, in frames."""
-
-    def __init__(self, console: Console) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        )
-        self.task: int | None = None
-
-    def __enter__(self) -> _RichProgress:
-        self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(*exc)
-
-    def start(self, recording: Recording) -> None:
-        if self.task is not None:
-            self.bar.remove_task(self.task)
-        self.task = self.bar.add_task(recording.name, total=recording.n_frames)
-
-    def advance(self) -> None:
-        if self.task is not None:
-            self.bar.advance(self.task)
 
 
 def _print_summary(outcomes: list[Outcome]) -> None:

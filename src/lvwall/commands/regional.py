@@ -9,9 +9,6 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from lvwall.data.inputs import Recording
     from lvwall.regional.analysis import RegionalAnalysis
 
 
@@ -70,6 +67,7 @@ def command(
     """
     from rich.console import Console
 
+    from lvwall.commands._console import FrameProgress
     from lvwall.regional.analysis import Thresholds, analyse_cycle, write_outputs
     from lvwall.regional.mi import DEFAULT_SCORE, SCORES
     from lvwall.regional.sources import read_masks_npz, segment_recording
@@ -87,7 +85,7 @@ def command(
     if recording.suffix.lower() == ".npz":
         masks = read_masks_npz(recording)
     else:
-        with _FrameProgress(console) as progress:
+        with FrameProgress(console, verb="segmenting") as progress:
             masks = segment_recording(recording, model, progress=progress)
     cycle = masks.cycle(start, end, recording)
     with console.status(f"splitting {len(cycle.masks)} frames into the six segments"):
@@ -139,33 +137,3 @@ def _print_table(analysis: RegionalAnalysis, name: str) -> None:
         "long axis.",
         style="dim",
     )
-
-
-class _FrameProgress:
-    """A Rich progress bar over the frames being segmented."""
-
-    def __init__(self, console: Console) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        self.bar = Progress(
-            TextColumn("segmenting {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-            transient=True,
-        )
-        self.task: int | None = None
-
-    def __enter__(self) -> _FrameProgress:
-        self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(*exc)
-
-    def start(self, recording: Recording) -> None:
-        self.task = self.bar.add_task(recording.name, total=recording.n_frames)
-
-    def advance(self) -> None:
-        if self.task is not None:
-            self.bar.advance(self.task)

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import typer
 
+#: What ``--init`` takes for the bundled model.
+BUNDLED_INIT = "default"
+
 
 def command(
     out: Path = typer.Option(
@@ -29,7 +32,7 @@ def command(
     preset: str = typer.Option(
         None,
         "--preset",
-        help="U-Net preset, e.g. fast4 or seed (default: lvwall.model.DEFAULT_PRESET).",
+        help="U-Net preset, e.g. fast4 or seed (default: fast6, the bundled model's).",
     ),
     epochs: int = typer.Option(None, "--epochs", help="Maximum epochs (default: 30)."),
     batch_size: int = typer.Option(None, "--batch-size", help="Frames per batch (default: 8)."),
@@ -64,7 +67,10 @@ def command(
         False, "--resume", help="Continue an interrupted run from OUT/last.ckpt."
     ),
     init: Path = typer.Option(
-        None, "--init", help="Start from this checkpoint's weights and architecture (fine-tune)."
+        None,
+        "--init",
+        help="Start from this checkpoint's weights and architecture (fine-tune); 'default' "
+        "fine-tunes the bundled model.",
     ),
     devices: str = typer.Option(
         None, "--devices", help="Devices per node: a number or 'auto' (default: auto)."
@@ -86,7 +92,8 @@ def command(
         None,
         "--threads",
         min=1,
-        help="CPU threads for PyTorch (default: one per core); fewer run faster on a busy CPU.",
+        help="CPU threads for PyTorch (default: every available core); fewer run faster on a "
+        "busy CPU.",
     ),
 ) -> None:
     """Train the U-Net on labelled recordings and write OUT/best.ckpt and OUT/last.ckpt.
@@ -99,18 +106,19 @@ def command(
     from lightning.pytorch.utilities import rank_zero_only
     from rich.console import Console
 
+    from lvwall.bundled import default_model_paths
     from lvwall.config import TrainConfig
     from lvwall.errors import DataError, LvwallError
-    from lvwall.train import CONFIG_FILE, fit
+    from lvwall.threads import use_torch_threads
+    from lvwall.train import fit
+    from lvwall.train.run_folder import CONFIG_FILE
 
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
-
+    use_torch_threads(threads)
     for path in [*(data or []), *(val_data or []), *([config] if config else [])]:
         if not path.exists():
             raise DataError(path, "does not exist")
+    if init is not None and str(init) == BUNDLED_INIT:
+        init = default_model_paths().weights
     if init is not None and not init.is_file():
         raise DataError(init, "the --init checkpoint does not exist")
     if config is not None:

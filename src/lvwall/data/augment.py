@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from lvwall.lookup import look_up
+
 #: What :class:`~lvwall.data.dataset.FrameDataset` calls: (image, mask, rng) -> (image, mask).
 Augment = Callable[[np.ndarray, np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]]
 
@@ -242,7 +244,5 @@ DEFAULT_AUGMENTATION: str = "echo"
 
 def build_augment(name: str = DEFAULT_AUGMENTATION) -> EchoAugment | None:
     """The augmentation registered as ``name`` in :data:`AUGMENTATIONS` (``None`` for "none")."""
-    if name not in AUGMENTATIONS:
-        raise ValueError(f"unknown augmentation {name!r}; known: {', '.join(AUGMENTATIONS)}")
-    params = AUGMENTATIONS[name]
+    params = look_up(AUGMENTATIONS, name, "augmentation")
     return None if params is None else EchoAugment(params)

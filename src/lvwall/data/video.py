@@ -213,7 +213,7 @@ def _write_gif(path: Path, frames: Iterator[np.ndarray], fps: float) -> None:
 _Writer = Callable[[Path, Iterator[np.ndarray], float], None]
 
 #: Video writers by file suffix.
-WRITERS: dict[str, _Writer] = {
+VIDEO_ENCODERS: dict[str, _Writer] = {
     ".avi": functools.partial(_write_with_pyav, _MJPEG),
     ".mp4": functools.partial(
         _write_with_pyav, _H264 if _H264.name in av.codecs_available else _MPEG4
@@ -225,16 +225,16 @@ WRITERS: dict[str, _Writer] = {
 def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float = 25.0) -> Path:
     """Write RGB (H, W, 3) or grey (H, W) uint8 frames to ``path`` atomically.
 
-    The container follows the suffix (:data:`WRITERS`): ``.avi`` (MJPEG), ``.mp4`` (H.264, or
+    The container follows the suffix (:data:`VIDEO_ENCODERS`): ``.avi`` (MJPEG), ``.mp4`` (H.264, or
     MPEG-4 part 2 where libx264 is missing; odd sizes are padded by one edge row/column) or
     ``.gif`` (adaptive palette). AVI and MP4 encode frames as they come, so a generator never
     has to fit in memory; GIF keeps them until the file is written.
     """
     path = Path(path)
-    writer = WRITERS.get(path.suffix.lower())
+    writer = VIDEO_ENCODERS.get(path.suffix.lower())
     if writer is None:
         raise ValueError(
-            f"cannot write video with suffix {path.suffix!r}; use one of {sorted(WRITERS)}"
+            f"cannot write video with suffix {path.suffix!r}; use one of {sorted(VIDEO_ENCODERS)}"
         )
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")

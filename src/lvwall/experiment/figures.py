@@ -21,7 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from lvwall.experiment.stats import LOSS_LABELS, METRIC_LABELS
+from lvwall.experiment.stats import METRIC_LABELS, loss_label
 
 TRUTH_COLOUR = "#2ecc40"
 PREDICTION_COLOUR = "#ff2bd6"
@@ -167,7 +167,7 @@ def learning_curves(histories: Mapping[str, Mapping[int, pd.DataFrame]]) -> Figu
             for axes, name in ((loss_axes, "train/loss"), (dice_axes, "val/dice")):
                 if name in history and history[name].notna().any():
                     axes.plot(epochs, history[name], marker="o", markersize=3, label=f"fold {fold}")
-        loss_axes.set(title=f"{LOSS_LABELS.get(loss, loss)}: training loss", xlabel="epoch")
+        loss_axes.set(title=f"{loss_label(loss)}: training loss", xlabel="epoch")
         dice_axes.set(title="inner-validation Dice", xlabel="epoch", ylabel="Dice", ylim=(0.0, 1.0))
         last_epoch = max((len(h) for h in per_fold.values()), default=1)
         for axes in (loss_axes, dice_axes):
@@ -200,9 +200,7 @@ def metric_boxplots(table: pd.DataFrame, losses: Sequence[str], metrics: Sequenc
         for position, values, colour in zip(positions, groups, LOSS_COLOURS, strict=False):
             jitter = rng.uniform(-0.12, 0.12, len(values))
             axes.scatter(position + jitter, values, s=10, color=colour, alpha=0.8, zorder=3)
-        axes.set_xticks(
-            positions, [LOSS_LABELS.get(loss, loss).replace(" loss", "") for loss in losses]
-        )
+        axes.set_xticks(positions, [loss_label(loss).replace(" loss", "") for loss in losses])
         label = METRIC_LABELS.get(metric, metric)
         axes.set_title(label[0].upper() + label[1:], fontsize=10)
         axes.tick_params(labelsize=8)

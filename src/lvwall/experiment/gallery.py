@@ -38,7 +38,7 @@ from lvwall.experiment.figures import (
 )
 from lvwall.experiment.report import ReportFigure, ReportTable
 from lvwall.experiment.results import PRIMARY_METRIC, ExperimentResults
-from lvwall.experiment.stats import LOSS_LABELS
+from lvwall.experiment.stats import loss_label
 from lvwall.explain import explain_frame, feature_maps, first_convolution, grey_kernels
 from lvwall.explain.figures import feature_map_figure, kernel_grid_figure, saliency_figure
 from lvwall.model import UNet
@@ -69,10 +69,6 @@ class Gallery:
     notes: list[str]
 
 
-def _loss_name(loss: str) -> str:
-    return LOSS_LABELS.get(loss, loss)
-
-
 def _predict(model: UNet, frames: np.ndarray) -> np.ndarray:
     # A few recordings: the CPU is quick enough, and the models stay where load_model put them.
     return predict_masks(model.eval(), frames)
@@ -98,7 +94,7 @@ def _case_figure(
                 prediction=prediction[0],
             )
         )
-    return case_panels(cases, title=_loss_name(loss))
+    return case_panels(cases, title=loss_label(loss))
 
 
 def _median_recording(results: ExperimentResults) -> pd.Series:
@@ -127,7 +123,7 @@ def _first_regional(
         else:
             prediction = _predict(model_for(int(cases[name]["fold"]), reference), recording.frames)
         try:
-            return _regional_figures(recording, prediction, _loss_name(reference)), None
+            return _regional_figures(recording, prediction, loss_label(reference)), None
         except LvwallError as error:
             first_error = first_error or error
     return [], first_error
@@ -280,9 +276,9 @@ def study_gallery(
         add(
             f"cases_{loss}",
             SECTION_CASES,
-            f"{_loss_name(loss)}: best, median and worst recordings",
+            f"{loss_label(loss)}: best, median and worst recordings",
             _case_figure(results, loss, recordings, model_for),
-            f"{_loss_name(loss)}: recordings ranked by their mean Dice over frames; the middle "
+            f"{loss_label(loss)}: recordings ranked by their mean Dice over frames; the middle "
             "frame of each, with the ground truth (green) and the prediction (magenta) of the "
             "model that did not see it in training.",
         )
@@ -295,9 +291,9 @@ def study_gallery(
         add(
             f"cycle_{loss}",
             SECTION_CYCLE,
-            f"{_loss_name(loss)}: {recording.name} over one cycle",
-            cycle_strip(recording.frames, recording.masks, prediction, title=f"{_loss_name(loss)}"),
-            f"{recording.name} (the median recording of {_loss_name(results.losses[0])}) "
+            f"{loss_label(loss)}: {recording.name} over one cycle",
+            cycle_strip(recording.frames, recording.masks, prediction, title=f"{loss_label(loss)}"),
+            f"{recording.name} (the median recording of {loss_label(results.losses[0])}) "
             f"across its cardiac cycle: prediction filled in magenta, ground truth outlined in "
             "green.",
         )
@@ -318,10 +314,10 @@ def study_gallery(
     loss = results.losses[-1]
     frame = recording.frames[len(recording) // 2]
     explained, notes = _explain_figures(
-        model_for(int(median["fold"]), loss), frame, f"{_loss_name(loss)}: {recording.name}"
+        model_for(int(median["fold"]), loss), frame, f"{loss_label(loss)}: {recording.name}"
     )
     for stem, title, figure, caption in explained:
-        add(stem, SECTION_EXPLAIN, title, figure, f"{_loss_name(loss)} model. {caption}")
+        add(stem, SECTION_EXPLAIN, title, figure, f"{loss_label(loss)} model. {caption}")
     regional, error = _first_regional(results, recordings, model_for, recording, predictions)
     if error is not None:
         notes.append(f"Regional wall analysis skipped: {type(error).__name__}: {error}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lvwall.experiment.tuning import focal_tversky_grid
+from lvwall.lookup import look_up
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,4 @@ DEFAULT_EXPERIMENT_PRESET = "quick"
 
 def experiment_preset(name: str) -> ExperimentPreset:
     """The preset registered as ``name``; :class:`ValueError` listing the names otherwise."""
-    if name not in EXPERIMENT_PRESETS:
-        raise ValueError(
-            f"unknown experiment preset {name!r}; valid presets are {sorted(EXPERIMENT_PRESETS)}"
-        )
-    return EXPERIMENT_PRESETS[name]
+    return look_up(EXPERIMENT_PRESETS, name, "experiment preset")

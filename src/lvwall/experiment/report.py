@@ -25,7 +25,7 @@ from lvwall.experiment.results import (
     ExperimentResults,
     published_rows,
 )
-from lvwall.experiment.stats import CONFIDENCE, LOSS_LABELS, METRIC_LABELS, format_p
+from lvwall.experiment.stats import CONFIDENCE, METRIC_LABELS, format_p, loss_label
 from lvwall.experiment.tuning import describe_kwargs
 
 REPORT_FILE = "report.html"
@@ -109,10 +109,6 @@ def format_value(metric: str, value: float | None) -> str:
     return text.lstrip("-") if float(text) == 0 else text
 
 
-def _loss_name(loss: str) -> str:
-    return LOSS_LABELS.get(loss, loss)
-
-
 def _metric_name(metric: str) -> str:
     name = METRIC_LABELS.get(metric, metric)
     name = name[0].upper() + name[1:]
@@ -128,9 +124,9 @@ def _cell(text: str, css_class: str = "", **data: str) -> str:
 def _summary_table(results: ExperimentResults) -> str:
     level = f"{round(100 * CONFIDENCE)}% CI"
     head = ['<th class="label" rowspan="2">Metric</th>']
-    head += [f'<th colspan="2">{escape(_loss_name(loss))}</th>' for loss in results.losses]
+    head += [f'<th colspan="2">{escape(loss_label(loss))}</th>' for loss in results.losses]
     head += [
-        f'<th rowspan="2">p ({escape(_loss_name(c.loss))} vs {escape(_loss_name(c.reference))})'
+        f'<th rowspan="2">p ({escape(loss_label(c.loss))} vs {escape(loss_label(c.reference))})'
         "</th>"
         for c in results.comparisons
     ]
@@ -177,7 +173,7 @@ def _tests_table(results: ExperimentResults) -> str:
                 + _cell(format_p(test.p_value), metric=metric, stat="p")
                 + "</tr>"
             )
-        title = f"{_loss_name(comparison.loss)} minus {_loss_name(comparison.reference)}"
+        title = f"{loss_label(comparison.loss)} minus {loss_label(comparison.reference)}"
         blocks.append(
             f"<h3>{escape(title)}</h3>"
             f'<table class="tests" data-loss="{escape(comparison.loss)}"><thead><tr>'
@@ -193,7 +189,7 @@ def _published_table(results: ExperimentResults) -> str:
     rows = []
     for label, values in published_rows(results):
         is_published = label == PUBLISHED_SOURCE
-        name = label if is_published else f"U-Net, {_loss_name(label)} (this experiment)"
+        name = label if is_published else f"U-Net, {loss_label(label)} (this experiment)"
         cells = [_cell(name, "label")]
         for column, value in zip(PUBLISHED_COLUMNS, values, strict=True):
             text = "–" if value is None else f"{value:.2f}"
@@ -224,7 +220,7 @@ def _hyperparameter_tables(results: ExperimentResults) -> str:
                 cells.append(_cell(format_value("dice", dice)))
             rows.append(f"<tr>{''.join(cells)}</tr>")
         blocks.append(
-            f"<h3>{escape(_loss_name(loss))}</h3>"
+            f"<h3>{escape(loss_label(loss))}</h3>"
             f'<table class="hyperparameters" data-loss="{escape(loss)}"><thead><tr>'
             f'<th class="label">Fold</th><th class="label">Chosen</th>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>"
@@ -250,7 +246,7 @@ def _recordings_table(results: ExperimentResults) -> str:
             if column in results.metrics:
                 text = format_value(column, None if value is None else float(value))
             elif column == "loss":
-                text = _loss_name(str(value))
+                text = loss_label(str(value))
             else:
                 text = str(value)
             cells.append(_cell(text, "label" if column in ("recording", "patient") else ""))
@@ -348,7 +344,7 @@ def render_report(
     meta = (
         f"{escape(context.dataset)} · {results.n_recordings} recordings of {n_patients} "
         f"patients ({n_mi} with MI) · losses: "
-        f"{escape(', '.join(_loss_name(loss) for loss in results.losses))}"
+        f"{escape(', '.join(loss_label(loss) for loss in results.losses))}"
     )
     hmcqu_note = (
         '<p class="note">The last row is the published result of Degerli et al. (IEEE Access '

@@ -11,7 +11,6 @@ al. (IEEE Access 9:34442, 2021), next to their published LV-wall segmentation fi
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from lvwall.atomic import atomic_path, write_text
+from lvwall.atomic import atomic_path, write_json
 from lvwall.experiment.stats import (
     PairedTest,
     Summary,
@@ -49,7 +48,7 @@ PUBLISHED_COLUMNS: dict[str, str] = {
 }
 #: LV-wall segmentation on real HMC-QU (162 A4C recordings, 5-fold cross-validation) as
 #: published by Degerli et al., IEEE Access 9:34442, 2021 (abstract); ``None``: not quoted.
-PUBLISHED_HMCQU: dict[str, float | None] = {
+PUBLISHED_HMCQU_SEGMENTATION: dict[str, float | None] = {
     "Sensitivity": 95.72,
     "Specificity": 99.58,
     "Precision": None,
@@ -162,7 +161,7 @@ class ExperimentResults:
             "hyperparameters": self.hyperparameters,
             "published": {
                 "source": PUBLISHED_SOURCE,
-                "values_percent": dict(PUBLISHED_HMCQU),
+                "values_percent": dict(PUBLISHED_HMCQU_SEGMENTATION),
             },
         }
 
@@ -173,8 +172,7 @@ class ExperimentResults:
         csv_path = out_dir / CSV_FILE
         with atomic_path(csv_path) as tmp:
             self.table.to_csv(tmp, index=False)
-        payload = {**context, **self.to_dict()}
-        json_path = write_text(out_dir / JSON_FILE, json.dumps(payload, indent=2, allow_nan=False))
+        json_path = write_json(out_dir / JSON_FILE, {**context, **self.to_dict()})
         return csv_path, json_path
 
 
@@ -206,5 +204,5 @@ def published_rows(results: ExperimentResults) -> list[tuple[str, list[float | N
             mean = None if summary is None or math.isnan(summary.mean) else 100 * summary.mean
             values.append(mean)
         rows.append((loss, values))
-    rows.append((PUBLISHED_SOURCE, list(PUBLISHED_HMCQU.values())))
+    rows.append((PUBLISHED_SOURCE, list(PUBLISHED_HMCQU_SEGMENTATION.values())))
     return rows

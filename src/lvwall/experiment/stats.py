@@ -51,6 +51,11 @@ LOSS_LABELS: dict[str, str] = {
 }
 
 
+def loss_label(loss: str) -> str:
+    """A loss's name for readers (:data:`LOSS_LABELS`), else its registry name."""
+    return LOSS_LABELS.get(loss, loss)
+
+
 @dataclass(frozen=True)
 class Summary:
     """Mean, sample standard deviation and 95 % t-interval of ``n`` values (NaN skipped).
@@ -157,8 +162,8 @@ def verdict(test: PairedTest, metric: str, loss_a: str, loss_b: str, alpha: floa
     """
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
-    name_a = LOSS_LABELS.get(loss_a, loss_a)
-    name_b = LOSS_LABELS.get(loss_b, loss_b)
+    name_a = loss_label(loss_a)
+    name_b = loss_label(loss_b)
     metric_name = METRIC_LABELS.get(metric, metric)
     recordings = "recording" if test.n == 1 else "recordings"
     evidence = f"{format_p(test.p_value)}, n = {test.n} {recordings}"

@@ -36,7 +36,7 @@ from lvwall.explain.saliency import (
     explain_frame,
     predict_probability,
 )
-from lvwall.explain.sanity import SCHEDULES, SanityReport, randomisation_test, rank_correlation
+from lvwall.explain.sanity import RANDOMISATIONS, SanityReport, randomisation_test, rank_correlation
 from lvwall.explain.targets import (
     SPLITTERS,
     TARGET_NAMES,
@@ -47,7 +47,7 @@ from lvwall.explain.targets import (
 
 __all__ = [
     "METHODS",
-    "SCHEDULES",
+    "RANDOMISATIONS",
     "SPLITTERS",
     "TARGET_NAMES",
     "AttributionSettings",

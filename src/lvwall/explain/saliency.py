@@ -36,6 +36,7 @@ from torch import nn
 
 from lvwall.checkpoint import DEFAULT_THRESHOLD
 from lvwall.explain.targets import DEFAULT_SPLITTER, TARGET_NAMES, target_region
+from lvwall.lookup import look_up
 
 
 @dataclass(frozen=True)
@@ -254,8 +255,7 @@ def explain_frame(
     :class:`lvwall.regional.errors.RegionalError` when a segment target is asked of a
     prediction that the centreline splitter cannot split.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; valid methods are {list(METHODS)}")
+    look_up(METHODS, method, "method")
     if target not in TARGET_NAMES:
         raise ValueError(f"unknown target {target!r}; valid targets are {list(TARGET_NAMES)}")
     settings = settings or AttributionSettings()

@@ -33,10 +33,11 @@ from lvwall.explain.saliency import (
     find_layer,
 )
 from lvwall.explain.targets import DEFAULT_SPLITTER
+from lvwall.lookup import look_up
 
-#: A randomisation schedule: from layers ordered output-first to (step label, layers to
+#: A randomisation order: from layers ordered output-first to (step label, layers to
 #: re-initialise at that step).
-Schedule = Callable[[Sequence[str]], list[tuple[str, list[str]]]]
+RandomisationOrder = Callable[[Sequence[str]], list[tuple[str, list[str]]]]
 
 
 def _cascading(layers: Sequence[str]) -> list[tuple[str, list[str]]]:
@@ -47,8 +48,11 @@ def _independent(layers: Sequence[str]) -> list[tuple[str, list[str]]]:
     return [(layer, [layer]) for layer in layers]
 
 
-#: Randomisation schedules by name (Adebayo et al. 2018, section 3.1).
-SCHEDULES: dict[str, Schedule] = {"cascading": _cascading, "independent": _independent}
+#: Randomisation orders by name (Adebayo et al. 2018, section 3.1).
+RANDOMISATIONS: dict[str, RandomisationOrder] = {
+    "cascading": _cascading,
+    "independent": _independent,
+}
 
 
 @dataclass(frozen=True)
@@ -130,8 +134,7 @@ def randomisation_test(
     output back to the input, :func:`lvwall.explain.filters.block_names` reversed). Maps are
     compared inside ``within`` (e.g. the scan sector), see :func:`rank_correlation`.
     """
-    if mode not in SCHEDULES:
-        raise ValueError(f"unknown randomisation {mode!r}; valid modes are {list(SCHEDULES)}")
+    order = look_up(RANDOMISATIONS, mode, "randomisation")
     layers = list(layers) if layers is not None else block_names(model)[::-1]
     if not layers:
         raise ValueError("no layers to randomise")
@@ -139,7 +142,7 @@ def randomisation_test(
         model, frame, method, target, settings=settings, threshold=threshold, splitter=splitter
     )
     steps = []
-    for label, randomised in SCHEDULES[mode](layers):
+    for label, randomised in order(layers):
         random_model = randomised_copy(model, randomised, seed)
         explanation = explain_frame(
             random_model, frame, method, target, settings=settings, region=original.region

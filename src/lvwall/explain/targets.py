@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from lvwall.data.records import SEGMENT_NAMES
+from lvwall.lookup import look_up
 
 #: A function from a binary wall mask (H, W) to a label map (H, W): 0 background, 1..6 the
 #: segments in :data:`SEGMENT_NAMES` order.
@@ -92,8 +93,7 @@ def target_region(wall: np.ndarray, target: str, splitter: str = DEFAULT_SPLITTE
     """
     if target not in TARGET_NAMES:
         raise ValueError(f"unknown target {target!r}; valid targets are {list(TARGET_NAMES)}")
-    if splitter not in SPLITTERS:
-        raise ValueError(f"unknown splitter {splitter!r}; valid splitters are {list(SPLITTERS)}")
+    look_up(SPLITTERS, splitter, "splitter")
     wall = np.asarray(wall).astype(bool)
     if target == WALL_TARGET:
         region = wall

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from lvwall.lookup import look_up
 from lvwall.model.unet import UNet, UNetConfig
 
 #: Presets by name. Inputs are 224x224 HMC-QU frames (any side divisible by ``2**(depth-1)``).
@@ -17,24 +18,23 @@ PRESETS: dict[str, UNetConfig] = {
     # receptive field (44 px) sees only part of the wall.
     "fast": UNetConfig(in_channels=1, widths=(8, 16, 32), norm="batch"),
     # One more level (down to 28x28) doubles the receptive field to about 90 px (seed: about
-    # 60) for 40% more MACs: the CPU default.
+    # 60) for 40% more MACs.
     "fast4": UNetConfig(in_channels=1, widths=(8, 16, 32, 64), norm="batch"),
     # fast4 with a fifth level (down to 14x14, 128 wide): 4x the parameters and about twice the
-    # receptive field for 15% more time, as each level costs the same MACs. The bundled model
-    # until fast6 matched its Dice.
+    # receptive field for 15% more time, as each level costs the same MACs.
     "fast5": UNetConfig(in_channels=1, widths=(8, 16, 32, 64, 128), norm="batch"),
     # fast5's parameters spread over six levels (down to 7x7) with only 4 channels at full
     # resolution, where most of a narrow U-Net's time goes: a third of fast5's MACs, 1.8x its
     # frames/s in ONNX Runtime on a 2-core AVX2 CPU, and cross-validated Dice level with
-    # fast5's trained the same way (README, "Real-data accuracy", rows (i) and (j)). The
-    # bundled model.
+    # fast5's trained the same way (docs/results.md). The bundled model's preset.
     "fast6": UNetConfig(in_channels=1, widths=(4, 8, 16, 32, 64, 128), norm="batch"),
     # fast4 at twice the width, for when the narrow presets lose Dice.
     "medium4": UNetConfig(in_channels=1, widths=(16, 32, 64, 128), norm="batch"),
 }
 
-#: The preset that :func:`build_model` uses when none is named.
-DEFAULT_PRESET: str = "fast4"
+#: The preset that :func:`build_model` (and ``lvwall train``) uses when none is named: the
+#: bundled model's, so that a new model is trained like the one lvwall ships.
+DEFAULT_PRESET: str = "fast6"
 
 
 def register_preset(name: str, config: UNetConfig, *, replace: bool = False) -> None:
@@ -54,12 +54,8 @@ def resolve_config(
     """The config of a preset name (or a config itself) with ``overrides`` applied."""
     if isinstance(preset_or_config, UNetConfig):
         config = preset_or_config
-    elif preset_or_config in PRESETS:
-        config = PRESETS[preset_or_config]
     else:
-        raise ValueError(
-            f"unknown U-Net preset {preset_or_config!r}; valid presets are {sorted(PRESETS)}"
-        )
+        config = look_up(PRESETS, preset_or_config, "U-Net preset")
     if not overrides:
         return config
     return UNetConfig.from_dict({**dataclasses.asdict(config), **overrides})

@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from lvwall.lookup import look_up
+
 #: Groups used by ``norm="group"``. Wu & He (ECCV 2018) use 32; 8 also fits the narrow CPU
 #: presets. Every width must be a multiple of it.
 GROUP_NORM_GROUPS: int = 8
@@ -65,10 +67,8 @@ class UNetConfig:
             raise ValueError(f"widths needs at least 2 levels, got {self.widths}")
         if not all(isinstance(w, int) and w >= 1 for w in self.widths):
             raise ValueError(f"widths must be positive integers, got {self.widths}")
-        if self.norm is not None and self.norm not in NORM_LAYERS:
-            raise ValueError(
-                f"norm must be one of {sorted(NORM_LAYERS)} or None, got {self.norm!r}"
-            )
+        if self.norm is not None:
+            look_up(NORM_LAYERS, self.norm, "norm")
         if self.norm == "group" and any(w % GROUP_NORM_GROUPS for w in self.widths):
             raise ValueError(
                 f"norm='group' needs widths divisible by {GROUP_NORM_GROUPS}, got {self.widths}"

@@ -33,7 +33,7 @@ from lvwall.regional.centreline import (
 )
 from lvwall.regional.errors import RegionalError
 from lvwall.regional.mi import (
-    PUBLISHED_HMCQU,
+    PUBLISHED_HMCQU_MI_DETECTION,
     SCORES,
     DetectionMetrics,
     MIEvaluation,
@@ -55,7 +55,7 @@ from lvwall.regional.segments import (
 )
 
 __all__ = [
-    "PUBLISHED_HMCQU",
+    "PUBLISHED_HMCQU_MI_DETECTION",
     "SCORES",
     "SEPTAL_SIDES",
     "Centreline",

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lvwall.atomic import atomic_path, write_text
+from lvwall.atomic import atomic_path, write_json, write_text
 from lvwall.data.records import SEGMENT_NAMES, SEGMENT_TITLES
 from lvwall.errors import DataError
 from lvwall.regional.figures import plot_motion_curves, plot_segment_diagram, plot_segment_overlay
@@ -41,7 +41,10 @@ class Thresholds:
 
     def save(self, target: str | Path) -> Path:
         thresholds = dict(zip(SEGMENT_NAMES, map(float, self.values), strict=True))
-        return write_text(target, json.dumps({"score": self.score, "thresholds": thresholds}))
+        # -inf is the threshold of a segment that is never flagged.
+        return write_json(
+            target, {"score": self.score, "thresholds": thresholds}, allow_infinity=True
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> Thresholds:

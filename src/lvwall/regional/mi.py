@@ -6,7 +6,7 @@ Each threshold maximises Youden's J = sensitivity + specificity - 1 (Youden, Can
 1950) on the training folds; figures are out-of-fold, with folds split by patient. A
 recording is MI when any of its segments is flagged, as in the HMC-QU study (Degerli et al.,
 "Early Detection of Myocardial Infarction in Low-Quality Echocardiography", IEEE Access 9,
-2021), whose published recording-level figures :data:`PUBLISHED_HMCQU` are quoted for
+2021), whose published recording-level figures :data:`PUBLISHED_HMCQU_MI_DETECTION` are quoted for
 comparison.
 """
 
@@ -22,11 +22,12 @@ from sklearn.metrics import confusion_matrix, roc_curve
 from sklearn.model_selection import StratifiedGroupKFold
 
 from lvwall.data.records import SEGMENT_NAMES
+from lvwall.lookup import look_up
 from lvwall.regional.motion import MotionCurves, wall_motion
 from lvwall.regional.segments import split_sequence
 
 #: Recording-level MI detection on HMC-QU A4C published by Degerli et al. (2021).
-PUBLISHED_HMCQU: dict[str, float] = {
+PUBLISHED_HMCQU_MI_DETECTION: dict[str, float] = {
     "sensitivity": 0.8597,
     "specificity": 0.7403,
     "precision": 0.8685,
@@ -59,9 +60,7 @@ DEFAULT_SCORE = "combined"
 
 def segment_scores(motion: MotionCurves, score: str = DEFAULT_SCORE) -> np.ndarray:
     """The named motion score (see :data:`SCORES`) of each segment, shape (6,)."""
-    if score not in SCORES:
-        raise ValueError(f"unknown score {score!r}; choose one of {sorted(SCORES)}")
-    return np.asarray(SCORES[score](motion), dtype=float)
+    return np.asarray(look_up(SCORES, score, "score")(motion), dtype=float)
 
 
 def learn_threshold(scores: np.ndarray, hypokinetic: np.ndarray) -> float:
@@ -181,7 +180,9 @@ class MIEvaluation:
     def summary(self) -> str:
         """A paragraph with the recording-level figures beside the published HMC-QU ones."""
         ours = self.recording_metrics
-        published = ", ".join(f"{k} {100 * v:.2f}%" for k, v in PUBLISHED_HMCQU.items())
+        published = ", ".join(
+            f"{k} {100 * v:.2f}%" for k, v in PUBLISHED_HMCQU_MI_DETECTION.items()
+        )
         return (
             f"Recording-level MI detection ({len(self.truth)} recordings, score "
             f"'{self.score}', {self.n_splits}-fold patient-wise cross-validation): sensitivity "

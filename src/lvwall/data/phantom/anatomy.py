@@ -225,11 +225,6 @@ def segment_polygons(endo: np.ndarray, epi: np.ndarray) -> list[np.ndarray]:
     return polygons
 
 
-def wall_polygon(endo: np.ndarray, epi: np.ndarray) -> np.ndarray:
-    """The whole LV wall band as one polygon: open at the base, closed round the apex."""
-    return np.concatenate([endo, epi[::-1]])
-
-
 def _cubic_bezier(
     p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, p3: np.ndarray, n: int
 ) -> np.ndarray:

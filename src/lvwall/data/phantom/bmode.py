@@ -66,11 +66,6 @@ class Sector:
         """Range (cm) and angle (rad, positive to the image right) of (P, 2) points (x, z)."""
         return np.hypot(points[:, 0], points[:, 1]), np.arctan2(points[:, 0], points[:, 1])
 
-    def grid_indices(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Fractional (sample, line) grid coordinates of (P, 2) points (x, z) in cm."""
-        radius, angle = self.polar(points)
-        return radius / self.range_step, (angle + self.angle / 2) / self.angle_step
-
 
 @dataclass(frozen=True)
 class PointSpreadFunction:
@@ -97,12 +92,6 @@ class PointSpreadFunction:
         radius = np.maximum(sector.ranges, 0.5 * sector.range_step)
         width = (self.lateral_sigma + self.lateral_growth * radius) / radius / sector.angle_step
         return np.clip(width, 0.5, sector.n_lines / 6)
-
-
-def splat(sector: Sector, points: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Sum complex ``weights`` of (P, 2) points into the polar grid with bilinear weights."""
-    sample, line = sector.grid_indices(points)
-    return _splat_indices(sector, sample, line, weights)
 
 
 def _splat_indices(

@@ -1,0 +1,54 @@
+"""Segment the LV wall in any recording: backends, post-processing, the streamed pipeline
+and the writers.
+
+* :mod:`~lvwall.infer.backends`: how the network runs (:data:`BACKENDS`) and loading a model;
+* :mod:`~lvwall.infer.postprocess`: test-time augmentation, temporal smoothing, mask filters;
+* :mod:`~lvwall.infer.pipeline`: one recording's frames, streamed through the network;
+* :mod:`~lvwall.infer.writers`: what is written per recording (:data:`OUTPUT_WRITERS`);
+* :mod:`~lvwall.infer.batch`: many inputs into one folder, each outcome reported.
+"""
+
+from lvwall.infer.backends import (
+    BACKENDS,
+    OnnxPredictor,
+    Predictor,
+    SegmentationModel,
+    TorchPredictor,
+    load_segmentation_model,
+)
+from lvwall.infer.batch import Outcome, PredictProgress, predict_sources
+from lvwall.infer.pipeline import PredictOptions, SegmentedFrame, network_inputs, segment_frames
+from lvwall.infer.postprocess import (
+    MASK_FILTERS,
+    SMOOTHERS,
+    TEST_TIME_AUGMENTATIONS,
+    CentredMean,
+    FlipAverage,
+    keep_largest_component,
+)
+from lvwall.infer.writers import OUTPUT_FILES, OUTPUT_WRITERS, overlay
+
+__all__ = [
+    "BACKENDS",
+    "MASK_FILTERS",
+    "OUTPUT_FILES",
+    "OUTPUT_WRITERS",
+    "SMOOTHERS",
+    "TEST_TIME_AUGMENTATIONS",
+    "CentredMean",
+    "FlipAverage",
+    "OnnxPredictor",
+    "Outcome",
+    "PredictOptions",
+    "PredictProgress",
+    "Predictor",
+    "SegmentationModel",
+    "SegmentedFrame",
+    "TorchPredictor",
+    "keep_largest_component",
+    "load_segmentation_model",
+    "network_inputs",
+    "overlay",
+    "predict_sources",
+    "segment_frames",
+]

@@ -1,0 +1,199 @@
+"""The streamed segmentation of one recording's frames.
+
+Frames flow one way and are never all in memory: decode -> :func:`network_inputs` (the
+training preprocessing, then the overlays outside the ultrasound sector blanked) -> batches
+through a :class:`~lvwall.infer.backends.Predictor` -> optional temporal smoothing ->
+threshold and mask clean-up, each stage in step with the next (:func:`prefetched`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import cv2
+import numpy as np
+
+from lvwall.data.preprocess import prepare_frame
+from lvwall.data.sector import SECTOR_FRAMES, Sector, find_sector, whole_frame
+from lvwall.infer.backends import Predictor, SegmentationModel
+from lvwall.infer.postprocess import MASK_FILTERS, SMOOTHERS, TEST_TIME_AUGMENTATIONS
+from lvwall.lookup import look_up
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """How :func:`segment_frames` runs; names are keys of the registries in
+    :mod:`lvwall.infer.postprocess`.
+
+    ``threshold`` ``None`` takes the model's own; ``sector`` zeroes the scanner overlays
+    outside the ultrasound sector (:mod:`lvwall.data.sector`) before the network sees them.
+    """
+
+    batch_size: int = 8
+    tta: str | None = None
+    smoothing: str | None = None
+    mask_filter: str | None = None
+    threshold: float | None = None
+    sector: bool = True
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+        if self.threshold is not None and not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
+        for value, registry, what in (
+            (self.tta, TEST_TIME_AUGMENTATIONS, "test-time augmentation"),
+            (self.smoothing, SMOOTHERS, "smoothing"),
+            (self.mask_filter, MASK_FILTERS, "mask filter"),
+        ):
+            if value is not None:
+                look_up(registry, value, what)
+
+
+@dataclass(frozen=True)
+class SegmentedFrame:
+    """One frame's result: the decoded RGB ``image``, the model-size ``probability`` and
+    binary masks (uint8 {0, 1}) at model size and at the frame's own size."""
+
+    image: np.ndarray
+    probability: np.ndarray
+    mask: np.ndarray
+    mask_original: np.ndarray
+
+
+def network_inputs(
+    prepared: Iterable[tuple[T, np.ndarray]], size: int, use_sector: bool = True
+) -> tuple[Sector, Iterator[tuple[T, np.ndarray]]]:
+    """The recording's sector and each (payload, grey frame) pair with the grey frame as the
+    network sees it: everything outside the sector blanked.
+
+    ``prepared`` pairs come from :func:`lvwall.data.preprocess.prepare_frame` at model size
+    ``size``. The sector is found from the first :data:`~lvwall.data.sector.SECTOR_FRAMES`
+    frames (read ahead); without ``use_sector``, or with no frames, it is the whole frame.
+    """
+    prepared = iter(prepared)
+    if not use_sector:
+        return whole_frame(size, size), prepared
+    head = list(itertools.islice(prepared, SECTOR_FRAMES))
+    if not head:
+        return whole_frame(size, size), iter(())
+    sector = find_sector(np.stack([grey for _, grey in head]))
+    return sector, (
+        (payload, sector.apply(grey)) for payload, grey in itertools.chain(head, prepared)
+    )
+
+
+def segment_frames(
+    frames: Iterable[np.ndarray], model: SegmentationModel, options: PredictOptions
+) -> Iterator[SegmentedFrame]:
+    """Segment RGB uint8 frames (H, W, 3) as they come, ``options.batch_size`` at a time.
+
+    Closing the returned iterator early stops the decoding thread and closes ``frames``.
+    """
+    source = iter(frames)
+    prefetch = prefetched(
+        ((frame, prepare_frame(frame, model.image_size)) for frame in source),
+        2 * options.batch_size,
+        "lvwall-decode",
+    )
+    try:
+        _, inputs = network_inputs(prefetch, model.image_size, options.sector)
+        yield from _segment_inputs(inputs, model, options)
+    finally:
+        # Now, not whenever the last reference to this chain of generators goes.
+        prefetch.close()
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+
+
+def _segment_inputs(
+    inputs: Iterator[tuple[np.ndarray, np.ndarray]],
+    model: SegmentationModel,
+    options: PredictOptions,
+) -> Iterator[SegmentedFrame]:
+    predictor = model.predictor
+    if options.tta is not None:
+        predictor = TEST_TIME_AUGMENTATIONS[options.tta](predictor)
+    probabilities = _predict_stream(inputs, predictor, options.batch_size)
+    if options.smoothing is not None:
+        probabilities = SMOOTHERS[options.smoothing]()(probabilities)
+    threshold = model.threshold if options.threshold is None else options.threshold
+    mask_filter = MASK_FILTERS[options.mask_filter] if options.mask_filter else _unchanged
+    for image, probability in probabilities:
+        height, width = image.shape[:2]
+        original = cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
+        yield SegmentedFrame(
+            image=image,
+            probability=probability,
+            mask=mask_filter((probability >= threshold).astype(np.uint8)),
+            mask_original=mask_filter((original >= threshold).astype(np.uint8)),
+        )
+
+
+def _unchanged(mask: np.ndarray) -> np.ndarray:
+    return mask
+
+
+def _predict_stream(
+    inputs: Iterator[tuple[np.ndarray, np.ndarray]], predictor: Predictor, batch_size: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    while chunk := list(itertools.islice(inputs, batch_size)):
+        images, greys = zip(*chunk, strict=True)
+        yield from zip(images, predictor.predict(np.stack(greys)[:, None])[:, 0], strict=True)
+
+
+def prefetched(items: Iterator[T], depth: int, name: str) -> Iterator[T]:
+    """Yield ``items`` as a background thread called ``name`` produces them, up to ``depth``
+    ahead.
+
+    One stage of the pipeline then overlaps the next (decoding with the network, the network
+    with writing): FFmpeg, OpenCV, NumPy and ONNX Runtime all release the GIL. An exception
+    in the thread is raised here, in order; when the consumer stops early, the thread stops
+    and closes ``items``.
+    """
+    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                slots.put(entry, timeout=0.05)
+                return True
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    break
+            else:
+                put(("end", None))
+        except BaseException as error:  # handed over to the consumer, which raises it
+            put(("error", error))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name=name, daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = slots.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join()

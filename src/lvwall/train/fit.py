@@ -1,0 +1,305 @@
+"""One training run into a run folder, with Lightning running the loop.
+
+Lightning runs the loop, checkpoints, mixed precision, several GPUs and nodes (DDP) and the
+loggers; :func:`fit` builds the trainer for a :class:`~lvwall.config.TrainConfig` (hardware
+settings resolved for the machine), trains :class:`~lvwall.train.module.SegmentationModule`
+on :class:`~lvwall.train.data.SegmentationDataModule` and writes the run folder
+(:mod:`lvwall.train.run_folder`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import (
+    EarlyStopping,
+    LearningRateMonitor,
+    ModelCheckpoint,
+    RichProgressBar,
+)
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
+
+from lvwall.atomic import write_json
+from lvwall.checkpoint import load_model
+from lvwall.config import RUN_DEFINING_FIELDS, TrainConfig
+from lvwall.data.records import LabelledRecording
+from lvwall.errors import DataError, LvwallError
+from lvwall.model import UNet, build_model
+from lvwall.train.data import SegmentationDataModule
+from lvwall.train.module import SegmentationModule
+from lvwall.train.quiet import quiet_lightning
+from lvwall.train.run_folder import (
+    BEST_CHECKPOINT,
+    CONFIG_FILE,
+    CURVE_FILE,
+    LAST_CHECKPOINT,
+    MONITOR,
+    SPLIT_FILE,
+    SUMMARY_FILE,
+    best_epoch,
+    best_metrics,
+    check_run_dir,
+    plot_learning_curve,
+    write_history,
+)
+from lvwall.train.swa import EpochWeightAveraging
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`fit` produced. ``epochs_run`` counts epochs completed over all attempts."""
+
+    run_dir: Path
+    best_checkpoint: Path
+    last_checkpoint: Path
+    best_val_dice: float
+    epochs_run: int
+    stopped_early: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            key: str(value) if isinstance(value, Path) else value
+            for key, value in asdict(self).items()
+        }
+
+
+def on_gpu(config: TrainConfig) -> bool:
+    """Whether Lightning will train on CUDA devices with this config."""
+    if config.accelerator in ("gpu", "cuda"):
+        return True
+    return config.accelerator == "auto" and torch.cuda.is_available()
+
+
+def resolve_precision(config: TrainConfig) -> str:
+    """``config.precision``, with "auto" made bf16-mixed on a CUDA device that has bf16
+    (Ampere and later) and 32 elsewhere: fp16 would need loss scaling and CPU autocast is
+    slower than float32 for these convolutions."""
+    if config.precision != "auto":
+        return config.precision
+    if on_gpu(config) and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bf16-mixed"
+    return "32"
+
+
+def resolve_num_workers(config: TrainConfig) -> int:
+    """``config.num_workers``, with ``None`` made 0 on CPU and up to 8 on a GPU."""
+    if config.num_workers is not None:
+        return config.num_workers
+    return min(8, os.cpu_count() or 1) if on_gpu(config) else 0
+
+
+def build_trainer(config: TrainConfig, out_dir: Path, quiet: bool = False) -> L.Trainer:
+    """A Lightning trainer for ``config`` writing checkpoints and logs into ``out_dir``.
+
+    Checkpoints: ``best.ckpt`` (best ``val/dice``) and ``last.ckpt``; early stopping on
+    ``val/dice``; learning rate, CSV and TensorBoard logs; a Rich progress bar; with
+    ``config.swa_start``, stochastic weight averaging (checkpoints then hold the average). On a GPU:
+    cuDNN autotuning and TF32 matrix multiplies. ``quiet`` skips the model summary (for
+    ranks other than 0).
+    """
+    gpu = on_gpu(config)
+    if gpu:
+        # TF32 matmuls: about 2x faster on Ampere+, with ample accuracy for segmentation.
+        torch.set_float32_matmul_precision("high")
+    callbacks: list[L.Callback] = [
+        ModelCheckpoint(
+            dirpath=out_dir,
+            filename=Path(BEST_CHECKPOINT).stem,
+            monitor=MONITOR,
+            mode="max",
+            save_top_k=1,
+            auto_insert_metric_name=False,
+            enable_version_counter=False,
+        ),
+        # Every epoch, replacing the one before. Not ``save_last``, which (Lightning 2.6)
+        # writes last.ckpt only in epochs that also save a better best.ckpt.
+        ModelCheckpoint(
+            dirpath=out_dir,
+            filename=Path(LAST_CHECKPOINT).stem,
+            monitor=None,
+            save_top_k=1,
+            auto_insert_metric_name=False,
+            enable_version_counter=False,
+        ),
+        LearningRateMonitor(logging_interval="epoch"),
+        RichProgressBar(),
+    ]
+    if config.patience is not None:
+        callbacks.append(EarlyStopping(monitor=MONITOR, mode="max", patience=config.patience))
+    if config.swa_start is not None:
+        callbacks.append(EpochWeightAveraging(start_epoch=int(config.swa_start * config.epochs)))
+    return L.Trainer(
+        max_epochs=config.epochs,
+        accelerator=config.accelerator,
+        devices=config.devices,
+        num_nodes=config.num_nodes,
+        strategy=config.strategy,
+        precision=resolve_precision(config),
+        callbacks=callbacks,
+        logger=[
+            CSVLogger(save_dir=out_dir, name="logs"),
+            TensorBoardLogger(save_dir=out_dir, name="tensorboard", default_hp_metric=False),
+        ],
+        # Everything is logged per epoch; checking every step for step logs costs nothing.
+        log_every_n_steps=1,
+        benchmark=gpu,
+        default_root_dir=out_dir,
+        enable_model_summary=not quiet,
+    )
+
+
+def fit(
+    config: TrainConfig,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    recordings: Sequence[LabelledRecording] | None = None,
+    val_recordings: Sequence[LabelledRecording] | None = None,
+) -> TrainResult:
+    """Train a U-Net as ``config`` says, into the run folder ``out_dir``
+    (:mod:`lvwall.run_folder` lists what it holds).
+
+    ``resume=True`` continues an interrupted run from ``out_dir/last.ckpt`` (epochs, optimiser,
+    schedule, early-stopping state) and requires ``config`` to match the run's saved
+    ``config.yaml`` in every field of :data:`lvwall.config.RUN_DEFINING_FIELDS`; hardware
+    settings (devices, precision, workers) may change. ``recordings`` and ``val_recordings``
+    skip loading ``config.data`` and ``config.val_data`` (for callers that already hold the
+    data). Lightning's banners and tips are silenced (:mod:`lvwall.quiet`).
+    """
+    out_dir = Path(out_dir).resolve()
+    is_launcher = _launched_rank() == 0
+    if is_launcher:
+        check_run_dir(out_dir, resume)
+        if resume:
+            _check_resume_config(out_dir, config)
+    with quiet_lightning():
+        L.seed_everything(config.seed, workers=True, verbose=False)
+        # The trainer first, so that hardware settings Lightning cannot honour fail before
+        # the data are read.
+        trainer = build_trainer(config, out_dir, quiet=not is_launcher)
+        if recordings is None:
+            recordings = _load_recordings(config.data, config.image_size, "train", is_launcher)
+        if val_recordings is None and config.val_data:
+            val_recordings = _load_recordings(
+                config.val_data, config.image_size, "validate", is_launcher
+            )
+        datamodule = SegmentationDataModule(
+            recordings, config, resolve_num_workers(config), val_recordings
+        )
+        module = SegmentationModule(config, _initial_model(config))
+        if config.channels_last if config.channels_last is not None else on_gpu(config):
+            module.use_channels_last()
+        if is_launcher:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            if not resume:
+                config.to_yaml(out_dir / CONFIG_FILE)
+                write_json(out_dir / SPLIT_FILE, datamodule.split())
+        started = time.perf_counter()
+        trainer.fit(
+            module, datamodule=datamodule, ckpt_path=out_dir / LAST_CHECKPOINT if resume else None
+        )
+    if not trainer.is_global_zero:
+        epochs = trainer.current_epoch
+        return TrainResult(
+            **_run_paths(out_dir),
+            best_val_dice=_score(trainer.checkpoint_callback.best_model_score),
+            epochs_run=epochs,
+            stopped_early=epochs < config.epochs,
+        )
+    return _summarise_run(out_dir, config, datamodule, module, time.perf_counter() - started)
+
+
+def _run_paths(out_dir: Path) -> dict[str, Path]:
+    return {
+        "run_dir": out_dir,
+        "best_checkpoint": out_dir / BEST_CHECKPOINT,
+        "last_checkpoint": out_dir / LAST_CHECKPOINT,
+    }
+
+
+def _summarise_run(
+    out_dir: Path,
+    config: TrainConfig,
+    datamodule: SegmentationDataModule,
+    module: SegmentationModule,
+    seconds: float,
+) -> TrainResult:
+    """Write ``metrics.csv``, the learning curve and ``metrics.json``; return the result.
+
+    Rank 0 reads the outcome from the logs: with spawned or forked workers (ddp_spawn,
+    ddp_notebook) this process's trainer never saw the epochs run.
+    """
+    history = write_history(out_dir)
+    plot_learning_curve(history, out_dir / CURVE_FILE)
+    epochs = len(history)
+    result = TrainResult(
+        **_run_paths(out_dir),
+        best_val_dice=float(history[MONITOR].max()) if MONITOR in history else math.nan,
+        epochs_run=epochs,
+        stopped_early=epochs < config.epochs,
+    )
+    summary = {
+        **result.to_dict(),
+        "best_epoch": best_epoch(history),
+        "best_val_metrics": best_metrics(history),
+        "seconds": round(seconds, 2),
+        "train_recordings": len(datamodule.train_recordings),
+        "val_recordings": len(datamodule.val_recordings),
+        "model_config": module.model.config.to_dict(),
+        "train_config": config.to_dict(),
+    }
+    write_json(out_dir / SUMMARY_FILE, summary)
+    return result
+
+
+def _launched_rank() -> int:
+    """This process's global rank as the launcher (torchrun, SLURM, Lightning) set it.
+
+    Lightning's ``ddp`` strategy starts the other ranks by running the same program again;
+    only rank 0 checks and prepares the run folder.
+    """
+    return int(getattr(rank_zero_only, "rank", 0) or 0)
+
+
+def _check_resume_config(out_dir: Path, config: TrainConfig) -> None:
+    saved = TrainConfig.from_yaml(out_dir / CONFIG_FILE)
+    changed = saved.differences(config, RUN_DEFINING_FIELDS)
+    if changed:
+        raise LvwallError(
+            f"{out_dir / CONFIG_FILE}: --resume must continue the same run, but "
+            f"{', '.join(changed)} differ from the saved config"
+        )
+
+
+def _load_recordings(
+    paths: list[str], size: int, purpose: str, progress: bool
+) -> list[LabelledRecording]:
+    """The labelled recordings of the datasets at ``paths``, to ``purpose`` on."""
+    from lvwall.data.registry import load_labelled
+
+    if not paths:
+        raise ValueError(f"config names no dataset to {purpose} on")
+    recordings = load_labelled(paths, size=size, progress=progress)
+    if not recordings:
+        raise DataError(paths[0], f"holds no labelled recordings to {purpose} on")
+    return recordings
+
+
+def _initial_model(config: TrainConfig) -> UNet:
+    if config.init_checkpoint is not None:
+        model, _ = load_model(config.init_checkpoint)
+        return model.train()
+    return build_model(config.preset, **config.model_overrides)
+
+
+def _score(value: torch.Tensor | float | None) -> float:
+    return float("nan") if value is None else float(value)

@@ -1,0 +1,130 @@
+"""The LightningModule: the U-Net with its loss, optimiser, schedule and validation metrics.
+
+The loss comes from :data:`lvwall.losses.LOSSES`, the optimiser is AdamW (Loshchilov & Hutter,
+ICLR 2019) and the learning-rate schedule one of :data:`lvwall.train.schedules.LR_SCHEDULES`.
+Validation accumulates pixel confusion counts over the whole validation fold (summed over
+processes under DDP) and logs the study's metrics from them (Degerli et al., IEEE Access
+2021: Dice, IoU, accuracy, precision, recall, F1; plus specificity) as ``val/<name>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from torchmetrics import Metric
+
+from lvwall.checkpoint import DEFAULT_THRESHOLD, META_KEY
+from lvwall.config import TrainConfig
+from lvwall.losses import build_loss
+from lvwall.metrics import batch_confusion, metrics_from_confusion
+from lvwall.model import UNet
+from lvwall.train.run_folder import VAL_METRICS
+from lvwall.train.schedules import LR_SCHEDULES
+
+
+class ConfusionCounts(Metric):
+    """Pixel TP/FP/FN/TN summed over batches and, under DDP, over processes.
+
+    Metrics from pooled counts (micro averaging) are exact for the whole validation fold
+    however it is split into batches or processes, unlike an average of per-batch scores.
+    """
+
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Integer counts: exact at any size, and Apple's MPS has no float64.
+        for name in ("tp", "fp", "fn", "tn"):
+            self.add_state(name, default=torch.zeros((), dtype=torch.int64), dist_reduce_fx="sum")
+
+    def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
+        tp, fp, fn, tn = batch_confusion(pred, target)
+        self.tp += tp.sum()
+        self.fp += fp.sum()
+        self.fn += fn.sum()
+        self.tn += tn.sum()
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        return metrics_from_confusion(self.tp, self.fp, self.fn, self.tn)
+
+
+class SegmentationModule(L.LightningModule):
+    """The U-Net with its loss, optimiser, schedule and validation metrics.
+
+    Hyper-parameters saved into checkpoints are plain dicts (``train_config``,
+    ``model_config``), so :func:`lvwall.checkpoint.load_model` reads them with
+    ``torch.load(weights_only=True)``.
+    """
+
+    def __init__(self, config: TrainConfig, model: UNet) -> None:
+        super().__init__()
+        self.save_hyperparameters(
+            {"train_config": config.to_dict(), "model_config": model.config.to_dict()}
+        )
+        self.config = config
+        self.model = model
+        self.loss = build_loss(config.loss, **config.loss_kwargs)
+        self.val_counts = ConfusionCounts()
+        self.channels_last = False
+        self.latest_val_metrics: dict[str, float] = {}
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        return self.model(images)
+
+    def use_channels_last(self) -> None:
+        """Keep weights and inputs in NHWC, which tensor cores prefer for convolutions."""
+        self.channels_last = True
+        self.model.to(memory_format=torch.channels_last)
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        loss = self.loss(self(batch["image"]), batch["mask"])
+        self.log(
+            "train/loss",
+            loss,
+            on_step=False,
+            on_epoch=True,
+            prog_bar=True,
+            sync_dist=True,
+            batch_size=batch["image"].shape[0],
+        )
+        return loss
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        logits = self(batch["image"])
+        loss = self.loss(logits, batch["mask"])
+        self.log("val/loss", loss, sync_dist=True, batch_size=batch["image"].shape[0])
+        # sigmoid(logit) > 0.5 exactly when logit > 0; no need to compute the sigmoid.
+        self.val_counts.update(logits.detach() > 0, batch["mask"] > 0.5)
+
+    def on_validation_epoch_end(self) -> None:
+        metrics = {name: float(value) for name, value in self.val_counts.compute().items()}
+        self.val_counts.reset()
+        for name in VAL_METRICS:
+            # The counts are already summed over processes, so every rank holds the same value
+            # and the mean that sync_dist takes leaves it unchanged.
+            self.log(f"val/{name}", metrics[name], prog_bar=name == "dice", sync_dist=True)
+        if not self.trainer.sanity_checking:
+            self.latest_val_metrics = {name: metrics[name] for name in VAL_METRICS}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[META_KEY] = {
+            "threshold": DEFAULT_THRESHOLD,
+            "metrics": dict(self.latest_val_metrics),
+        }
+
+    def configure_optimizers(self) -> Any:
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
+        )
+        total_steps = max(int(self.trainer.estimated_stepping_batches), 1)
+        scheduler = LR_SCHEDULES[self.config.schedule](optimizer, self.config.lr, total_steps)
+        if scheduler is None:
+            return optimizer
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }

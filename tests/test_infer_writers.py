@@ -1,0 +1,23 @@
+"""lvwall.infer.writers: the overlay and the files written per recording."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lvwall.infer import (
+    overlay,
+)
+from lvwall.infer.writers import WALL_COLOUR, WALL_OPACITY
+
+
+@pytest.mark.parametrize("grey", [0, 128, 255])
+def test_overlay_tints_only_the_wall(grey: int) -> None:
+    image = np.full((6, 8, 3), grey, np.uint8)
+    mask = np.zeros((6, 8), np.uint8)
+    mask[2:4, 3:6] = 1
+    result = overlay(image, mask)
+    expected = np.round(grey * (1 - WALL_OPACITY) + np.array(WALL_COLOUR) * WALL_OPACITY)
+    np.testing.assert_allclose(result[mask == 1], np.broadcast_to(expected, (6, 3)), atol=1)
+    np.testing.assert_array_equal(result[mask == 0], image[mask == 0])
+    assert (image == grey).all(), "the input frame must not change"
