@@ -1,4 +1,4 @@
-"""Two-process DDP training on CPU (gloo), run as a fresh script by test_train.py.
+"""Two-process DDP training on CPU (gloo), run as a fresh script by test_train_fit.py.
 
 Lightning's ``ddp`` strategy starts rank 1 by running this script again, as it would for
 ``lvwall train --strategy ddp``. Each rank reports what it validated to ``OUT/rank<R>.json``.
@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from lvwall.train import ConfusionCounts, fit
-from test_train import _config, tiny_recordings
+from tiny_training import tiny_config, tiny_recordings
 
 
 def main(out: Path) -> None:
@@ -43,7 +43,7 @@ def main(out: Path) -> None:
     ConfusionCounts.update = counting_update
     ConfusionCounts.compute = reporting_compute
     torch.set_num_threads(1)
-    config = _config(accelerator="cpu", devices=2, strategy="ddp")
+    config = tiny_config(accelerator="cpu", devices=2, strategy="ddp")
     result = fit(config, out / "run", recordings=tiny_recordings())
     if torch.distributed.is_initialized() and torch.distributed.get_rank() == 0:
         (out / "result.json").write_text(json.dumps({"epochs_run": result.epochs_run}))

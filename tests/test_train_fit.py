@@ -1,4 +1,5 @@
-"""Training with Lightning on tiny data: outputs, safe checkpoints, resume, DDP, the CLI."""
+"""lvwall.train.fit: one run into a run folder, resumable, on a CPU, on two DDP processes, on
+CUDA."""
 
 from __future__ import annotations
 
@@ -14,55 +15,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from typer.testing import CliRunner
 
 from lvwall.checkpoint import load_model
-from lvwall.cli import app
 from lvwall.config import TrainConfig
 from lvwall.data.records import LabelledRecording
 from lvwall.errors import LvwallError
 from lvwall.evaluate import evaluate_model
-from lvwall.metrics import metrics_from_confusion
 from lvwall.train import (
-    ConfusionCounts,
-    SegmentationDataModule,
     SegmentationModule,
     fit,
     resolve_num_workers,
     resolve_precision,
 )
-from lvwall.train.run_folder import VAL_METRICS, check_run_dir
-from lvwall.train.schedules import LR_SCHEDULES
-
-SIZE = 32
-# On the CPU everywhere, so that results do not depend on the machine (bf16 on a GPU).
-TINY = {
-    "model_overrides": {"widths": [4, 8]},
-    "image_size": SIZE,
-    "augment": "none",
-    "accelerator": "cpu",
-}
-
-
-def tiny_recordings(n: int = 10, frames: int = 4, size: int = SIZE) -> list[LabelledRecording]:
-    """Bright rings (the "wall") on a noisy dark background, one patient per recording."""
-    rng = np.random.default_rng(0)
-    rows, cols = np.mgrid[:size, :size]
-    recordings = []
-    for index in range(n):
-        images = np.zeros((frames, size, size), np.float32)
-        masks = np.zeros((frames, size, size), np.uint8)
-        for frame in range(frames):
-            centre = rng.uniform(0.35 * size, 0.65 * size, 2)
-            radius = rng.uniform(0.15 * size, 0.25 * size)
-            wall = np.abs(np.hypot(rows - centre[0], cols - centre[1]) - radius) <= 0.06 * size
-            masks[frame] = wall
-            noise = 0.08 * rng.standard_normal((size, size))
-            images[frame] = np.clip(0.15 + 0.6 * wall + noise, 0, 1)
-        recordings.append(
-            LabelledRecording(f"rec{index}", f"patient{index}", images, masks, label=index % 2)
-        )
-    return recordings
+from lvwall.train.run_folder import VAL_METRICS
+from tiny_training import SIZE, tiny_config, tiny_recordings
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -72,10 +38,6 @@ def one_thread() -> Any:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def _config(**values: Any) -> TrainConfig:
-    return TrainConfig(**{**TINY, "epochs": 2, "batch_size": 4, "lr": 1e-2, **values})
 
 
 def _plain_types_only(value: Any) -> bool:
@@ -89,7 +51,7 @@ def _plain_types_only(value: Any) -> bool:
 @pytest.fixture(scope="module")
 def two_epoch_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, list[LabelledRecording]]:
     recordings = tiny_recordings()
-    result = fit(_config(), tmp_path_factory.mktemp("runs") / "run", recordings=recordings)
+    result = fit(tiny_config(), tmp_path_factory.mktemp("runs") / "run", recordings=recordings)
     return result, recordings
 
 
@@ -123,7 +85,7 @@ def test_checkpoints_load_weights_only_with_plain_hyper_parameters(
     assert checkpoint["hyper_parameters"]["model_config"]["widths"] == [4, 8]
     model, meta = load_model(result.run_dir / name)
     assert meta["image_size"] == SIZE
-    assert meta["train_config"] == _config().to_dict()
+    assert meta["train_config"] == tiny_config().to_dict()
     assert set(meta["metrics"]) == set(VAL_METRICS)
 
 
@@ -154,17 +116,11 @@ def test_split_is_patient_wise(two_epoch_run: tuple) -> None:
 
 def test_separate_validation_data_lets_every_recording_train(tmp_path: Path) -> None:
     recordings, others = tiny_recordings(6), tiny_recordings(9)[6:]
-    config = _config(val_data=["elsewhere"], epochs=1)
+    config = tiny_config(val_data=["elsewhere"], epochs=1)
     result = fit(config, tmp_path / "run", recordings=recordings, val_recordings=others)
     split = json.loads((result.run_dir / "split.json").read_text())
     assert split == {"train": [r.name for r in recordings], "val": [r.name for r in others]}
     assert TrainConfig.from_yaml(result.run_dir / "config.yaml").val_data == ["elsewhere"]
-
-
-def test_validation_data_must_not_share_patients_with_training_data() -> None:
-    recordings = tiny_recordings(6)
-    with pytest.raises(LvwallError, match=r"shares patients with the training data \(patient4"):
-        SegmentationDataModule(recordings, _config(), 0, val_recordings=recordings[4:])
 
 
 def test_logged_validation_metrics_equal_a_recomputation(two_epoch_run: tuple) -> None:
@@ -184,7 +140,7 @@ def test_last_checkpoint_holds_the_last_epoch_when_an_earlier_one_was_best(
 ) -> None:
     # Without normalisation and at a vanishing learning rate every epoch scores the same, so
     # the first stays the best.
-    config = _config(
+    config = tiny_config(
         epochs=3,
         patience=None,
         schedule="constant",
@@ -201,7 +157,7 @@ def test_last_checkpoint_holds_the_last_epoch_when_an_earlier_one_was_best(
 
 
 def test_loss_decreases_on_an_easy_task(tmp_path: Path) -> None:
-    config = _config(epochs=5, patience=None, schedule="constant", lr=2e-2)
+    config = tiny_config(epochs=5, patience=None, schedule="constant", lr=2e-2)
     result = fit(config, tmp_path / "run", recordings=tiny_recordings())
     history = pd.read_csv(tmp_path / "run" / "metrics.csv")
     assert history["train/loss"].iloc[-1] < history["train/loss"].iloc[0] - 0.05
@@ -213,7 +169,7 @@ def test_resume_continues_from_last_checkpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_dir = tmp_path / "run"
-    config = _config(epochs=3, patience=None)
+    config = tiny_config(epochs=3, patience=None)
     recordings = tiny_recordings()
 
     def crash_in_epoch_2(self: SegmentationModule, batch: Any, batch_idx: int) -> None:
@@ -241,34 +197,10 @@ def test_resume_continues_from_last_checkpoint(
 
 
 def test_resume_refuses_a_changed_run(tmp_path: Path) -> None:
-    _config(epochs=1).to_yaml(tmp_path / "config.yaml")
+    tiny_config(epochs=1).to_yaml(tmp_path / "config.yaml")
     (tmp_path / "last.ckpt").write_bytes(b"never read")
     with pytest.raises(LvwallError, match="lr, seed differ"):
-        fit(_config(epochs=1, lr=0.5, seed=4), tmp_path, resume=True)
-
-
-@pytest.mark.parametrize(
-    ("content", "resume", "message"),
-    [
-        (["result.txt"], False, "already exists and is not empty"),
-        ([], True, "nothing to resume"),
-        (["config.yaml"], True, "nothing to resume"),
-    ],
-)
-def test_run_dir_checks(tmp_path: Path, content: list[str], resume: bool, message: str) -> None:
-    for name in content:
-        (tmp_path / name).write_text("x")
-    with pytest.raises(LvwallError, match=message) as info:
-        check_run_dir(tmp_path, resume)
-    assert str(info.value).startswith(str(tmp_path))
-
-
-@pytest.mark.parametrize("content", [[], None])
-def test_run_dir_may_be_new_or_empty(tmp_path: Path, content: list | None) -> None:
-    run_dir = tmp_path / "run"
-    if content is not None:
-        run_dir.mkdir()
-    check_run_dir(run_dir, resume=False)
+        fit(tiny_config(epochs=1, lr=0.5, seed=4), tmp_path, resume=True)
 
 
 @pytest.mark.parametrize(
@@ -283,51 +215,6 @@ def test_precision_and_workers_resolve(values: dict, precision: str, workers: in
     config = TrainConfig(**values)
     assert resolve_precision(config) == precision
     assert resolve_num_workers(config) == workers
-
-
-@pytest.mark.parametrize(
-    ("name", "at_start", "peak_step", "at_end"),
-    [
-        # OneCycleLR peaks after 30% of the steps, at step 29 of 0..99.
-        ("one-cycle", 1e-2 / 25, 29, 1e-2 / 25 / 1e4),
-        ("cosine", 1e-2, 0, 1e-2 * (1 + math.cos(math.pi * 99 / 100)) / 2),
-    ],
-)
-def test_schedules(name: str, at_start: float, peak_step: int, at_end: float) -> None:
-    parameter = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.AdamW([parameter], lr=1e-2)
-    scheduler = LR_SCHEDULES[name](optimizer, 1e-2, 100)
-    rates = [optimizer.param_groups[0]["lr"]]
-    for _ in range(99):
-        optimizer.step()
-        scheduler.step()
-        rates.append(optimizer.param_groups[0]["lr"])
-    assert math.isclose(rates[0], at_start, rel_tol=1e-6)
-    assert int(np.argmax(rates)) == peak_step
-    assert math.isclose(max(rates), 1e-2, rel_tol=1e-6)
-    assert math.isclose(rates[-1], at_end, rel_tol=1e-6)
-
-
-def test_constant_schedule_has_no_scheduler() -> None:
-    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
-    assert LR_SCHEDULES["constant"](optimizer, 1e-3, 10) is None
-
-
-@pytest.mark.parametrize("split_at", [1, 3, 5])
-def test_confusion_counts_pool_over_batches(split_at: int) -> None:
-    generator = torch.Generator().manual_seed(split_at)
-    pred = torch.rand(6, 1, 8, 8, generator=generator) > 0.5
-    target = torch.rand(6, 1, 8, 8, generator=generator) > 0.6
-    counts = ConfusionCounts()
-    counts.update(pred[:split_at], target[:split_at])
-    counts.update(pred[split_at:], target[split_at:])
-    tp = (pred & target).sum()
-    fp = (pred & ~target).sum()
-    fn = (~pred & target).sum()
-    tn = (~pred & ~target).sum()
-    expected = metrics_from_confusion(tp, fp, fn, tn)
-    for name, value in counts.compute().items():
-        assert math.isclose(float(value), float(expected[name]), rel_tol=1e-12), name
 
 
 @pytest.mark.slow
@@ -361,124 +248,8 @@ def test_ddp_on_two_cpu_processes_synchronises_validation(tmp_path: Path) -> Non
     assert torch.load(tmp_path / "run" / "last.ckpt", weights_only=True)["epoch"] == 1
 
 
-runner = CliRunner()
-
-
-def test_cli_rejects_a_missing_data_path(tmp_path: Path) -> None:
-    missing = tmp_path / "nowhere"
-    result = runner.invoke(app, ["train", "--data", str(missing), "--out", str(tmp_path / "r")])
-    assert result.exit_code == 1
-    assert f"{missing}: does not exist" in result.output
-    assert "Traceback" not in result.output
-    assert not (tmp_path / "r").exists()
-
-
-def test_cli_rejects_an_existing_run_dir(tmp_path: Path) -> None:
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    (run_dir / "best.ckpt").write_text("earlier result")
-    data = tmp_path / "data"
-    data.mkdir()
-    result = runner.invoke(app, ["train", "--data", str(data), "--out", str(run_dir)])
-    assert result.exit_code == 1
-    assert "already exists and is not empty" in result.output
-    assert (run_dir / "best.ckpt").read_text() == "earlier result"
-
-
-@pytest.mark.parametrize(
-    ("flags", "message"),
-    [
-        (["--loss", "mse"], "loss must be one of"),
-        (["--devices", "many"], "--devices must be a number"),
-        (["--fold", "7"], "fold must be in 0..4"),
-        (["--swa-start", "1.5"], "swa_start must be a fraction in [0, 1)"),
-        (["--fold", "1", "--val-data", "."], "val_data and fold exclude each other"),
-        (["--val-data", "/no/such/folder"], "/no/such/folder: does not exist"),
-    ],
-)
-def test_cli_reports_bad_settings(tmp_path: Path, flags: list[str], message: str) -> None:
-    result = runner.invoke(
-        app, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "r"), *flags]
-    )
-    assert result.exit_code == 1
-    assert message in result.output
-
-
-def test_cli_sets_the_torch_threads(tmp_path: Path) -> None:
-    before = torch.get_num_threads()
-    wanted = 1 if before != 1 else 2
-    try:
-        runner.invoke(
-            app,
-            [
-                "train",
-                "--data",
-                str(tmp_path),
-                "--out",
-                str(tmp_path / "r"),
-                "--threads",
-                str(wanted),
-            ],
-        )
-        assert torch.get_num_threads() == wanted
-    finally:
-        torch.set_num_threads(before)
-
-
-def test_cli_refuses_zero_threads(tmp_path: Path) -> None:
-    result = runner.invoke(
-        app, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "r"), "--threads", "0"]
-    )
-    assert result.exit_code == 2
-    assert not (tmp_path / "r").exists()
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_cli_reports_hardware_lightning_cannot_use_before_reading_data(tmp_path: Path) -> None:
-    result = runner.invoke(
-        app,
-        ["train", "--data", str(tmp_path), "--accelerator", "gpu", "--out", str(tmp_path / "r")],
-    )
-    assert result.exit_code == 1
-    assert "Lightning cannot run these hardware settings" in result.output
-    assert "Traceback" not in result.output
-
-
-def test_cli_trains_on_a_dataset_folder(tmp_path: Path, camus_dev_dir: Path) -> None:
-    config = tmp_path / "tiny.yaml"
-    _config(epochs=1, frames_per_epoch=8, batch_size=4).to_yaml(config)
-    run_dir = tmp_path / "run"
-    result = runner.invoke(
-        app,
-        [
-            "train",
-            "--config",
-            str(config),
-            "--data",
-            str(camus_dev_dir),
-            "--loss",
-            "focal-tversky",
-            "--alpha",
-            "0.3",
-            "--beta",
-            "0.7",
-            "--gamma",
-            "0.75",
-            "--out",
-            str(run_dir),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert "best val Dice" in result.output
-    saved = TrainConfig.from_yaml(run_dir / "config.yaml")
-    assert saved.loss == "focal-tversky"
-    assert saved.loss_kwargs == {"alpha": 0.3, "beta": 0.7, "gamma": 0.75}
-    assert saved.data == [str(camus_dev_dir.resolve())]
-    assert (run_dir / "best.ckpt").is_file() and (run_dir / "last.ckpt").is_file()
-
-
 def test_swa_checkpoints_hold_the_average(tmp_path: Path) -> None:
-    config = _config(epochs=3, patience=None, swa_start=0.34)
+    config = tiny_config(epochs=3, patience=None, swa_start=0.34)
     fit(config, tmp_path / "run", recordings=tiny_recordings())
     saved = torch.load(tmp_path / "run" / "last.ckpt", weights_only=True)
     averaged, current = saved["state_dict"], saved["current_model_state"]
@@ -501,7 +272,7 @@ def test_fit_on_cuda_trains_in_bf16_channels_last_with_weight_averaging(
         use_channels_last(self)
 
     monkeypatch.setattr(SegmentationModule, "use_channels_last", spy)
-    config = _config(
+    config = tiny_config(
         epochs=5, patience=None, schedule="constant", lr=2e-2, accelerator="cuda", swa_start=0.4
     )
     assert resolve_precision(config) == "bf16-mixed"
