@@ -63,4 +63,4 @@ bundled-model: $(VENV)/.installed
 	done
 	$(BIN)/lvwall soup $(foreach seed,$(BUNDLED_SEEDS),runs/bundled-seed$(seed)/last.ckpt) \
 		--out runs/bundled-soup.safetensors
-	$(BIN)/lvwall export runs/bundled-soup.safetensors --install-default
+	$(BIN)/lvwall export runs/bundled-soup.safetensors --install-default --force

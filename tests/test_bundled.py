@@ -57,7 +57,8 @@ def test_bundle_model_installs_matching_weights_and_onnx(tmp_path: Path) -> None
     checkpoint = save_model(tmp_path / "trained.safetensors", model, {"threshold": 0.42})
     assets = tmp_path / "assets"
 
-    installed = bundle_model(checkpoint, assets)
+    installed, backup = bundle_model(checkpoint, assets)
+    assert backup is None, "nothing was replaced"
     assert default_model_paths(assets) == installed
     assert installed.weights.name == WEIGHTS_NAME and installed.onnx.name == ONNX_NAME
 
@@ -66,12 +67,28 @@ def test_bundle_model_installs_matching_weights_and_onnx(tmp_path: Path) -> None
     assert_onnx_matches_weights(installed.onnx, reloaded, seed=0)
 
 
-def test_cli_install_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("lvwall.bundled.ASSETS_DIR", tmp_path / "assets")
-    checkpoint = save_model(tmp_path / "m.safetensors", build_model(UNetConfig(widths=(4, 8))))
-    result = runner.invoke(app, ["export", str(checkpoint), "--install-default"])
-    assert result.exit_code == 0, result.output
-    assert default_model_paths().onnx == tmp_path / "assets" / ONNX_NAME
+def test_cli_install_default_needs_force_and_keeps_what_it_replaces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assets = tmp_path / "assets"
+    monkeypatch.setattr("lvwall.bundled.ASSETS_DIR", assets)
+    first = save_model(tmp_path / "m1.safetensors", build_model(UNetConfig(widths=(4, 8))))
+    second = save_model(tmp_path / "m2.safetensors", build_model(UNetConfig(widths=(8, 16))))
+    refused = runner.invoke(app, ["export", str(first), "--install-default"])
+    assert refused.exit_code == 2 and "--force" in refused.output
+    assert not assets.exists()
+
+    for checkpoint in (first, second):
+        result = runner.invoke(app, ["export", str(checkpoint), "--install-default", "--force"])
+        assert result.exit_code == 0, result.output
+    assert default_model_paths().onnx == assets / ONNX_NAME
+    (backup,) = assets.glob("replaced-*")
+    assert sorted(p.name for p in backup.iterdir()) == sorted([ONNX_NAME, WEIGHTS_NAME])
+    kept, _ = load_model(backup / WEIGHTS_NAME)
+    assert kept.config.widths == (4, 8) and load_model(assets / WEIGHTS_NAME)[0].config.widths == (
+        8,
+        16,
+    )
 
 
 def test_shipped_model_is_the_makefile_recipe_and_its_onnx_matches_its_weights() -> None:

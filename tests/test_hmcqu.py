@@ -29,7 +29,7 @@ from lvwall.data.hmcqu import (
     write_mask_mat,
 )
 from lvwall.data.preprocess import prepare_frame
-from lvwall.data.records import SEGMENT_NAMES, EchoRecord
+from lvwall.data.records import HMCQU_MASK_SIZE, SEGMENT_NAMES, EchoRecord
 from lvwall.data.sector import find_sector
 from lvwall.data.video import read_frames, write_video
 from lvwall.errors import DataError
@@ -248,7 +248,7 @@ def test_mask_writer_rejects_bad_arrays(tmp_path: Path, masks: np.ndarray) -> No
 
 VIDEO_FRAMES = 7
 VIDEO_SIZE = (36, 52)  # (height, width): not square, like the real 422x636 recordings
-MASK_SIZE = 24
+MASK_SIZE = HMCQU_MASK_SIZE
 
 
 def _video_frame(t: int) -> np.ndarray:
@@ -435,6 +435,10 @@ def _wrong_mask_count(path: Path) -> None:
     write_mask_mat(path, _masks(2))
 
 
+def _wrong_mask_shape(path: Path) -> None:
+    write_mask_mat(path, np.zeros((4, 100, MASK_SIZE), np.uint8))
+
+
 def _mask_without_variable(path: Path) -> None:
     scipy.io.savemat(path, {"a": _masks(4), "b": _masks(4)})
 
@@ -447,6 +451,7 @@ BROKEN_FILES = [
     ("video", _shorten_video, "give 2 video frames, but .*Mask_ES0001 _4CH_1.mat holds 4"),
     ("mask", _remove, "not found"),
     ("mask", _wrong_mask_count, "give 4 video frames, but .*Mask_ES0001 _4CH_1.mat holds 2"),
+    ("mask", _wrong_mask_shape, r"shape \(4, 100, 224\), but .* have the shape \(4, 224, 224\)"),
     ("mask", _mask_without_variable, "no mask variable"),
 ]
 

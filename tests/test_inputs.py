@@ -12,7 +12,7 @@ from pydicom.dataset import Dataset
 from pydicom.pixels import convert_color_space
 
 from echo_inputs import write_dicom
-from lvwall.data.inputs import MAX_SIDE, Recording, discover, input_kind, natural_key
+from lvwall.data.inputs import MAX_SIDE, MIN_SIDE, Recording, discover, input_kind, natural_key
 from lvwall.data.video import write_video
 from lvwall.errors import DataError
 
@@ -146,7 +146,7 @@ def test_dicom_frames_come_out_rgb(
 def test_dicom_timing_and_pixel_spacing(
     tmp_path: Path, fields: dict, fps: float | None, spacing: tuple | None
 ) -> None:
-    path = write_dicom(tmp_path / "x.dcm", np.zeros((2, 8, 8), np.uint8), **fields)
+    path = write_dicom(tmp_path / "x.dcm", np.zeros((2, 32, 32), np.uint8), **fields)
     recording = discover([path])[0].open()
     assert recording.fps == (pytest.approx(fps) if fps else None)
     assert recording.pixel_spacing_mm == (pytest.approx(spacing) if spacing else None)
@@ -157,13 +157,13 @@ def test_dicom_ultrasound_region_calibration_is_read_in_mm(tmp_path: Path) -> No
     region.PhysicalUnitsXDirection = region.PhysicalUnitsYDirection = 3  # cm
     region.PhysicalDeltaX, region.PhysicalDeltaY = 0.02, 0.03
     path = write_dicom(
-        tmp_path / "x.dcm", np.zeros((1, 8, 8), np.uint8), SequenceOfUltrasoundRegions=[region]
+        tmp_path / "x.dcm", np.zeros((1, 32, 32), np.uint8), SequenceOfUltrasoundRegions=[region]
     )
     assert discover([path])[0].open().pixel_spacing_mm == pytest.approx((0.3, 0.2))
 
 
 def test_dicom_without_extension_is_recognised(tmp_path: Path) -> None:
-    path = write_dicom(tmp_path / "IM000001", np.zeros((1, 8, 8), np.uint8))
+    path = write_dicom(tmp_path / "IM000001", np.zeros((1, 32, 32), np.uint8))
     assert input_kind(path) == "dicom"
     assert [s.name for s in discover([tmp_path])] == ["IM000001"]
 
@@ -217,6 +217,9 @@ def _bad_input(tmp_path: Path, kind: str) -> Path:
             )[0].parent
         ),
         "empty-folder": lambda: _mkdir(tmp_path / "nothing"),
+        "one-pixel-png": lambda: write_png(tmp_path / "dot.png", np.zeros((1, 1, 3), np.uint8)),
+        "one-pixel-gif": lambda: write_video(tmp_path / "dot.gif", ramp_frames(3, 1, 1)),
+        "thin-image": lambda: write_png(tmp_path / "thin.png", ramp_frames(1, MIN_SIDE - 1)[0]),
     }
     return makers[kind]()
 
@@ -246,6 +249,9 @@ def _mkdir(path: Path) -> Path:
         ("huge-dicom", f"larger than the {MAX_SIDE}-pixel limit"),
         ("mixed-sizes", "frame 1 is 32x32 pixels but the recording is 80x64"),
         ("empty-folder", "is a folder without video, DICOM or image files"),
+        ("one-pixel-png", f"1x1-pixel frames, smaller than the {MIN_SIDE}-pixel minimum"),
+        ("one-pixel-gif", f"1x1-pixel frames, smaller than the {MIN_SIDE}-pixel minimum"),
+        ("thin-image", f"80x{MIN_SIDE - 1}-pixel frames, smaller than the {MIN_SIDE}-pixel"),
     ],
 )
 def test_bad_inputs_raise_one_sentence_naming_the_file(

@@ -27,6 +27,7 @@ from lvwall.data.inputs import discover
 from lvwall.data.records import MODEL_SIZE
 from lvwall.data.video import probe, write_video
 from lvwall.infer import (
+    SUMMARY_FILE,
     PredictOptions,
     load_segmentation_model,
     predict_sources,
@@ -114,7 +115,7 @@ def test_torch_tta_and_smoothing_run_end_to_end(
 
 
 def test_png_format_writes_input_sized_masks(tmp_path: Path, tiny_model: dict[str, Path]) -> None:
-    sizes = {"a.png": (64, 80), "b.jpg": (50, 70), "c.bmp": (31, 47)}
+    sizes = {"a.png": (64, 80), "b.jpg": (50, 70), "c.bmp": (33, 47)}
     for name, (height, width) in sizes.items():
         write_image(tmp_path / "images" / name, echo_frames(1, height, width)[0])
     out = tmp_path / "out"
@@ -123,7 +124,7 @@ def test_png_format_writes_input_sized_masks(tmp_path: Path, tiny_model: dict[st
               "--model", str(tiny_model["onnx"])]
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "c.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "c.png", SUMMARY_FILE]
     for name, size in sizes.items():
         mask = cv2.imread(str(out / f"{Path(name).stem}.png"), cv2.IMREAD_UNCHANGED)
         assert mask.shape == size and mask.dtype == np.uint8
@@ -197,7 +198,7 @@ def test_bad_inputs_fail_alone_and_leave_nothing(
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     # Only the good input has results; no temporary files are left over.
-    assert [p.name for p in out.iterdir()] == ["good"]
+    assert sorted(p.name for p in out.iterdir()) == ["good", SUMMARY_FILE]
     assert len(list((out / "good").iterdir())) == 3
 
     outcomes = predict_sources(
@@ -212,7 +213,11 @@ def test_bad_inputs_fail_alone_and_leave_nothing(
         assert sentence.startswith(f"{bad / name}: ") and reason in sentence
         assert "\n" not in sentence
         assert outcome.reason == outcome.error.problem and outcome.reason in result.output
-    assert not (tmp_path / "out2").exists() or not any((tmp_path / "out2").iterdir())
+    assert [p.name for p in (tmp_path / "out2").iterdir()] == [SUMMARY_FILE]
+    with (tmp_path / "out2" / SUMMARY_FILE).open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["status"] for row in rows] == ["failed"] * len(reasons)
+    assert {row["reason"] for row in rows} == {outcome.reason for outcome in outcomes}
 
 
 def test_video_input_with_png_format_fails_but_images_go_on(
@@ -227,7 +232,7 @@ def test_video_input_with_png_format_fails_but_images_go_on(
     )  # fmt: skip
     assert result.exit_code == 1
     assert "--format png writes masks of single images only" in result.output
-    assert [p.name for p in out.iterdir()] == ["still.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["still.png", SUMMARY_FILE]
 
 
 @pytest.mark.parametrize(

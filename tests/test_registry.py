@@ -12,6 +12,7 @@ import SimpleITK as sitk  # noqa: N813
 
 from lvwall.data import hmcqu, registry
 from lvwall.data.hmcqu import EchoRecord, write_a4c_xlsx, write_mask_mat
+from lvwall.data.records import HMCQU_MASK_SIZE
 from lvwall.data.video import write_video
 from lvwall.errors import DataError
 
@@ -62,8 +63,8 @@ def _hmcqu(root: Path) -> Path:
     layout.videos_dir.mkdir(parents=True)
     frames = [np.full((48, 64, 3), 40 * (t + 1), np.uint8) for t in range(3)]
     write_video(hmcqu.video_path(layout, record.echo), frames)
-    masks = np.zeros((3, 32, 32), np.uint8)
-    masks[:, 8:12, 8:24] = 1
+    masks = np.zeros((3, HMCQU_MASK_SIZE, HMCQU_MASK_SIZE), np.uint8)
+    masks[:, 56:84, 56:168] = 1
     write_mask_mat(hmcqu.mask_path(layout, record.echo), masks)
     write_a4c_xlsx(layout.xlsx, [record])
     return root

@@ -181,6 +181,8 @@ def test_resume_continues_from_last_checkpoint(
         fit(config, run_dir, recordings=recordings)
     before = torch.load(run_dir / "last.ckpt", weights_only=True)
     assert before["epoch"] == 1
+    first_seconds = before["lvwall"]["train_seconds"]
+    assert first_seconds > 0
     first_attempt = pd.read_csv(run_dir / "logs" / "version_0" / "metrics.csv")
 
     monkeypatch.undo()
@@ -194,6 +196,10 @@ def test_resume_continues_from_last_checkpoint(
     assert history["epoch"].tolist() == [0, 1, 2]
     kept = first_attempt.groupby("epoch")["val/dice"].max()
     assert np.allclose(history["val/dice"].iloc[:2], kept.loc[[0, 1]])
+    # The summary's time covers both attempts, not only the resumed one.
+    summary = json.loads((run_dir / "metrics.json").read_text())
+    assert summary["seconds"] == round(after["lvwall"]["train_seconds"], 2)
+    assert after["lvwall"]["train_seconds"] > first_seconds
 
 
 def test_resume_refuses_a_changed_run(tmp_path: Path) -> None:

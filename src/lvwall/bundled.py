@@ -7,9 +7,13 @@ explanation tools) and its verified ONNX export (for ONNX Runtime on a CPU).
 
 from __future__ import annotations
 
+import datetime
+import shutil
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
+from lvwall.atomic import atomic_path
 from lvwall.errors import ModelError
 
 #: The package folder the bundled model is installed into.
@@ -41,18 +45,39 @@ def default_model_paths(assets_dir: str | Path | None = None) -> BundledModel:
     return paths
 
 
-def bundle_model(checkpoint: str | Path, assets_dir: str | Path | None = None) -> BundledModel:
+def bundle_model(
+    checkpoint: str | Path, assets_dir: str | Path | None = None
+) -> tuple[BundledModel, Path | None]:
     """Install a trained checkpoint as the default model: slim weights plus checked ONNX.
 
     Both files are written atomically; the ONNX file only if it reproduces PyTorch (see
-    :func:`lvwall.export.export_onnx`).
+    :func:`lvwall.export.export_onnx`). The files they replace are kept in a new
+    ``replaced-<UTC time>/`` folder beside them, which is returned (``None`` when there was
+    nothing to replace).
     """
     from lvwall.checkpoint import load_model, save_model
     from lvwall.export import export_checkpoint
 
     assets_dir = Path(ASSETS_DIR if assets_dir is None else assets_dir)
     paths = BundledModel(assets_dir / WEIGHTS_NAME, assets_dir / ONNX_NAME)
-    export_checkpoint(checkpoint, paths.onnx)
     model, meta = load_model(checkpoint)
+    with tempfile.TemporaryDirectory(prefix="lvwall-bundle-") as folder:
+        # Exported and checked first, so that a model that fails leaves the bundle as it was.
+        staged = export_checkpoint(checkpoint, Path(folder) / ONNX_NAME).path
+        backup = _keep_replaced(paths)
+        with atomic_path(paths.onnx) as tmp:
+            shutil.copyfile(staged, tmp)
     save_model(paths.weights, model, meta)
-    return paths
+    return paths, backup
+
+
+def _keep_replaced(paths: BundledModel) -> Path | None:
+    existing = [path for path in paths if path.is_file()]
+    if not existing:
+        return None
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    backup = existing[0].parent / f"replaced-{stamp}"
+    backup.mkdir()
+    for path in existing:
+        shutil.copy2(path, backup / path.name)
+    return backup

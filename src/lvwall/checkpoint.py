@@ -11,7 +11,8 @@ Two formats load:
 
 Both give back the same ``(UNet, meta)`` pair. ``meta`` has ``model_config``,
 ``train_config`` (or ``None``), ``threshold``, ``image_size``, ``metrics`` (validation
-metrics of the saved epoch where known), ``epoch`` and ``format``.
+metrics of the saved epoch where known), ``epoch``, ``train_seconds`` (of a Lightning
+checkpoint: training time up to it, over every attempt) and ``format``.
 """
 
 from __future__ import annotations
@@ -127,6 +128,7 @@ def _read_lightning(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
         "threshold": extra.get("threshold", DEFAULT_THRESHOLD),
         "image_size": (train_config or {}).get("image_size", MODEL_SIZE),
         "metrics": extra.get("metrics", {}),
+        "train_seconds": extra.get("train_seconds"),
         "epoch": checkpoint.get("epoch"),
         "format": "lightning-checkpoint",
     }
@@ -157,18 +159,26 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
 
 
 def _build(path: Path, model_config: dict[str, Any], state: dict[str, torch.Tensor]) -> UNet:
+    """The U-Net of ``model_config`` with the weights ``state``. The configuration is first
+    built on PyTorch's meta device, which allocates nothing, and checked against the weights:
+    a file whose configuration asks for a model larger than the weights it holds (absurd
+    widths, say) is refused before any memory is taken."""
+    import torch
+
     from lvwall.model import UNet, UNetConfig
 
     try:
         config = UNetConfig.from_dict(model_config)
-        model = UNet(config)
+        with torch.device("meta"):
+            skeleton = UNet(config)
     except (TypeError, ValueError, KeyError) as error:
         raise ModelError(
             path, f"has a model configuration this lvwall cannot build ({error})"
         ) from None
-    problem = _state_mismatch(model.state_dict(), state)
+    problem = _state_mismatch(skeleton.state_dict(), state)
     if problem:
         raise ModelError(path, f"holds weights that do not fit its model configuration ({problem})")
+    model = UNet(config)
     model.load_state_dict(state, strict=True)
     return model.eval()
 

@@ -14,26 +14,37 @@ import typer
 from rich.console import Console
 
 from lvwall import __version__, commands
+from lvwall.atomic import os_reason
 from lvwall.errors import LvwallError
 
 err_console = Console(stderr=True)
 
 
 def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn :class:`LvwallError` into one red sentence and exit code 1, without a traceback."""
+    """Turn :class:`LvwallError` into one red sentence and its exit code (1; 130 when
+    interrupted), without a traceback. An operating-system error that no command turned into
+    one (a file that vanished, a disk that filled up) is told the same way."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except LvwallError as error:
-            err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            _print_error(str(error))
+            raise typer.Exit(error.exit_code) from None
+        except OSError as error:
+            where = f"{error.filename}: " if error.filename else ""
+            _print_error(f"{where}{os_reason(error)}")
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def _print_error(sentence: str) -> None:
+    err_console.print(f"[bold red]error:[/] {sentence}", highlight=False, soft_wrap=True)
 
 
 def help_text(command: Callable[..., Any]) -> str:

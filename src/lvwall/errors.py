@@ -11,7 +11,18 @@ from pathlib import Path
 
 
 class LvwallError(Exception):
-    """A problem with the user's input or environment, described in one sentence."""
+    """A problem with the user's input or environment, described in one sentence.
+
+    ``exit_code`` is the status the CLI exits with: 1, or 130 for an interruption.
+    """
+
+    exit_code = 1
+
+
+class RunInterruptedError(LvwallError):
+    """The user stopped a long command (Ctrl+C); the sentence says how to continue it."""
+
+    exit_code = 130
 
 
 class DataError(LvwallError):

@@ -36,6 +36,9 @@ ONNX_META_KEYS = ("threshold", "image_size", "model_config")
 DEFAULT_TOLERANCE = 1e-4
 #: Batch sizes the export is checked with: one, and another to prove the batch axis dynamic.
 CHECK_BATCH_SIZES = (1, 3)
+#: ONNX operator sets an export may use: from the oldest with every operator a U-Net needs to
+#: the newest that PyTorch's TorchScript exporter writes.
+MIN_OPSET, MAX_OPSET = 13, 20
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ def export_onnx(
 
     if size < 1:
         raise ValueError(f"size must be positive, got {size}")
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise ValueError(f"opset must be in {MIN_OPSET}..{MAX_OPSET}, got {opset}")
     if tolerance <= 0:
         raise ValueError(f"tolerance must be positive, got {tolerance}")
     path = Path(path)
@@ -76,7 +81,11 @@ def export_onnx(
     wrapped = torch.nn.Sequential(copy.deepcopy(model), torch.nn.Sigmoid()).cpu().eval()
     example = torch.rand(1, 1, size, size, generator=torch.Generator().manual_seed(0))
     with atomic_path(path) as tmp:
-        trace_to_onnx(wrapped, example, tmp, opset)
+        try:
+            trace_to_onnx(wrapped, example, tmp, opset)
+        except (RuntimeError, ValueError, torch.onnx.errors.OnnxExporterError) as error:
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise ModelError(path, f"could not be exported to ONNX ({first_line})") from None
         _finish_graph(tmp, meta or {})
         max_abs_diff = _compare_with_torch(wrapped, tmp, size)
         if not max_abs_diff <= tolerance:

@@ -37,6 +37,7 @@ def command(
 
     from rich.console import Console
 
+    from lvwall.atomic import check_output_dir
     from lvwall.commands._console import ExperimentProgress, print_experiment_outcome
     from lvwall.data.phantom import write_dataset
     from lvwall.errors import LvwallError
@@ -46,6 +47,7 @@ def command(
     from lvwall.threads import use_torch_threads
 
     use_torch_threads(threads)
+    check_output_dir(out)
     console = Console(stderr=True)
     started = time.perf_counter()
     try:

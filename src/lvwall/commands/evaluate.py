@@ -55,7 +55,7 @@ def command(
     threshold: float = typer.Option(
         None, "--threshold", help="Wall probability threshold (default: the model's, 0.5)."
     ),
-    batch_size: int = typer.Option(16, "--batch-size", help="Frames per forward pass."),
+    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Frames per forward pass."),
     out: Path = typer.Option(
         None, "--out", help="Write metrics.csv and metrics.json into this folder."
     ),
@@ -68,6 +68,7 @@ def command(
     """
     from rich.console import Console
 
+    from lvwall.atomic import check_output_dir
     from lvwall.checkpoint import load_model
     from lvwall.data.dataset import select_recordings
     from lvwall.data.registry import load_labelled
@@ -75,6 +76,8 @@ def command(
     from lvwall.errors import DataError, LvwallError
     from lvwall.evaluate import evaluate_model
 
+    if out is not None:
+        check_output_dir(out)  # before the evaluation, so that a typo does not cost it
     for path in data:
         if not path.exists():
             raise DataError(path, "does not exist")

@@ -43,11 +43,13 @@ def command(
     and write a self-contained HTML report."""
     from rich.console import Console
 
+    from lvwall.atomic import check_output_dir
     from lvwall.commands._console import ExperimentProgress, print_experiment_outcome
     from lvwall.experiment.runner import run_experiment
     from lvwall.threads import use_torch_threads
 
     use_torch_threads(threads)
+    check_output_dir(out)
     config = requested_config(out, resume, data, preset, folds, losses, seed)
     progress = ExperimentProgress(Console(stderr=True))
     outcome = run_experiment(config, out, resume=resume, progress=progress)

@@ -142,6 +142,7 @@ def command(
     """
     from rich.console import Console
 
+    from lvwall.atomic import check_output_dir
     from lvwall.data.records import MODEL_SIZE
     from lvwall.explain.saliency import AttributionSettings
     from lvwall.threads import use_torch_threads
@@ -149,6 +150,7 @@ def command(
     use_torch_threads(threads)
     console = Console(stderr=True)
     indices = _parse_frames(frames)
+    check_output_dir(out)
     model, meta = _load_model(checkpoint)
     size = int(meta.get("image_size") or MODEL_SIZE)
     cutoff = float(threshold if threshold is not None else meta["threshold"])
@@ -193,13 +195,21 @@ def _parse_frames(text: str) -> list[int]:
 
 
 def _load_model(checkpoint: str) -> tuple[nn.Module, dict[str, Any]]:
+    from lvwall.bundled import default_model_paths
     from lvwall.checkpoint import load_model
+    from lvwall.errors import ModelError
 
     if checkpoint == DEFAULT_MODEL:
-        from lvwall.bundled import default_model_paths
-
         return load_model(default_model_paths().weights)
-    return load_model(Path(checkpoint))
+    path = Path(checkpoint)
+    if path.suffix.lower() == ".onnx":
+        raise ModelError(
+            path,
+            "is an ONNX export, but explanations need the PyTorch weights (a .ckpt or "
+            ".safetensors file); give those, or 'default' for the bundled model's, which are "
+            f"in {default_model_paths().weights.parent}",
+        )
+    return load_model(path)
 
 
 def _check_layer(model: nn.Module, layer: str | None) -> None:

@@ -12,12 +12,18 @@ def command(
         ..., help="A trained model: Lightning .ckpt or lvwall .safetensors.", show_default=False
     ),
     onnx: Path | None = typer.Option(None, "--onnx", help="Where to write the ONNX model."),
-    opset: int = typer.Option(17, min=13, help="ONNX operator set version."),
+    opset: int = typer.Option(17, help="ONNX operator set version (13 to 20)."),
     install_default: bool = typer.Option(
         False,
         "--install-default",
         help="Also install the model (safetensors + ONNX) as the bundled default of `lvwall "
-        "predict`.",
+        "predict`; needs --force, as it replaces the model inside the installed package.",
+    ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="With --install-default: replace the bundled model (its files are kept in a "
+        "replaced-<time> folder beside them).",
     ),
 ) -> None:
     """Export a trained model to ONNX and print how closely ONNX Runtime matches PyTorch.
@@ -28,10 +34,29 @@ def command(
     """
     from rich.console import Console
 
-    from lvwall.export import export_checkpoint
+    from lvwall.atomic import check_output_file
+    from lvwall.bundled import ASSETS_DIR
+    from lvwall.export import MAX_OPSET, MIN_OPSET, export_checkpoint
 
     if onnx is None and not install_default:
         raise typer.BadParameter("give --onnx OUT.onnx, --install-default, or both")
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise typer.BadParameter(
+            f"the ONNX exporter writes opsets {MIN_OPSET} to {MAX_OPSET}, not {opset}",
+            param_hint="--opset",
+        )
+    if onnx is not None:
+        if onnx.suffix.lower() != ".onnx":
+            raise typer.BadParameter(
+                f"{onnx}: the file needs the suffix .onnx", param_hint="--onnx"
+            )
+        check_output_file(onnx, "--onnx")
+    if install_default and not force:
+        raise typer.BadParameter(
+            f"--install-default replaces the bundled model in {ASSETS_DIR}; add --force to "
+            "replace it (its files are kept in a replaced-<time> folder beside them)",
+            param_hint="--install-default",
+        )
     console = Console()
     if onnx is not None:
         report = export_checkpoint(checkpoint, onnx, opset=opset)
@@ -43,7 +68,8 @@ def command(
     if install_default:
         from lvwall.bundled import bundle_model
 
-        paths = bundle_model(checkpoint)
+        paths, backup = bundle_model(checkpoint)
+        kept = f"; the replaced files are in {backup}" if backup else ""
         console.print(
-            f"installed the default model: {paths.weights}, {paths.onnx}", highlight=False
+            f"installed the default model: {paths.weights}, {paths.onnx}{kept}", highlight=False
         )

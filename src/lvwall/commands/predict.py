@@ -71,19 +71,50 @@ def command(
     threads: int | None = typer.Option(
         None, min=1, help="CPU threads for the network; default: all cores available."
     ),
+    skip_existing: bool = typer.Option(
+        False,
+        "--skip-existing",
+        help="Skip recordings whose complete outputs are already in OUT (to finish an "
+        "interrupted batch).",
+    ),
+    num_parts: int = typer.Option(
+        1, "--num-parts", min=1, help="Split the inputs into this many parts (one per machine)."
+    ),
+    part_id: int = typer.Option(
+        0, "--part-id", min=0, help="Which part (0-based) of --num-parts this run processes."
+    ),
 ) -> None:
     """Segment the LV wall in recordings and write masks, overlays and wall areas.
 
     Every input is processed even when others fail; the summary lists each with its
-    output or the reason it failed, and the exit code is 1 if any failed.
+    output or the reason it failed (also in OUT/summary.csv), and the exit code is 1 if any
+    failed.
+
+    Large batches: --skip-existing finishes an interrupted run without redoing what is done;
+    --num-parts N --part-id K processes the K-th of N deterministic shares of the inputs, so
+    that N machines (e.g. a SLURM array) split one batch into one OUT without coordination.
     """
     from rich.console import Console
 
+    from lvwall.atomic import check_output_dir
     from lvwall.commands._console import FrameProgress
     from lvwall.data.inputs import discover
-    from lvwall.infer import PredictOptions, load_segmentation_model, predict_sources
+    from lvwall.errors import LvwallError
+    from lvwall.infer import (
+        SUMMARY_FILE,
+        PredictOptions,
+        load_segmentation_model,
+        predict_sources,
+        share,
+    )
 
+    if part_id >= num_parts:
+        raise typer.BadParameter(
+            f"--part-id must be below --num-parts ({num_parts}), got {part_id}",
+            param_hint="--part-id",
+        )
     console = Console(stderr=True)
+    check_output_dir(out)
     options = PredictOptions(
         batch_size=batch_size,
         tta="flip" if tta else None,
@@ -94,7 +125,16 @@ def command(
     )
     segmentation_model = load_segmentation_model(model, backend.value, threads=threads)
     console.print(f"model: {segmentation_model.description}", highlight=False)
-    sources = discover(inputs, image_folders_as_recordings=output_format is not OutputFormat.png)
+    found = discover(inputs, image_folders_as_recordings=output_format is not OutputFormat.png)
+    if not found:
+        others = f" (and the {len(inputs) - 1} other inputs)" if len(inputs) > 1 else ""
+        raise LvwallError(f"{inputs[0]}{others}: holds no video, DICOM or image file to segment")
+    sources = share(found, num_parts, part_id)
+    if num_parts > 1:
+        console.print(
+            f"part {part_id} of {num_parts}: {len(sources)} of {len(found)} inputs",
+            highlight=False,
+        )
     with FrameProgress(console) as progress:
         outcomes = predict_sources(
             sources,
@@ -102,10 +142,13 @@ def command(
             options,
             out,
             output_format=output_format.value,
+            skip_existing=skip_existing,
             progress=progress,
         )
     _print_summary(outcomes)
-    if not outcomes or not all(outcome.ok for outcome in outcomes):
+    if outcomes:
+        console.print(f"summary: {out / SUMMARY_FILE}", highlight=False)
+    if not all(outcome.ok for outcome in outcomes):
         raise typer.Exit(1)
 
 
@@ -122,10 +165,16 @@ def _print_summary(outcomes: list[Outcome]) -> None:
         fps = outcome.n_frames / outcome.seconds if outcome.ok and outcome.seconds > 0 else None
         table.add_row(
             str(outcome.source.path),
-            f"[green]{outcome.output}[/]" if outcome.ok else f"[red]failed:[/] {outcome.reason}",
+            _result_cell(outcome),
             str(outcome.n_frames),
             f"{fps:.1f}" if fps else "",
         )
-    if not outcomes:
-        table.add_row("(none)", "[red]no recordings found in the inputs[/]", "", "")
     Console().print(table)
+
+
+def _result_cell(outcome: Outcome) -> str:
+    if not outcome.ok:
+        return f"[red]failed:[/] {outcome.reason}"
+    if outcome.skipped:
+        return f"[dim]skipped, complete:[/] {outcome.output}"
+    return f"[green]{outcome.output}[/]"

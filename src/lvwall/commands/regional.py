@@ -67,12 +67,14 @@ def command(
     """
     from rich.console import Console
 
+    from lvwall.atomic import check_output_dir
     from lvwall.commands._console import FrameProgress
     from lvwall.regional.analysis import Thresholds, analyse_cycle, write_outputs
     from lvwall.regional.mi import DEFAULT_SCORE, SCORES
     from lvwall.regional.sources import read_masks_npz, segment_recording
 
     console = Console(stderr=True)
+    check_output_dir(out)
     learned = Thresholds.load(thresholds) if thresholds is not None else None
     chosen = score or (learned.score if learned else DEFAULT_SCORE)
     if chosen not in SCORES:

@@ -67,11 +67,13 @@ def command(
     from rich.console import Console
     from rich.progress import track
 
-    from lvwall.atomic import write_text
+    from lvwall.atomic import check_output_dir, write_text
     from lvwall.regional.analysis import Thresholds
     from lvwall.regional.evaluation import evaluate_dataset
     from lvwall.regional.mi import SCORES
 
+    if out is not None:
+        check_output_dir(out)
     if score not in SCORES:
         raise typer.BadParameter(f"unknown score {score!r}; choose one of {sorted(SCORES)}")
     console = Console()

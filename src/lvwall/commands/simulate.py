@@ -47,8 +47,10 @@ def command(
     """
     from rich.console import Console
 
+    from lvwall.atomic import check_output_dir
     from lvwall.data.phantom import write_dataset
 
+    check_output_dir(out, "OUT")
     records = write_dataset(
         out,
         recordings,

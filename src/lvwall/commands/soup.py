@@ -23,6 +23,7 @@ def command(
     """
     from rich.console import Console
 
+    from lvwall.atomic import check_output_file
     from lvwall.checkpoint import save_model
     from lvwall.soup import average_models
 
@@ -30,6 +31,7 @@ def command(
         raise typer.BadParameter("give two or more models to average")
     if out.suffix != ".safetensors":
         raise typer.BadParameter(f"{out}: the soup is written as .safetensors")
+    check_output_file(out, "--out")
     model, meta = average_models(models)
     save_model(out, model, meta)
     Console().print(f"wrote {out}: the mean of {len(models)} models", highlight=False)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from lvwall.config import TrainConfig
 
 #: What ``--init`` takes for the bundled model.
 BUNDLED_INIT = "default"
@@ -111,8 +115,16 @@ def command(
     from lvwall.errors import DataError, LvwallError
     from lvwall.threads import use_torch_threads
     from lvwall.train import fit
-    from lvwall.train.run_folder import CONFIG_FILE
+    from lvwall.train.run_folder import CONFIG_FILE, check_run_dir
 
+    if rank_zero_only.rank == 0:
+        check_run_dir(out, resume)  # before anything else: a typo must not cost a run
+    if folds is not None and fold is None:
+        raise typer.BadParameter(
+            "--folds sets how many patient-wise folds --fold chooses from; give --fold too, "
+            "e.g. --fold 0 --folds 2 (or validate on other recordings with --val-data)",
+            param_hint="--folds",
+        )
     use_torch_threads(threads)
     for path in [*(data or []), *(val_data or []), *([config] if config else [])]:
         if not path.exists():
@@ -162,6 +174,9 @@ def command(
         raise LvwallError(f"bad training settings: {error}") from None
     if not settings.data:
         raise LvwallError("no training data: give --data PATH (or data: in --config)")
+    console = Console(stderr=True)
+    if rank_zero_only.rank == 0:
+        console.print(_model_line(settings, resume, out), highlight=False, soft_wrap=True)
     try:
         result = fit(settings, out, resume=resume)
     except MisconfigurationException as error:
@@ -174,6 +189,24 @@ def command(
         f"best: {result.best_checkpoint}, last: {result.last_checkpoint}",
         highlight=False,
         soft_wrap=True,
+    )
+
+
+def _model_line(settings: TrainConfig, resume: bool, out: Path) -> str:
+    """What is about to train: the U-Net, its size, the loss and the budget."""
+    from lvwall.checkpoint import load_model
+    from lvwall.model import build_model, count_parameters
+
+    if settings.init_checkpoint is not None:
+        model, _ = load_model(settings.init_checkpoint)
+        start = f"fine-tuning {settings.init_checkpoint}: "
+    else:
+        model = build_model(settings.preset, **settings.model_overrides)
+        start = f"U-Net preset {settings.preset}: "
+    verb = "resuming" if resume else "training"
+    return (
+        f"{start}{count_parameters(model):,} parameters, {settings.loss} loss, "
+        f"{settings.epochs} epoch{'s' if settings.epochs != 1 else ''}; {verb} into {out}"
     )
 
 

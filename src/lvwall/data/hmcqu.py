@@ -28,7 +28,13 @@ import numpy as np
 
 from lvwall.atomic import atomic_path
 from lvwall.data.preprocess import prepare_frame, resize
-from lvwall.data.records import MODEL_SIZE, SEGMENT_NAMES, EchoRecord, LabelledRecording
+from lvwall.data.records import (
+    HMCQU_MASK_SIZE,
+    MODEL_SIZE,
+    SEGMENT_NAMES,
+    EchoRecord,
+    LabelledRecording,
+)
 from lvwall.data.sector import SECTOR_FRAMES, find_sector
 from lvwall.data.video import iter_frames
 from lvwall.errors import DataError
@@ -400,7 +406,14 @@ def load_recording(
             f"frames {record.reference_frame}..{record.end_of_cycle} (from {layout.xlsx.name}) "
             f"give {len(frames)} video frames, but {mask_file} holds {len(masks)} masks",
         )
-    if masks.shape[1:] != (size, size):
+    expected = (len(frames), HMCQU_MASK_SIZE, HMCQU_MASK_SIZE)
+    if masks.shape != expected:
+        raise DataError(
+            mask_file,
+            f"holds masks of shape {masks.shape}, but HMC-QU masks of frames "
+            f"{record.reference_frame}..{record.end_of_cycle} have the shape {expected}",
+        )
+    if size != HMCQU_MASK_SIZE:
         masks = np.stack([resize(mask, size, mask=True) for mask in masks])
     return LabelledRecording(
         name=record.echo,

@@ -26,9 +26,12 @@ VIDEO_SUFFIXES = frozenset({".avi", ".mp4", ".gif", ".mov", ".mkv", ".m4v", ".wm
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom", ".dic"})
 
-#: Frames larger than this on either side are refused: no echo is that large, and decoding
-#: one would take gigabytes.
+#: Frames larger than this on either side are refused (not resized): no echo is that large,
+#: and decoding one would take gigabytes.
 MAX_SIDE = 8192
+#: Frames smaller than this on either side are refused: echo frames are hundreds of pixels a
+#: side, and the 224-pixel model input would be mostly interpolation.
+MIN_SIDE = 32
 
 #: DICOM Part 10 files carry this marker after a 128-byte preamble, whatever their name.
 _DICOM_MAGIC_OFFSET, _DICOM_MAGIC = 128, b"DICM"
@@ -229,6 +232,12 @@ def _check_size(recording: Recording) -> None:
             recording.path,
             f"has {width}x{height}-pixel frames, larger than the {MAX_SIDE}-pixel limit per side",
         )
+    if min(width, height) < MIN_SIDE:
+        raise DataError(
+            recording.path,
+            f"has {width}x{height}-pixel frames, smaller than the {MIN_SIDE}-pixel minimum "
+            "per side of an echo frame",
+        )
 
 
 def _open_video(path: Path, name: str) -> Recording:
@@ -251,11 +260,16 @@ def _open_video(path: Path, name: str) -> Recording:
 
 def _image_size(path: Path) -> tuple[int, int]:
     """(width, height) from the file header, before anything is decoded."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            return image.size
+        # Pillow warns of images above ~89 megapixels; such a size is refused by _check_size.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return image.size
     except Image.DecompressionBombError:
         raise DataError(
             path, f"is an image larger than the {MAX_SIDE}-pixel limit per side"

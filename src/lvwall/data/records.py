@@ -24,8 +24,10 @@ SEGMENT_TITLES: dict[str, str] = {
     "SEG6": "basal anterolateral",
 }
 
-#: HMC-QU frames and masks are 224x224; so is the model's default input.
-MODEL_SIZE: int = 224
+#: The side of every HMC-QU ground-truth mask (Degerli et al., IEEE Access 9:34442, 2021).
+HMCQU_MASK_SIZE: int = 224
+#: The model's default input side: that of the HMC-QU masks, to which frames are resized.
+MODEL_SIZE: int = HMCQU_MASK_SIZE
 
 
 @dataclass(frozen=True)

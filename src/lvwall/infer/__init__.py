@@ -16,7 +16,7 @@ from lvwall.infer.backends import (
     TorchPredictor,
     load_segmentation_model,
 )
-from lvwall.infer.batch import Outcome, PredictProgress, predict_sources
+from lvwall.infer.batch import SUMMARY_FILE, Outcome, PredictProgress, predict_sources, share
 from lvwall.infer.pipeline import PredictOptions, SegmentedFrame, network_inputs, segment_frames
 from lvwall.infer.postprocess import (
     MASK_FILTERS,
@@ -34,6 +34,7 @@ __all__ = [
     "OUTPUT_FILES",
     "OUTPUT_WRITERS",
     "SMOOTHERS",
+    "SUMMARY_FILE",
     "TEST_TIME_AUGMENTATIONS",
     "CentredMean",
     "FlipAverage",
@@ -51,4 +52,5 @@ __all__ = [
     "overlay",
     "predict_sources",
     "segment_frames",
+    "share",
 ]

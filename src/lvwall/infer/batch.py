@@ -1,21 +1,39 @@
-"""Segment many inputs into one output folder: each one on its own, every outcome reported."""
+"""Segment many inputs into one output folder: each one on its own, every outcome reported.
+
+Large batches resume and split without coordination: ``skip_existing`` leaves recordings
+whose complete output is already there, and :func:`share` gives process ``part_id`` of
+``num_parts`` its deterministic share of the inputs (nnU-Net's ``-num_parts``/``-part_id``,
+for SLURM array jobs). Every run merges its outcomes into ``OUT/summary.csv``, one row per
+input, under a lock on the output folder, so the parts of one batch fill one summary.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
+import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
-from lvwall.data.inputs import InputSource, Recording
+from lvwall.atomic import write_text
+from lvwall.data.inputs import InputSource, Recording, natural_key
 from lvwall.errors import DataError
 from lvwall.infer.backends import SegmentationModel
 from lvwall.infer.pipeline import PredictOptions, prefetched, segment_frames
-from lvwall.infer.writers import OUTPUT_WRITERS
+from lvwall.infer.writers import OUTPUT_WRITERS, OutputWriter
 from lvwall.lookup import look_up
+
+T = TypeVar("T")
+
+#: The summary of every input written to an output folder.
+SUMMARY_FILE = "summary.csv"
+SUMMARY_COLUMNS = ("input", "name", "status", "frames", "output", "reason")
 
 
 class PredictProgress(Protocol):
@@ -28,17 +46,26 @@ class PredictProgress(Protocol):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one input: its output path, or the error (one sentence) it failed with."""
+    """What became of one input: its output path, or the error (one sentence) it failed with;
+    ``skipped`` when its complete output was already there."""
 
     source: InputSource
     output: Path | None
     n_frames: int
     seconds: float
     error: DataError | None = None
+    skipped: bool = False
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def status(self) -> str:
+        """``ok``, ``skipped`` or ``failed``."""
+        if self.error is not None:
+            return "failed"
+        return "skipped" if self.skipped else "ok"
 
     @property
     def reason(self) -> str:
@@ -48,6 +75,17 @@ class Outcome:
         return self.error.problem if self.error.path == self.source.path else str(self.error)
 
 
+def share(items: Sequence[T], num_parts: int = 1, part_id: int = 0) -> list[T]:
+    """Part ``part_id`` (0-based) of ``num_parts`` of ``items``: every ``num_parts``-th item
+    from ``part_id`` on, so that the parts are disjoint, cover ``items`` and differ in size by
+    one at most."""
+    if num_parts < 1:
+        raise ValueError(f"num_parts must be at least 1, got {num_parts}")
+    if not 0 <= part_id < num_parts:
+        raise ValueError(f"part_id must be in 0..{num_parts - 1}, got {part_id}")
+    return list(items[part_id::num_parts])
+
+
 def predict_sources(
     sources: Iterable[InputSource],
     model: SegmentationModel,
@@ -55,36 +93,56 @@ def predict_sources(
     out_dir: str | Path,
     *,
     output_format: str = "npz",
+    skip_existing: bool = False,
     progress: PredictProgress | None = None,
 ) -> list[Outcome]:
     """Segment every source into ``out_dir`` in ``output_format`` (a key of
-    :data:`~lvwall.infer.writers.OUTPUT_WRITERS`); a failing source leaves nothing behind
-    and does not stop the others."""
-    write = look_up(OUTPUT_WRITERS, output_format, "output format")
+    :data:`~lvwall.infer.writers.OUTPUT_WRITERS`) and merge the outcomes into its
+    ``summary.csv``. A failing source (bad input, or an output that cannot be written) leaves
+    nothing behind and does not stop the others; with ``skip_existing``, a source whose
+    complete output exists is not segmented again."""
+    writer = look_up(OUTPUT_WRITERS, output_format, "output format")
     out_dir = Path(out_dir)
-    outcomes = []
-    for source in sources:
-        start = time.perf_counter()
-        counter = _FrameCounter(progress)
-        try:
-            recording = source.open()
-            if progress is not None:
-                progress.start(recording)
-            # Segmenting runs ahead in its own thread while this one writes (encoding the
-            # overlay video takes about a quarter of the network's time per frame).
-            segmented = prefetched(
-                segment_frames(counter.count(recording.frames()), model, options),
-                2 * options.batch_size,
-                "lvwall-segment",
-            )
-            output = write(recording, segmented, out_dir)
-        except DataError as error:
-            seconds = time.perf_counter() - start
-            outcomes.append(Outcome(source, None, counter.n_frames, seconds, error))
-        else:
-            seconds = time.perf_counter() - start
-            outcomes.append(Outcome(source, output, counter.n_frames, seconds))
+    outcomes = [
+        _predict_one(source, model, options, out_dir, writer, skip_existing, progress)
+        for source in sources
+    ]
+    if outcomes:
+        merge_summary(out_dir, outcomes)
     return outcomes
+
+
+def _predict_one(
+    source: InputSource,
+    model: SegmentationModel,
+    options: PredictOptions,
+    out_dir: Path,
+    writer: OutputWriter,
+    skip_existing: bool,
+    progress: PredictProgress | None,
+) -> Outcome:
+    start = time.perf_counter()
+    target = writer.target(out_dir, source.name)
+    if skip_existing and writer.is_complete(target):
+        return Outcome(source, target, writer.frames_written(target), 0.0, skipped=True)
+    counter = _FrameCounter(progress)
+    try:
+        recording = source.open()
+        if progress is not None:
+            progress.start(recording)
+        # Segmenting runs ahead in its own thread while this one writes (encoding the
+        # overlay video takes about a quarter of the network's time per frame). Closed on
+        # every exit, so that no thread is left inside the network when a write fails.
+        segmented = prefetched(
+            segment_frames(counter.count(recording.frames()), model, options),
+            2 * options.batch_size,
+            "lvwall-segment",
+        )
+        with contextlib.closing(segmented):
+            output = writer.write(recording, segmented, out_dir)
+    except DataError as error:
+        return Outcome(source, None, counter.n_frames, time.perf_counter() - start, error)
+    return Outcome(source, output, counter.n_frames, time.perf_counter() - start)
 
 
 class _FrameCounter:
@@ -100,3 +158,61 @@ class _FrameCounter:
             if self.progress is not None:
                 self.progress.advance()
             yield frame
+
+
+def summary_row(outcome: Outcome) -> dict[str, str]:
+    """One ``summary.csv`` row: the input as given, its output name, status, frames (those
+    decoded before a failure, for a failed input), output path and the reason of a failure."""
+    return {
+        "input": str(outcome.source.path),
+        "name": outcome.source.name,
+        "status": outcome.status,
+        "frames": str(outcome.n_frames),
+        "output": str(outcome.output) if outcome.output is not None else "",
+        "reason": outcome.reason,
+    }
+
+
+def merge_summary(out_dir: Path, outcomes: Sequence[Outcome]) -> Path:
+    """Write ``out_dir/summary.csv``: the rows already there, with those of ``outcomes``
+    added or replaced (by input), in natural order of the inputs. Runs that share the folder
+    (the parts of one batch) take turns under an exclusive lock on it."""
+    path = out_dir / SUMMARY_FILE
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _locked(out_dir):
+        rows = {row["input"]: row for row in _read_summary(path)}
+        rows.update((row["input"], row) for row in map(summary_row, outcomes))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows[key] for key in sorted(rows, key=natural_key))
+        return write_text(path, buffer.getvalue())
+
+
+def _read_summary(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != SUMMARY_COLUMNS:
+            raise DataError(
+                path, f"is not an lvwall summary (expected the columns {list(SUMMARY_COLUMNS)})"
+            )
+        return list(reader)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive advisory lock on ``folder``: ``flock`` on Linux and macOS (NFS emulates
+    it); none on Windows, where the parts of a batch need their own output folders."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)

@@ -7,6 +7,7 @@ import functools
 import shutil
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,11 @@ from lvwall.infer.pipeline import SegmentedFrame
 DEFAULT_FPS = 25.0
 #: Colour (RGB) and opacity of the wall in overlay videos.
 WALL_COLOUR, WALL_OPACITY = (255, 64, 32), 0.45
+#: The files of a recording's output folder that every recording gets.
+REQUIRED_FILES = ("masks.npz", "wall_area.csv")
 #: What a recording's output folder holds; an existing folder is replaced only if it holds
 #: nothing else, so that a re-run never deletes a user's own files.
-OUTPUT_FILES = frozenset(
-    {"masks.npz", "wall_area.csv", "overlay.mp4", "overlay.gif", "overlay.png"}
-)
+OUTPUT_FILES = frozenset({*REQUIRED_FILES, "overlay.mp4", "overlay.gif", "overlay.png"})
 
 
 def overlay(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -76,13 +77,21 @@ def _write_preview_mp4(path: Path, frames: Iterable[np.ndarray], fps: float) -> 
             container.mux(stream.encode())
 
 
+def _folder_target(out_dir: Path, name: str) -> Path:
+    return out_dir / name
+
+
+def _png_target(out_dir: Path, name: str) -> Path:
+    return out_dir / f"{name}.png"
+
+
 def write_recording_folder(
     recording: Recording, frames: Iterator[SegmentedFrame], out_dir: Path
 ) -> Path:
     """``out_dir/<name>/``: masks.npz, the overlay, wall_area.csv; atomically as one folder."""
     from lvwall.data.video import write_video
 
-    target = out_dir / recording.name
+    target = _folder_target(out_dir, recording.name)
     _check_replaceable(target)
     model_masks: list[np.ndarray] = []
     original_masks: list[np.ndarray] = []
@@ -160,15 +169,55 @@ def write_png_mask(recording: Recording, frames: Iterator[SegmentedFrame], out_d
             "images only; use --format npz",
         )
     (frame,) = list(frames)
-    target = out_dir / f"{recording.name}.png"
+    target = _png_target(out_dir, recording.name)
     with atomic_path(target) as tmp:
         if not cv2.imwrite(str(tmp), frame.mask_original * np.uint8(255)):
             raise DataError(target, "could not be written as PNG")
     return target
 
 
+@dataclass(frozen=True)
+class OutputWriter:
+    """How one ``--format`` writes a recording: ``write`` (recording, segmented frames, output
+    folder) -> path, where that path is for a recording name (``target``), and whether a path
+    holds a complete output (``is_complete``; atomic writes give a final name to complete
+    outputs only, so this tells a finished recording from one a killed run never finished)."""
+
+    write: Callable[[Recording, Iterator[SegmentedFrame], Path], Path]
+    target: Callable[[Path, str], Path]
+    is_complete: Callable[[Path], bool]
+    frames_written: Callable[[Path], int]
+
+
+def _folder_is_complete(folder: Path) -> bool:
+    return folder.is_dir() and all((folder / name).is_file() for name in REQUIRED_FILES)
+
+
+def _frames_in_folder(folder: Path) -> int:
+    """The frame count of a complete output folder, from the header of its masks alone."""
+    with zipfile.ZipFile(folder / "masks.npz") as archive, archive.open("model.npy") as handle:
+        version = np.lib.format.read_magic(handle)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, _, _ = read_header(handle)
+    return int(shape[0])
+
+
 #: What is written per recording, by ``--format``.
-OUTPUT_WRITERS: dict[str, Callable[[Recording, Iterator[SegmentedFrame], Path], Path]] = {
-    "npz": write_recording_folder,
-    "png": write_png_mask,
+OUTPUT_WRITERS: dict[str, OutputWriter] = {
+    "npz": OutputWriter(
+        write_recording_folder,
+        target=_folder_target,
+        is_complete=_folder_is_complete,
+        frames_written=_frames_in_folder,
+    ),
+    "png": OutputWriter(
+        write_png_mask,
+        target=_png_target,
+        is_complete=Path.is_file,
+        frames_written=lambda path: 1,
+    ),
 }

@@ -45,7 +45,7 @@ class SegmentationDataModule(L.LightningDataModule):
             else:
                 train_idx, val_idx = kfold(recordings, config.folds, config.seed)[config.fold]
         except ValueError as error:
-            raise LvwallError(f"cannot split the recordings patient-wise: {error}") from None
+            raise LvwallError(_split_advice(recordings, config, error)) from None
         self.train_recordings = select_recordings(recordings, train_idx)
         self.val_recordings = select_recordings(recordings, val_idx)
 
@@ -90,6 +90,25 @@ class SegmentationDataModule(L.LightningDataModule):
             "persistent_workers": self.num_workers > 0,
             "pin_memory": torch.cuda.is_available(),
         }
+
+
+def _split_advice(
+    recordings: Sequence[LabelledRecording], config: TrainConfig, error: ValueError
+) -> str:
+    """Why the recordings cannot be split for validation, and which option would work."""
+    patients = {recording.patient for recording in recordings}
+    with_mi = {recording.patient for recording in recordings if recording.label}
+    split = (
+        f"fold {config.fold} of a patient-wise {config.folds}-fold split"
+        if config.fold is not None
+        else f"a patient-wise hold-out of {config.val_fraction:.0%}"
+    )
+    reason = str(error).rstrip(".")
+    return (
+        f"the {len(recordings)} recordings ({len(patients)} patients, {len(with_mi)} with MI) "
+        f"are too few for {split} stratified by MI ({reason}); use --fold 0 --folds 2, or "
+        "validate on other recordings with --val-data"
+    )
 
 
 def _check_no_shared_patients(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from lvwall.atomic import write_json
 from lvwall.checkpoint import load_model
 from lvwall.config import RUN_DEFINING_FIELDS, TrainConfig
 from lvwall.data.records import LabelledRecording
-from lvwall.errors import DataError, LvwallError
+from lvwall.errors import DataError, LvwallError, RunInterruptedError
 from lvwall.model import UNet, build_model
 from lvwall.train.data import SegmentationDataModule
 from lvwall.train.module import SegmentationModule
@@ -97,14 +96,14 @@ def resolve_num_workers(config: TrainConfig) -> int:
     return min(8, os.cpu_count() or 1) if on_gpu(config) else 0
 
 
-def build_trainer(config: TrainConfig, out_dir: Path, quiet: bool = False) -> L.Trainer:
+def build_trainer(config: TrainConfig, out_dir: Path) -> L.Trainer:
     """A Lightning trainer for ``config`` writing checkpoints and logs into ``out_dir``.
 
     Checkpoints: ``best.ckpt`` (best ``val/dice``) and ``last.ckpt``; early stopping on
     ``val/dice``; learning rate, CSV and TensorBoard logs; a Rich progress bar; with
     ``config.swa_start``, stochastic weight averaging (checkpoints then hold the average). On a GPU:
-    cuDNN autotuning and TF32 matrix multiplies. ``quiet`` skips the model summary (for
-    ranks other than 0).
+    cuDNN autotuning and TF32 matrix multiplies. No model summary: ``lvwall train`` prints its
+    own line about the model.
     """
     gpu = on_gpu(config)
     if gpu:
@@ -153,7 +152,7 @@ def build_trainer(config: TrainConfig, out_dir: Path, quiet: bool = False) -> L.
         log_every_n_steps=1,
         benchmark=gpu,
         default_root_dir=out_dir,
-        enable_model_summary=not quiet,
+        enable_model_summary=False,
     )
 
 
@@ -173,7 +172,7 @@ def fit(
     ``config.yaml`` in every field of :data:`lvwall.config.RUN_DEFINING_FIELDS`; hardware
     settings (devices, precision, workers) may change. ``recordings`` and ``val_recordings``
     skip loading ``config.data`` and ``config.val_data`` (for callers that already hold the
-    data). Lightning's banners and tips are silenced (:mod:`lvwall.quiet`).
+    data). Lightning's banners and tips are silenced (:mod:`lvwall.train.quiet`).
     """
     out_dir = Path(out_dir).resolve()
     is_launcher = _launched_rank() == 0
@@ -181,11 +180,12 @@ def fit(
         check_run_dir(out_dir, resume)
         if resume:
             _check_resume_config(out_dir, config)
+            load_model(out_dir / LAST_CHECKPOINT)  # a truncated or unsafe file fails here
     with quiet_lightning():
         L.seed_everything(config.seed, workers=True, verbose=False)
         # The trainer first, so that hardware settings Lightning cannot honour fail before
         # the data are read.
-        trainer = build_trainer(config, out_dir, quiet=not is_launcher)
+        trainer = build_trainer(config, out_dir)
         if recordings is None:
             recordings = _load_recordings(config.data, config.image_size, "train", is_launcher)
         if val_recordings is None and config.val_data:
@@ -203,10 +203,7 @@ def fit(
             if not resume:
                 config.to_yaml(out_dir / CONFIG_FILE)
                 write_json(out_dir / SPLIT_FILE, datamodule.split())
-        started = time.perf_counter()
-        trainer.fit(
-            module, datamodule=datamodule, ckpt_path=out_dir / LAST_CHECKPOINT if resume else None
-        )
+        _fit_or_say_how_to_resume(trainer, module, datamodule, out_dir, resume)
     if not trainer.is_global_zero:
         epochs = trainer.current_epoch
         return TrainResult(
@@ -215,7 +212,33 @@ def fit(
             epochs_run=epochs,
             stopped_early=epochs < config.epochs,
         )
-    return _summarise_run(out_dir, config, datamodule, module, time.perf_counter() - started)
+    return _summarise_run(out_dir, config, datamodule, module)
+
+
+def _fit_or_say_how_to_resume(
+    trainer: L.Trainer,
+    module: SegmentationModule,
+    datamodule: SegmentationDataModule,
+    out_dir: Path,
+    resume: bool,
+) -> None:
+    """``trainer.fit``, loading a resumed checkpoint with ``weights_only=True``; Ctrl+C ends
+    in :class:`RunInterruptedError` saying how to continue (Lightning itself exits with 1)."""
+    try:
+        trainer.fit(
+            module,
+            datamodule=datamodule,
+            ckpt_path=out_dir / LAST_CHECKPOINT if resume else None,
+            weights_only=True,
+        )
+    except (SystemExit, KeyboardInterrupt) as stop:
+        if isinstance(stop, SystemExit) and not trainer.interrupted:
+            raise
+        if (out_dir / LAST_CHECKPOINT).is_file():
+            advice = f"continue it with: lvwall train --out {out_dir} --resume"
+        else:
+            advice = f"no epoch had finished, so remove {out_dir} and start it again"
+        raise RunInterruptedError(f"{out_dir}: training was interrupted; {advice}") from None
 
 
 def _run_paths(out_dir: Path) -> dict[str, Path]:
@@ -231,12 +254,11 @@ def _summarise_run(
     config: TrainConfig,
     datamodule: SegmentationDataModule,
     module: SegmentationModule,
-    seconds: float,
 ) -> TrainResult:
     """Write ``metrics.csv``, the learning curve and ``metrics.json``; return the result.
 
-    Rank 0 reads the outcome from the logs: with spawned or forked workers (ddp_spawn,
-    ddp_notebook) this process's trainer never saw the epochs run.
+    Rank 0 reads the outcome from the logs and the last checkpoint: with spawned or forked
+    workers (ddp_spawn, ddp_notebook) this process's trainer never saw the epochs run.
     """
     history = write_history(out_dir)
     plot_learning_curve(history, out_dir / CURVE_FILE)
@@ -251,7 +273,7 @@ def _summarise_run(
         **result.to_dict(),
         "best_epoch": best_epoch(history),
         "best_val_metrics": best_metrics(history),
-        "seconds": round(seconds, 2),
+        "seconds": round(_trained_seconds(out_dir / LAST_CHECKPOINT), 2),
         "train_recordings": len(datamodule.train_recordings),
         "val_recordings": len(datamodule.val_recordings),
         "model_config": module.model.config.to_dict(),
@@ -259,6 +281,12 @@ def _summarise_run(
     }
     write_json(out_dir / SUMMARY_FILE, summary)
     return result
+
+
+def _trained_seconds(checkpoint: Path) -> float:
+    """Training time of the whole run up to ``checkpoint``, over every attempt."""
+    _, meta = load_model(checkpoint)
+    return float(meta.get("train_seconds") or 0.0)
 
 
 def _launched_rank() -> int:

@@ -9,6 +9,7 @@ processes under DDP) and logs the study's metrics from them (Degerli et al., IEE
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import lightning as L
@@ -69,6 +70,9 @@ class SegmentationModule(L.LightningModule):
         self.val_counts = ConfusionCounts()
         self.channels_last = False
         self.latest_val_metrics: dict[str, float] = {}
+        # Training time of the attempts before this one, restored on resume.
+        self.earlier_seconds = 0.0
+        self.attempt_started: float | None = None
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if self.channels_last:
@@ -110,11 +114,25 @@ class SegmentationModule(L.LightningModule):
         if not self.trainer.sanity_checking:
             self.latest_val_metrics = {name: metrics[name] for name in VAL_METRICS}
 
+    def on_fit_start(self) -> None:
+        self.attempt_started = time.perf_counter()
+
+    def trained_seconds(self) -> float:
+        """Seconds spent training this run, over every attempt (the first and each resume)."""
+        attempt = (
+            0.0 if self.attempt_started is None else time.perf_counter() - self.attempt_started
+        )
+        return self.earlier_seconds + attempt
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[META_KEY] = {
             "threshold": DEFAULT_THRESHOLD,
             "metrics": dict(self.latest_val_metrics),
+            "train_seconds": self.trained_seconds(),
         }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.earlier_seconds = float((checkpoint.get(META_KEY) or {}).get("train_seconds", 0.0))
 
     def configure_optimizers(self) -> Any:
         optimizer = torch.optim.AdamW(
