@@ -47,9 +47,9 @@ def time_to_peak_key(segment: str) -> str:
     return f"segments.{segment}.time_to_peak_frame"
 
 
-_ALL_KEYS = (
-    "ed_frame",
-    "es_frame",
+_PHASE_KEYS = ("ed_frame", "es_frame")
+#: Every number that a cycle's ED and ES give, by JSON key.
+_CYCLE_KEYS = (
     *NUMBER_KEYS,
     *(strain_key(name) for name in SEGMENT_NAMES),
     *(time_to_peak_key(name) for name in SEGMENT_NAMES),
@@ -167,7 +167,7 @@ def measure_recording(
         numbers = _numbers(ed, es, scale)
         curves = _strain_curves(traced, cycle)
     else:
-        missing.update(dict.fromkeys(_ALL_KEYS[2:], reason))
+        missing.update(dict.fromkeys(_CYCLE_KEYS, reason))
     time_to_peak = _time_to_peak(curves, missing)
     intervals = _intervals(probabilities, cycle, numbers, scale, septal_side, name, missing)
     return Measurements(
@@ -242,7 +242,7 @@ def _unmeasured(
         frames=_frame_table(traced, scale, frame_flags, None),
         strain_curves=_curve_array(None, len(traced)),
         intervals=dict.fromkeys((*_INTERVAL_FIELDS, *SEGMENT_NAMES)),
-        missing=dict.fromkeys(_ALL_KEYS, reason),
+        missing=dict.fromkeys((*_PHASE_KEYS, *_CYCLE_KEYS), reason),
     )
 
 

@@ -13,6 +13,7 @@ from lvwall.data.records import SEGMENT_NAMES, SEGMENT_TITLES
 from lvwall.measure.intervals import COVERAGE, Interval
 from lvwall.measure.phases import Cycle
 from lvwall.measure.scale import PixelScale
+from lvwall.measure.strain import EULERIAN_WEIGHT
 
 #: What the numbers are and where their formulas come from (the JSON ``method`` field).
 METHOD = (
@@ -21,8 +22,10 @@ METHOD = (
     "al., JASE 2015). Volumes: single-plane method of discs, 20 discs along the long axis from "
     "the annulus midpoint to the apex (Lang 2015); area-length 8A^2/(3 pi L) as a second "
     "estimate. EF = (EDV - ESV) / EDV x 100. GLS = (L_ES - L_ED) / L_ED x 100 of the "
-    "endocardial border length (Voigt et al., EHJ-CVI 2015). Segmental strain: each side's "
-    "length change shared among its segments by ED length and inward motion. Intervals: "
+    "endocardial border length (Voigt et al., EHJ-CVI 2015). Segmental strain: the same of "
+    "each segment, each side's length change shared among its segments by their own length "
+    f"in each frame (weight {EULERIAN_WEIGHT:g}) and by their inward motion "
+    f"({1 - EULERIAN_WEIGHT:g}). Intervals: "
     f"{COVERAGE:.0%} split-conformal intervals over masks at several probability thresholds "
     "(cf. Judge et al. 2025)."
 )
