@@ -14,6 +14,7 @@ from lvwall.data.phantom.dataset import (
     write_dataset,
     write_recording,
 )
+from lvwall.data.phantom.function import FunctionTruth, function_truth
 from lvwall.data.phantom.params import PhantomParams, sample_params, sample_segment_mi
 from lvwall.data.phantom.recording import (
     PhantomRecording,
@@ -23,11 +24,13 @@ from lvwall.data.phantom.recording import (
 )
 
 __all__ = [
+    "FunctionTruth",
     "PhantomParams",
     "PhantomRecording",
     "PhantomTruth",
     "draw_params",
     "echo_name",
+    "function_truth",
     "load_truth",
     "recording_seed",
     "sample_params",

@@ -5,7 +5,8 @@
     <out>/HMC-QU/A4C/PH0001 _4CH_1.avi
     <out>/LV Ground-truth Segmentation Masks/Mask_PH0001 _4CH_1.mat
     <out>/A4C.xlsx
-    <out>/phantom_truth/PH0001 _4CH_1.npz   (segment_maps, segment_motion, segment_mi, ...)
+    <out>/phantom_truth/PH0001 _4CH_1.npz   (segment_maps, segment_motion, segment_mi,
+                                             volume_ml, ef_percent, strain_percent, ...)
 
 so every HMC-QU reader, trainer and analysis runs on it unchanged
 (:func:`lvwall.data.hmcqu.load_dataset` reads it back).
@@ -16,13 +17,14 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from lvwall.atomic import atomic_dir, atomic_path
 from lvwall.data import hmcqu
+from lvwall.data.phantom.function import FunctionTruth
 from lvwall.data.phantom.recording import (
     PhantomRecording,
     draw_params,
@@ -43,13 +45,16 @@ class PhantomTruth:
     ``segment_maps`` uint8 (T, 224, 224), 0 background and 1..6 in SEGMENT_NAMES order;
     ``segment_motion`` (6,) motion amplitude per segment (1 normal, <= 0.3 hypokinetic);
     ``segment_mi`` (6,) bool; ``endo_displacement`` (T, 6) mean endocardial displacement of
-    each segment from end-diastole, mm.
+    each segment from end-diastole, mm; ``function`` the true cavity areas, volumes, lengths,
+    EF and strain (:class:`~lvwall.data.phantom.function.FunctionTruth`), ``None`` in truth
+    files written before lvwall knew them.
     """
 
     segment_maps: np.ndarray
     segment_motion: np.ndarray
     segment_mi: np.ndarray
     endo_displacement: np.ndarray
+    function: FunctionTruth | None
 
 
 def recording_seed(seed: int, index: int) -> int:
@@ -75,6 +80,7 @@ def _write_truth(path: Path, recording: PhantomRecording) -> None:
             segment_motion=recording.segment_motion,
             segment_mi=np.asarray(recording.record.segment_mi, bool),
             endo_displacement=recording.endo_displacement,
+            **recording.function.arrays(),
         )
 
 
@@ -174,9 +180,21 @@ def load_truth(root: str | Path, echo: str) -> PhantomTruth:
                 segment_motion=data["segment_motion"],
                 segment_mi=data["segment_mi"].astype(bool),
                 endo_displacement=data["endo_displacement"],
+                function=_function_truth(data),
             )
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
         raise DataError(path, f"is not a readable phantom truth file ({error})") from error
     if truth.segment_motion.shape != (len(SEGMENT_NAMES),) or truth.segment_maps.ndim != 3:
         raise DataError(path, "holds arrays of the wrong shape for phantom truth")
     return truth
+
+
+def _function_truth(data: Mapping[str, np.ndarray]) -> FunctionTruth | None:
+    names = [field.name for field in fields(FunctionTruth)]
+    if not all(name in data for name in names):
+        return None
+    values = {name: data[name] for name in names}
+    for name in ("ef_percent", "gls_percent"):
+        values[name] = float(values[name])
+    values["es_index"] = int(values["es_index"])
+    return FunctionTruth(**values)

@@ -182,12 +182,16 @@ def _rv_controls(heart: Heart, kinetics: Kinetics) -> tuple[np.ndarray, np.ndarr
 
 
 def _atrial_controls(
-    cavity: np.ndarray, annulus_shift: np.ndarray, down: np.ndarray
+    cavity: np.ndarray, hinges: np.ndarray, hinge_shifts: np.ndarray, down: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Atrial walls follow their annulus near the valve and stay put at the far wall."""
+    """Atrial walls follow their annulus near the valve and stay put at the far wall; across
+    the chamber, each point follows the two valve hinges in proportion to how near it lies."""
     top = float(cavity[[0, -1]].mean(0) @ down)
     depth = cavity @ down - top
     share = 1.0 - np.clip(depth / max(float(depth.max()), 1e-6), 0, 1)
+    chord = hinges[1] - hinges[0]
+    across = np.clip((cavity - hinges[0]) @ chord / float(chord @ chord), 0, 1)[:, None]
+    annulus_shift = (1 - across) * hinge_shifts[0] + across * hinge_shifts[1]
     return cavity, share[:, None] * annulus_shift
 
 
@@ -229,10 +233,16 @@ def systolic_field(
     lv_points, lv_shift = _lv_controls(heart, amplitude, kinetics)
     rv_points, rv_shift = _rv_controls(heart, kinetics)
     n_side = len(amplitude)
-    mitral_shift = lv_shift[[0, n_side - 1]].mean(0)
-    tricuspid_shift = rv_shift[len(heart.rv_free_wall) - 2]
-    la_points, la_shift = _atrial_controls(heart.la_cavity, mitral_shift, heart.axis_down)
-    ra_points, ra_shift = _atrial_controls(heart.ra_cavity, tricuspid_shift, heart.axis_down)
+    mitral_shifts = lv_shift[[0, n_side - 1]]
+    # The tricuspid septal hinge sits on the septum's epicardium and moves with it.
+    septal_hinge = int(np.argmin(np.linalg.norm(lv_points - heart.tricuspid_annulus[0], axis=1)))
+    tricuspid_shifts = np.stack([lv_shift[septal_hinge], rv_shift[len(heart.rv_free_wall) - 2]])
+    la_points, la_shift = _atrial_controls(
+        heart.la_cavity, heart.mitral_annulus, mitral_shifts, heart.axis_down
+    )
+    ra_points, ra_shift = _atrial_controls(
+        heart.ra_cavity, heart.tricuspid_annulus, tricuspid_shifts, heart.axis_down
+    )
     anchors = _anchor_points(heart, raster)
     points = np.concatenate([lv_points, rv_points, la_points, ra_points, anchors])
     shifts = np.concatenate([lv_shift, rv_shift, la_shift, ra_shift, np.zeros_like(anchors)])

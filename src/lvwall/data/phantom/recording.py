@@ -9,6 +9,7 @@ import numpy as np
 
 from lvwall.data.phantom import bmode
 from lvwall.data.phantom.anatomy import Heart, build_heart, sample_heart_shape, segment_polygons
+from lvwall.data.phantom.function import FunctionTruth, function_truth
 from lvwall.data.phantom.motion import (
     CardiacCycle,
     DisplacementField,
@@ -43,7 +44,8 @@ class PhantomRecording:
     1..6 in SEGMENT_NAMES order) are (T, 224, 224) for those frames, in the frame geometry of
     HMC-QU masks (the whole video frame resized to 224 x 224). ``segment_motion`` (6,) is the
     motion amplitude of each segment (1 = normal, <= 0.3 = hypokinetic); ``endo_displacement``
-    (T, 6) the mean displacement of each segment's endocardium from end-diastole, in mm.
+    (T, 6) the mean displacement of each segment's endocardium from end-diastole, in mm;
+    ``function`` the cycle's true cavity areas, volumes, lengths, EF and strain.
     """
 
     echo: str
@@ -53,6 +55,7 @@ class PhantomRecording:
     segment_maps: np.ndarray
     segment_motion: np.ndarray
     endo_displacement: np.ndarray
+    function: FunctionTruth
     params: PhantomParams
 
 
@@ -243,16 +246,21 @@ def _wall_truth(
     field: DisplacementField,
     converter: bmode.ScanConverter,
     contraction: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Segment maps and per-segment endocardial displacement (mm) of the given frames."""
+) -> tuple[np.ndarray, np.ndarray, FunctionTruth]:
+    """Segment maps, per-segment endocardial displacement (mm) and the function truth of the
+    given frames."""
     lv = heart.lv
     endo_shift, epi_shift = field(lv.endo), field(lv.epi)
+    segments = [lv.segment_slice(k) for k in range(len(SEGMENT_NAMES))]
     maps, displacement = [], []
     for c in contraction:
         maps.append(_segment_map(converter, lv.endo + c * endo_shift, lv.epi + c * epi_shift))
         moved = 10.0 * c * np.linalg.norm(endo_shift, axis=1)
-        displacement.append([moved[lv.segment_slice(k)].mean() for k in range(len(SEGMENT_NAMES))])
-    return np.stack(maps), np.asarray(displacement, np.float32)
+        displacement.append([moved[part].mean() for part in segments])
+    contours = lv.endo[None] + contraction[:, None, None] * endo_shift[None]
+    mm_per_pixel = 10.0 / converter.pixels_per_cm
+    function = function_truth(contours, segments, (mm_per_pixel, mm_per_pixel))
+    return np.stack(maps), np.asarray(displacement, np.float32), function
 
 
 def _seed_streams(seed: int) -> tuple[np.random.SeedSequence, np.random.SeedSequence]:
@@ -394,7 +402,7 @@ def simulate_recording(
         [renderer.render(int(i), float(contraction[i]), float(opening[i])) for i in frames]
     )
     first, last = params.first_ed_frame - 1, params.end_of_cycle
-    segment_maps, endo_displacement = _wall_truth(
+    segment_maps, endo_displacement, function = _wall_truth(
         scene.heart, scene.field, scene.scan.converter, contraction[first:last]
     )
     record = EchoRecord(
@@ -412,6 +420,7 @@ def simulate_recording(
         segment_maps=segment_maps,
         segment_motion=scene.segment_amplitudes,
         endo_displacement=endo_displacement,
+        function=function,
         params=params,
     )
 

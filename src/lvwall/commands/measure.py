@@ -1,0 +1,199 @@
+"""``lvwall measure``: LV volumes, EF, GLS and segmental strain of A4C recordings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lvwall.data.inputs import Recording
+    from lvwall.measure.result import Measurements
+    from lvwall.measure.sources import MeasurementInput
+
+
+def _positive_spacing(value: float | None) -> float | None:
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be a positive number of millimetres per pixel, got {value}")
+    return value
+
+
+def command(
+    inputs: list[Path] = typer.Argument(
+        ...,
+        help="Recordings (videos, GIFs, DICOM files, folders of frames, or folders of these) "
+        "to segment, or masks.npz files written by `lvwall predict`.",
+        show_default=False,
+    ),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Folder for the results; each recording's go to OUT/<name>/."
+    ),
+    model: Path | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Model for recordings (.ckpt, .safetensors or .onnx); default: the bundled one.",
+    ),
+    spacing: float | None = typer.Option(
+        None,
+        "--spacing",
+        callback=_positive_spacing,
+        help="Size of one video-frame pixel in mm (square pixels), for volumes in ml; "
+        "overrides the spacing a DICOM file records. Without either, volumes are in px3.",
+    ),
+) -> None:
+    """Measure LV volumes (method of discs and area-length), ejection fraction, global
+    longitudinal strain and the six A4C segments' strain from the wall masks of every
+    frame, each with an interval from the segmentation's uncertainty.
+
+    Writes OUT/<name>/measurements.json, measurements.csv (one row per frame) and
+    measurements.png. ED and ES are the largest and smallest cavity of the first complete
+    cycle; numbers that cannot be trusted (no complete cycle, a wall that cannot be split)
+    are written as null with the reason. Every input is processed even when others fail;
+    the exit code is 1 if any failed.
+    """
+    from rich.console import Console
+
+    from lvwall.data.inputs import discover
+    from lvwall.measure.sources import read_predicted_masks, segment_for_measurement
+
+    console = Console(stderr=True)
+    npz_inputs = [path for path in inputs if path.suffix.lower() == ".npz"]
+    sources = discover([path for path in inputs if path.suffix.lower() != ".npz"])
+    jobs: list[tuple[Path, Callable[[], MeasurementInput]]] = [
+        (path, lambda path=path: read_predicted_masks(path)) for path in npz_inputs
+    ]
+    if sources:
+        from lvwall.infer import load_segmentation_model
+
+        segmentation_model = load_segmentation_model(model)
+        console.print(f"model: {segmentation_model.description}", highlight=False)
+        progress = _FrameProgress(console)
+        jobs += [
+            (
+                source.path,
+                lambda source=source: segment_for_measurement(source, segmentation_model, progress),
+            )
+            for source in sources
+        ]
+        with progress:
+            outcomes = [_measure(path, read, out, spacing, console) for path, read in jobs]
+    else:
+        outcomes = [_measure(path, read, out, spacing, console) for path, read in jobs]
+    _print_summary(outcomes)
+    if not outcomes or not all(outcome.ok for outcome in outcomes):
+        raise typer.Exit(1)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    path: Path
+    measurements: Measurements | None = None
+    folder: Path | None = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.measurements is not None
+
+
+def _measure(
+    path: Path,
+    read: Callable[[], MeasurementInput],
+    out: Path,
+    spacing: float | None,
+    console: Console,
+) -> _Outcome:
+    from lvwall.errors import LvwallError
+    from lvwall.measure.outputs import write_outputs
+    from lvwall.measure.recording import measure_recording
+
+    try:
+        recording = read()
+        with console.status(f"measuring {recording.name}"):
+            measurements = measure_recording(
+                recording.masks,
+                recording.probabilities,
+                spacing_mm=spacing or recording.spacing_mm,
+                frame_size=recording.frame_size,
+                frame_flags=recording.frame_flags,
+                name=recording.name,
+            )
+            paths = write_outputs(measurements, out / recording.name)
+    except LvwallError as error:
+        return _Outcome(path, error=str(error))
+    return _Outcome(path, measurements, paths["json"].parent)
+
+
+def _print_summary(outcomes: list[_Outcome]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="lvwall measure")
+    table.add_column("input", overflow="fold")
+    for column in ("ED", "ES", "EDV", "ESV", "EF %", "GLS %"):
+        table.add_column(column, justify="right")
+    table.add_column("result", overflow="fold")
+    for outcome in outcomes:
+        result = outcome.measurements
+        if result is None:
+            table.add_row(str(outcome.path), *[""] * 6, f"[red]failed:[/] {outcome.error}")
+            continue
+        unit = result.scale.volume_unit
+        cells = [
+            _cell(None if result.ed_index is None else result.ed_index + 1, "{}"),
+            _cell(None if result.es_index is None else result.es_index + 1, "{}"),
+            _cell(result.edv, "{:.4g} " + unit),
+            _cell(result.esv, "{:.4g} " + unit),
+            _cell(result.ef_percent, "{:.1f}"),
+            _cell(result.gls_percent, "{:.1f}"),
+        ]
+        status = f"[green]{outcome.folder}[/]"
+        numbers = {key: reason for key, reason in result.missing.items() if key != "intervals"}
+        if numbers:
+            status += f"\n[yellow]missing:[/] {next(iter(numbers.values()))}"
+        table.add_row(str(outcome.path), *cells, status)
+    if not outcomes:
+        table.add_row("(none)", *[""] * 6, "[red]no recordings found in the inputs[/]")
+    Console().print(table)
+
+
+def _cell(value: float | None, template: str) -> str:
+    return "[dim]n/a[/]" if value is None else template.format(value)
+
+
+class _FrameProgress:
+    """A Rich progress bar over the frames of the recording being segmented."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.bar = Progress(
+            TextColumn("segmenting {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task: int | None = None
+
+    def __enter__(self) -> _FrameProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)
+
+    def start(self, recording: Recording) -> None:
+        if self.task is not None:
+            self.bar.remove_task(self.task)
+        self.task = self.bar.add_task(recording.name, total=recording.n_frames)
+
+    def advance(self) -> None:
+        if self.task is not None:
+            self.bar.advance(self.task)

@@ -1,0 +1,48 @@
+"""From wall masks to the numbers cardiologists report: LV volumes, EF, GLS, segmental strain.
+
+Typical use on one recording's model-size wall masks (T, 224, 224), with the model's
+probability maps for intervals and the video frame's pixel spacing for millilitres::
+
+    from lvwall.measure import measure_recording, write_outputs
+    result = measure_recording(masks, probabilities, spacing_mm=0.3, frame_size=(422, 636))
+    result.ef_percent, result.gls_percent, result.segment_strain["SEG14"]
+    result.intervals["ef_percent"]           # Interval(low, high, ensemble)
+    result.missing                           # {json key: why it is missing}
+    write_outputs(result, "out/echo")        # measurements.json, .csv and .png
+
+or straight from a recording or a ``lvwall predict`` masks.npz with
+:func:`lvwall.measure.sources.segment_for_measurement` /
+:func:`lvwall.measure.sources.read_predicted_masks`. Methods and the JSON fields are
+described in docs/measure.md.
+"""
+
+from lvwall.measure.contour import Endocardium, endocardium
+from lvwall.measure.intervals import Interval
+from lvwall.measure.outputs import OUTPUT_FILES, write_outputs
+from lvwall.measure.phases import Cycle, NoCycleError, select_cycle
+from lvwall.measure.recording import measure_recording
+from lvwall.measure.result import Measurements, QualitySummary
+from lvwall.measure.scale import PixelScale, pixel_scale
+from lvwall.measure.strain import segmental_strain, strain_percent
+from lvwall.measure.volumes import area_length_volume, disc_volume, ejection_fraction
+
+__all__ = [
+    "OUTPUT_FILES",
+    "Cycle",
+    "Endocardium",
+    "Interval",
+    "Measurements",
+    "NoCycleError",
+    "PixelScale",
+    "QualitySummary",
+    "area_length_volume",
+    "disc_volume",
+    "ejection_fraction",
+    "endocardium",
+    "measure_recording",
+    "pixel_scale",
+    "segmental_strain",
+    "select_cycle",
+    "strain_percent",
+    "write_outputs",
+]

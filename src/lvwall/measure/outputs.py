@@ -1,0 +1,41 @@
+"""The files ``lvwall measure`` writes for one recording, in one folder, atomically."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from lvwall.atomic import atomic_dir, write_text
+from lvwall.errors import DataError
+from lvwall.measure.figures import plot_measurements
+from lvwall.measure.result import Measurements
+
+#: The files :func:`write_outputs` writes, by what they hold.
+OUTPUT_FILES: dict[str, str] = {
+    "json": "measurements.json",
+    "csv": "measurements.csv",
+    "figure": "measurements.png",
+}
+
+
+def write_outputs(measurements: Measurements, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``measurements.json``, ``measurements.csv`` and ``measurements.png`` into
+    ``out_dir``, replacing an earlier result there as a whole; returns the paths by the keys
+    of :data:`OUTPUT_FILES`.
+
+    Raises :class:`DataError` when ``out_dir`` holds files that this function did not write.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.is_file() or (
+        out_dir.is_dir() and any(p.name not in OUTPUT_FILES.values() for p in out_dir.iterdir())
+    ):
+        raise DataError(
+            out_dir, "exists and holds files lvwall did not write; choose another --out folder"
+        )
+    with atomic_dir(out_dir) as folder:
+        write_text(folder / OUTPUT_FILES["json"], measurements.json_text())
+        write_text(folder / OUTPUT_FILES["csv"], measurements.csv_text())
+        plot_measurements(measurements, folder / OUTPUT_FILES["figure"], title=measurements.name)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+    return {key: out_dir / name for key, name in OUTPUT_FILES.items()}
