@@ -12,7 +12,6 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from lvwall.data.inputs import Recording
     from lvwall.measure.result import Measurements
     from lvwall.measure.sources import MeasurementInput
 
@@ -59,10 +58,13 @@ def command(
     """
     from rich.console import Console
 
+    from lvwall.atomic import check_output_dir
+    from lvwall.commands._console import FrameProgress
     from lvwall.data.inputs import discover
     from lvwall.measure.sources import read_predicted_masks, segment_for_measurement
 
     console = Console(stderr=True)
+    check_output_dir(out)
     npz_inputs = [path for path in inputs if path.suffix.lower() == ".npz"]
     sources = discover([path for path in inputs if path.suffix.lower() != ".npz"])
     jobs: list[tuple[Path, Callable[[], MeasurementInput]]] = [
@@ -73,7 +75,7 @@ def command(
 
         segmentation_model = load_segmentation_model(model)
         console.print(f"model: {segmentation_model.description}", highlight=False)
-        progress = _FrameProgress(console)
+        progress = FrameProgress(console, verb="segmenting")
         jobs += [
             (
                 source.path,
@@ -165,35 +167,3 @@ def _print_summary(outcomes: list[_Outcome]) -> None:
 
 def _cell(value: float | None, template: str) -> str:
     return "[dim]n/a[/]" if value is None else template.format(value)
-
-
-class _FrameProgress:
-    """A Rich progress bar over the frames of the recording being segmented."""
-
-    def __init__(self, console: Console) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        self.bar = Progress(
-            TextColumn("segmenting {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-            transient=True,
-        )
-        self.task: int | None = None
-
-    def __enter__(self) -> _FrameProgress:
-        self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(*exc)
-
-    def start(self, recording: Recording) -> None:
-        if self.task is not None:
-            self.bar.remove_task(self.task)
-        self.task = self.bar.add_task(recording.name, total=recording.n_frames)
-
-    def advance(self) -> None:
-        if self.task is not None:
-            self.bar.advance(self.task)
