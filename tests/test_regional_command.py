@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,12 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from lvwall.cli import app
+from lvwall.data.records import SEGMENT_NAMES
 from lvwall.data.video import write_video
 from lvwall.infer import SegmentationModel
+from lvwall.measure.outputs import OUTPUT_FILES as MEASUREMENT_FILES
 from lvwall.regional.analysis import OUTPUT_FILES, Thresholds, analyse_cycle
 from lvwall.regional.schematic import beating_wall
 
-runner = CliRunner()
+runner = CliRunner(env={"COLUMNS": "200"})
 STILL = 2  # SEG14 does not move
 
 
@@ -37,8 +40,12 @@ def test_masks_npz_gives_every_output(masks_npz: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["regional", str(masks_npz), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     folder = tmp_path / "out" / "echo 1"
-    assert sorted(p.name for p in folder.iterdir()) == sorted(OUTPUT_FILES.values())
+    expected = [*OUTPUT_FILES.values(), *MEASUREMENT_FILES.values()]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(expected)
     assert "SEG14" in result.output and "apical septal" in result.output
+    measured = json.loads((folder / MEASUREMENT_FILES["json"]).read_text())
+    assert "EF " in result.output and "GLS " in result.output
+    assert set(measured["segments"]) == set(SEGMENT_NAMES)
 
 
 def test_thresholds_flag_the_still_segment(

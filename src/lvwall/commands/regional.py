@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from lvwall.measure.result import Measurements
     from lvwall.regional.analysis import RegionalAnalysis
 
 
@@ -69,6 +70,8 @@ def command(
 
     from lvwall.atomic import check_output_dir
     from lvwall.commands._console import FrameProgress
+    from lvwall.measure import measure_recording
+    from lvwall.measure.outputs import write_measurement_files
     from lvwall.regional.analysis import Thresholds, analyse_cycle, write_outputs
     from lvwall.regional.mi import DEFAULT_SCORE, SCORES
     from lvwall.regional.sources import read_masks_npz, segment_recording
@@ -100,6 +103,16 @@ def command(
         )
         reference = cycle.frames[0] if cycle.frames is not None else cycle.masks[0] * 0.5
         paths = write_outputs(analysis, out / cycle.name, reference, title=cycle.name)
+    with console.status("measuring volumes, EF and strain"):
+        measurements = measure_recording(
+            cycle.masks,
+            cycle.probabilities,
+            spacing_mm=cycle.spacing_mm,
+            frame_size=cycle.frame_size,
+            septal_side=septal_side.value,
+            name=cycle.name,
+        )
+        write_measurement_files(measurements, out / cycle.name)
     if analysis.held_frames:
         frames = ", ".join(str(index + 1) for index in analysis.held_frames)
         console.print(
@@ -107,17 +120,17 @@ def command(
             "they reuse the previous frame's segments",
             highlight=False,
         )
-    _print_table(analysis, cycle.name)
+    _print_table(analysis, measurements, cycle.name)
     console.print(f"results: {paths['table'].parent}", highlight=False)
 
 
-def _print_table(analysis: RegionalAnalysis, name: str) -> None:
+def _print_table(analysis: RegionalAnalysis, measurements: Measurements, name: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"lvwall regional: {name}")
     table.add_column("segment")
-    for column in ("displacement", "inward", "thickening", "score"):
+    for column in ("displacement", "inward", "thickening", "score", "strain"):
         table.add_column(column, justify="right")
     flags = analysis.flags
     if flags is not None:
@@ -129,6 +142,7 @@ def _print_table(analysis: RegionalAnalysis, name: str) -> None:
             f"{row['max_inward_pct_long_axis']:.1f}%",
             f"{row['max_thickening_pct']:.0f}%",
             f"{analysis.scores[index]:.4f}",
+            _percent(measurements.segment_strain[row["segment"]]),
         ]
         if flags is not None:
             cells.append("[bold red]yes[/]" if flags[index] else "no")
@@ -136,6 +150,16 @@ def _print_table(analysis: RegionalAnalysis, name: str) -> None:
     Console().print(table)
     Console().print(
         "Largest motion over the cycle from its first frame; displacements in % of the LV "
-        "long axis.",
+        "long axis; longitudinal strain from ED to ES (measurements.json).",
         style="dim",
     )
+    Console().print(
+        f"EF {_percent(measurements.ef_percent)}, GLS {_percent(measurements.gls_percent)}"
+        + "".join(f"; {key}: {reason}" for key, reason in measurements.missing.items()),
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}%"

@@ -33,9 +33,18 @@ def write_outputs(measurements: Measurements, out_dir: str | Path) -> dict[str, 
             out_dir, "exists and holds files lvwall did not write; choose another --out folder"
         )
     with atomic_dir(out_dir) as folder:
-        write_text(folder / OUTPUT_FILES["json"], measurements.json_text())
-        write_text(folder / OUTPUT_FILES["csv"], measurements.csv_text())
-        plot_measurements(measurements, folder / OUTPUT_FILES["figure"], title=measurements.name)
+        write_measurement_files(measurements, folder)
         if out_dir.exists():
             shutil.rmtree(out_dir)
     return {key: out_dir / name for key, name in OUTPUT_FILES.items()}
+
+
+def write_measurement_files(measurements: Measurements, folder: str | Path) -> dict[str, Path]:
+    """Write the three files of :data:`OUTPUT_FILES` into ``folder`` beside what it holds
+    (``lvwall regional`` adds them to its own), each atomically; returns their paths."""
+    folder = Path(folder)
+    paths = {key: folder / name for key, name in OUTPUT_FILES.items()}
+    write_text(paths["json"], measurements.json_text())
+    write_text(paths["csv"], measurements.csv_text())
+    plot_measurements(measurements, paths["figure"], title=measurements.name)
+    return paths

@@ -3,6 +3,7 @@ recording segmented now with :mod:`lvwall.infer`."""
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,15 +23,20 @@ MASK_KEYS: tuple[str, ...] = ("model", "masks")
 
 @dataclass(frozen=True)
 class RecordingMasks:
-    """A recording's wall masks, uint8 (T, H, W) in {0, 1}, and its grey frames where known.
+    """A recording's wall masks, uint8 (T, H, W) in {0, 1}, and what else is known of it.
 
-    ``frames`` (float32 (T, H, W) in [0, 1], the frames the masks were predicted on) is
-    ``None`` when only masks were read.
+    ``frames`` (float32 (T, H, W) in [0, 1], the frames the masks were predicted on) and
+    ``probabilities`` (float32 (T, H, W), the model's) are ``None`` when only masks were read;
+    ``frame_size`` is the video frame's (height, width) and ``spacing_mm`` its (row, column)
+    pixel size, ``None`` where unknown.
     """
 
     name: str
     masks: np.ndarray
     frames: np.ndarray | None
+    probabilities: np.ndarray | None = None
+    frame_size: tuple[int, int] | None = None
+    spacing_mm: tuple[float, float] | None = None
 
     def cycle(self, start: int, end: int | None, source: str | Path) -> RecordingMasks:
         """Frames ``start`` .. ``end`` (1-based, inclusive, as in HMC-QU's A4C.xlsx).
@@ -46,8 +52,13 @@ class RecordingMasks:
                 f"has {n_frames} frames, so the cycle --start {start} --end {end} does not "
                 "fit (need 1 <= start < end <= frames)",
             )
-        frames = None if self.frames is None else self.frames[start - 1 : end]
-        return RecordingMasks(self.name, self.masks[start - 1 : end], frames)
+        part = slice(start - 1, end)
+        return dataclasses.replace(
+            self,
+            masks=self.masks[part],
+            frames=None if self.frames is None else self.frames[part],
+            probabilities=None if self.probabilities is None else self.probabilities[part],
+        )
 
 
 def read_masks_npz(path: str | Path) -> RecordingMasks:
@@ -99,12 +110,20 @@ def segment_recording(
     model = load_segmentation_model(model_path)
     if progress is not None:
         progress.start(recording)
-    masks, frames = [], []
+    masks, frames, probabilities = [], [], []
     for segmented in segment_frames(recording.frames(), model, PredictOptions()):
         masks.append(segmented.mask)
         frames.append(prepare_frame(segmented.image, model.image_size))
+        probabilities.append(segmented.probability)
         if progress is not None:
             progress.advance()
     if len(masks) < 2:
         raise DataError(path, f"has {len(masks)} frame; motion needs a cycle of at least two")
-    return RecordingMasks(name=sources[0].name, masks=np.stack(masks), frames=np.stack(frames))
+    return RecordingMasks(
+        name=sources[0].name,
+        masks=np.stack(masks),
+        frames=np.stack(frames),
+        probabilities=np.stack(probabilities),
+        frame_size=(recording.height, recording.width),
+        spacing_mm=recording.pixel_spacing_mm,
+    )
