@@ -126,7 +126,7 @@ def test_gallery_draws_every_section(model: UNet, monkeypatch: pytest.MonkeyPatc
     assert sections.count(SECTION_CURVES) == 1
     assert sections.count(SECTION_METRICS) == 1
     assert sections.count(SECTION_EXPLAIN) == 3
-    assert sections.count(SECTION_REGIONAL) == 3
+    assert sections.count(SECTION_REGIONAL) == 4
     assert gallery.notes == []
     assert len(gallery.stems) == len(set(gallery.stems)) == len(gallery.figures)
     assert all(figure.png.startswith(b"\x89PNG") for figure in gallery.figures)
@@ -173,8 +173,8 @@ def test_regional_section_shows_scores_next_to_mi_labels(
 
     regional = [figure for figure in gallery.figures if figure.section == SECTION_REGIONAL]
     stems = [s for s, f in zip(gallery.stems, gallery.figures, strict=True) if f in regional]
-    assert stems == ["regional_overlay", "regional_motion", "regional_diagram"]
-    table = regional[-1].table
+    assert stems == ["regional_overlay", "regional_motion", "regional_diagram", "measurements"]
+    table = regional[2].table
     assert table is not None
     assert [row[0] for row in table.rows] == list(SEGMENT_NAMES)
     assert [row[-1] for row in table.rows] == labels
@@ -182,11 +182,15 @@ def test_regional_section_shows_scores_next_to_mi_labels(
     # The still (infarcted) segments score lowest, as the analysis should find.
     lowest = {table.rows[i][0] for i in np.argsort(expected.scores)[:2]}
     assert lowest == {name for name, mi in SEGMENT_MI.items() if mi}
+    # The thresholded prediction is the ground truth here: both columns measure alike.
+    measured = regional[3].table
+    assert measured is not None and measured.rows[0][0] == "EF (%, discs)"
+    assert all(row[1] == row[2] for row in measured.rows)
 
     html = render_report(one_loss, gallery.figures, ReportContext("t", "phantom"))
     section = html.split(f"<h2>{SECTION_REGIONAL}</h2>", 1)[1].split("<h2>", 1)[0]
     sources = re.findall(r'src="data:image/png;base64,([^"]+)"', section)
-    assert len(sources) == 3
+    assert len(sources) == 4
     for source in sources:
         with Image.open(io.BytesIO(base64.b64decode(source, validate=True))) as image:
             image.load()

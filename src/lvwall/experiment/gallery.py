@@ -41,6 +41,8 @@ from lvwall.experiment.results import PRIMARY_METRIC, ExperimentResults
 from lvwall.experiment.stats import loss_label
 from lvwall.explain import explain_frame, feature_maps, first_convolution, grey_kernels
 from lvwall.explain.figures import feature_map_figure, kernel_grid_figure, saliency_figure
+from lvwall.measure import measure_recording
+from lvwall.measure.figures import plot_measurements
 from lvwall.model import UNet
 from lvwall.regional import RegionalAnalysis, analyse_cycle
 from lvwall.regional.figures import (
@@ -240,7 +242,44 @@ def _regional_figures(
             "recording's per-segment MI labels (– : not labelled).",
             _regional_table(recording, analysis),
         ),
+        _measurement_entry(recording, prediction, model_name, title),
     ]
+
+
+def _measurement_entry(
+    recording: LabelledRecording, prediction: np.ndarray, model_name: str, title: str
+) -> tuple[str, str, bytes, str, ReportTable | None]:
+    """``lvwall measure`` of the predicted masks, with the same numbers from the recording's
+    ground-truth masks beside them, so that what the segmentation costs shows."""
+    predicted = measure_recording(prediction, name=recording.name)
+    truth = measure_recording(recording.masks, name=recording.name)
+    rows = [
+        ("EF (%, discs)", predicted.ef_percent, truth.ef_percent),
+        ("GLS (%)", predicted.gls_percent, truth.gls_percent),
+        *(
+            (f"{name} strain (%)", predicted.segment_strain[name], truth.segment_strain[name])
+            for name in SEGMENT_NAMES
+        ),
+    ]
+    table = ReportTable(
+        "measurements",
+        ("Number", f"{model_name} masks", "Ground-truth masks"),
+        tuple((label, _measured(ours), _measured(theirs)) for label, ours, theirs in rows),
+    )
+    return (
+        "measurements",
+        "Volumes, EF and strain",
+        png_file_bytes(lambda target: plot_measurements(predicted, target, title=title)),
+        "The cavity volume over the cycle (method of discs, px3 as the spacing is not known) "
+        "with ED and ES marked, longitudinal strain per segment and GLS, measured on the "
+        f"{model_name} model's masks; the table sets the numbers of the ground-truth masks "
+        "beside them (n/a: not measurable, see measurements.json).",
+        table,
+    )
+
+
+def _measured(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
 
 
 def study_gallery(
