@@ -1,0 +1,20 @@
+"""``lvwall serve``: a local web page to drop a recording into and see its wall, segments,
+quality and numbers, and the JSON API behind it.
+
+* :mod:`~lvwall.serve.app`: the FastAPI app, its routes and its page (``static/``);
+* :mod:`~lvwall.serve.jobs`: the queue that analyses one upload at a time;
+* :mod:`~lvwall.serve.uploads`: an upload kept as the recording predict would read;
+* :mod:`~lvwall.serve.analysis`: one segmentation, then predict's, measure's and regional's
+  outputs;
+* :mod:`~lvwall.serve.quality`: per-frame quality from predict's quality.csv;
+* :mod:`~lvwall.serve.overlay`: the overlay video, the wall coloured by segment, as WebM.
+
+Typical use from Python (``lvwall serve`` does the same from the command line)::
+
+    import uvicorn
+    from lvwall.infer import load_segmentation_model
+    from lvwall.serve.app import ServeSettings, create_app
+    uvicorn.run(create_app(ServeSettings(load_segmentation_model())), port=8765)
+
+Nothing is imported here, so that ``lvwall --help`` does not load the web framework.
+"""

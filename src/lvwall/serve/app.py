@@ -1,0 +1,321 @@
+"""The web app of ``lvwall serve``: its page, and the JSON API that the page (or a script) uses.
+
+* ``GET /``: the page (``static/``: HTML, JavaScript and CSS of its own; nothing from
+  elsewhere, which the Content-Security-Policy header enforces in the browser);
+* ``GET /api/info``: the model, the upload limit and the segment colours;
+* ``POST /api/jobs`` (multipart field ``file``): queue a recording, 202 with the job's URL;
+  ``GET /api/jobs/{id}``: where it stands, its result when done, its error when failed;
+* ``POST /api/analyse`` (multipart field ``file``): the same, answered when done;
+* ``GET /api/jobs/{id}/files/{path}``: each file written; ``.../archive.zip``: all of them.
+
+Errors are HTTP 4xx (5xx: the server's own failure) with ``{"error": "<one sentence>"}``.
+docs/serve.md describes every field.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import mimetypes
+import shutil
+import tempfile
+import zipfile
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from lvwall import __version__
+from lvwall.atomic import atomic_path
+from lvwall.data.inputs import discover
+from lvwall.data.records import SEGMENT_NAMES
+from lvwall.errors import LvwallError
+from lvwall.infer import SegmentationModel
+from lvwall.regional import Thresholds
+from lvwall.regional.figures import SEGMENT_COLOURS
+from lvwall.serve.analysis import analyse
+from lvwall.serve.jobs import DONE, KEPT_JOBS, Job, JobQueue
+from lvwall.serve.uploads import (
+    DEFAULT_MAX_UPLOAD_MB,
+    UploadTooLargeError,
+    recording_path,
+    save_upload,
+    upload_too_large,
+)
+
+STATIC_DIR = Path(__file__).parent / "static"
+#: Bytes a multipart body holds besides the file (boundaries, part headers), allowed on top
+#: of the upload limit before the body is refused unread.
+MULTIPART_OVERHEAD = 64 * 1024
+#: The page may load and connect to its own origin only: no CDN, fonts or telemetry.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+_HEADERS = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+)
+_Message = MutableMapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """How the app analyses uploads: the model, optional hypokinesia thresholds (from
+    ``lvwall regional-eval``), the upload limit, and the ``Host`` names it answers to
+    (``None``: any, for a server on every network interface)."""
+
+    model: SegmentationModel
+    thresholds: Thresholds | None = None
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 10**6
+    allowed_hosts: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_upload_bytes < 1:
+            raise ValueError(f"max_upload_bytes must be positive, got {self.max_upload_bytes}")
+
+
+def create_app(settings: ServeSettings) -> FastAPI:
+    """The app; its temporary folder (uploads and results) exists while it runs (its
+    lifespan) and is removed when it stops."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        workdir = Path(tempfile.mkdtemp(prefix="lvwall-serve-"))
+        remove = functools.partial(shutil.rmtree, workdir, ignore_errors=True)
+        # Also at exit, for a process that ends without running the shutdown of its app.
+        atexit.register(remove)
+        app.state.workdir = workdir
+        app.state.jobs = JobQueue(workdir, functools.partial(_process, settings=settings))
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(app.state.jobs.close)
+            remove()
+            atexit.unregister(remove)
+
+    # No /docs or /redoc: FastAPI's would load Swagger UI from a CDN.
+    app = FastAPI(
+        title="lvwall serve",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(SecurityHeaders)
+    if settings.allowed_hosts is not None:
+        # Refuses DNS-rebinding pages that would reach a loopback server under their name.
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
+    app.add_exception_handler(LvwallError, _user_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(MultiPartException, _malformed_upload)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    @app.get("/api/info")
+    def info() -> dict[str, Any]:
+        return {
+            "version": __version__,
+            "model": settings.model.description,
+            "max_upload_bytes": settings.max_upload_bytes,
+            "thresholds": settings.thresholds is not None,
+            "kept_jobs": KEPT_JOBS,
+            "segment_colours": dict(zip(SEGMENT_NAMES, SEGMENT_COLOURS, strict=True)),
+        }
+
+    @app.post("/api/jobs", status_code=202)
+    async def submit(request: Request) -> dict[str, str]:
+        job = await _receive(request, settings.max_upload_bytes)
+        return {"id": job.id, "status_url": f"/api/jobs/{job.id}"}
+
+    @app.post("/api/analyse")
+    async def analyse_now(request: Request) -> JSONResponse:
+        job = await _receive(request, settings.max_upload_bytes)
+        await anyio.to_thread.run_sync(job.finished.wait)
+        if job.error is not None:
+            return JSONResponse({"error": job.error}, status_code=job.http_status)
+        return JSONResponse(job.result)
+
+    @app.get("/api/jobs/{job_id}")
+    def job_status(job_id: str, request: Request) -> dict[str, Any]:
+        jobs: JobQueue = request.app.state.jobs
+        return jobs.status(_job(request, job_id))
+
+    @app.get("/api/jobs/{job_id}/files/{path:path}")
+    def job_file(job_id: str, path: str, request: Request) -> FileResponse:
+        results = _finished(request, job_id).results_dir.resolve()
+        target = (results / path).resolve()
+        if not target.is_relative_to(results) or not target.is_file():
+            raise HTTPException(404, f"job {job_id} wrote no file {path}")
+        return _file_response(target, target.name)
+
+    @app.get("/api/jobs/{job_id}/archive.zip")
+    def job_archive(job_id: str, request: Request) -> FileResponse:
+        job = _finished(request, job_id)
+        archive = job.folder / "archive.zip"
+        if not archive.is_file():
+            _write_archive(job.results_dir, archive)
+        return _file_response(archive, f"{job.result['name']}-lvwall.zip")
+
+    return app
+
+
+class SecurityHeaders:
+    """Adds the Content-Security-Policy and the other headers of :data:`_HEADERS` to every
+    response (a plain ASGI middleware, so that file responses stream as they are)."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(
+        self,
+        scope: _Message,
+        receive: Callable[[], Awaitable[_Message]],
+        send: Callable[[_Message], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: _Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _receive(request: Request, limit: int) -> Job:
+    """Save the multipart field ``file`` of ``request`` into a new job and queue it; refuse
+    a body over ``limit`` (plus :data:`MULTIPART_OVERHEAD`) without reading the rest."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
+        raise upload_too_large(limit, int(declared))
+    jobs: JobQueue = request.app.state.jobs
+    job = jobs.new_job()
+    try:
+        bounded = Request(request.scope, receive=_bounded(request.receive, limit))
+        async with bounded.form(max_files=1, max_fields=8) as form:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise LvwallError(
+                    "the request holds no recording: send it as the multipart form field 'file'"
+                )
+            await anyio.to_thread.run_sync(
+                save_upload, upload.file, job.upload_dir, upload.filename or "", limit
+            )
+    except BaseException:
+        jobs.discard(job)
+        raise
+    jobs.start(job)
+    return job
+
+
+def _bounded(
+    receive: Callable[[], Awaitable[_Message]], limit: int
+) -> Callable[[], Awaitable[_Message]]:
+    """``receive`` that raises :class:`UploadTooLargeError` once the body passes ``limit``
+    plus :data:`MULTIPART_OVERHEAD` (a body sent without a Content-Length)."""
+    received = 0
+
+    async def bounded_receive() -> _Message:
+        nonlocal received
+        message = await receive()
+        received += len(message.get("body", b""))
+        if received > limit + MULTIPART_OVERHEAD:
+            raise upload_too_large(limit)
+        return message
+
+    return bounded_receive
+
+
+def _process(job: Job, settings: ServeSettings) -> dict[str, Any]:
+    """Analyse a job's upload; its JSON result, with the URL of every file written."""
+    (upload,) = job.upload_dir.iterdir()
+    (source,) = discover([recording_path(upload, settings.max_upload_bytes)])
+    analysis = analyse(
+        source, settings.model, job.results_dir, thresholds=settings.thresholds, progress=job
+    )
+    written = sorted(path for path in job.results_dir.rglob("*") if path.is_file())
+    return {
+        **analysis.summary,
+        "files": {key: _file_url(job.id, path) for key, path in analysis.files.items()},
+        "downloads": [
+            {
+                "path": path.relative_to(job.results_dir).as_posix(),
+                "url": _file_url(job.id, path.relative_to(job.results_dir)),
+                "bytes": path.stat().st_size,
+            }
+            for path in written
+        ],
+        "archive": f"/api/jobs/{job.id}/archive.zip",
+    }
+
+
+def _file_url(job_id: str, relative: Path) -> str:
+    return f"/api/jobs/{job_id}/files/{quote(relative.as_posix())}"
+
+
+def _job(request: Request, job_id: str) -> Job:
+    job = request.app.state.jobs.get(job_id)
+    if job is None:
+        raise HTTPException(
+            404,
+            f"job {job_id} is not on this server (it keeps the results of the last "
+            f"{KEPT_JOBS} uploads while it runs)",
+        )
+    return job
+
+
+def _finished(request: Request, job_id: str) -> Job:
+    job = _job(request, job_id)
+    if job.state != DONE:
+        raise HTTPException(409, f"job {job_id} is {job.state}, it has no results to download")
+    return job
+
+
+def _file_response(path: Path, name: str) -> FileResponse:
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return FileResponse(
+        path, media_type=media_type, filename=name, content_disposition_type="inline"
+    )
+
+
+def _write_archive(results: Path, archive: Path) -> None:
+    with atomic_path(archive) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for path in sorted(results.rglob("*")):
+            if path.is_file():
+                bundle.write(path, path.relative_to(results).as_posix())
+
+
+def _user_error(request: Request, error: Exception) -> JSONResponse:
+    status = 413 if isinstance(error, UploadTooLargeError) else 400
+    return JSONResponse({"error": str(error)}, status_code=status)
+
+
+def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    return JSONResponse({"error": error.detail}, status_code=error.status_code)
+
+
+def _malformed_upload(request: Request, error: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"error": f"the upload is not a valid multipart form ({error})"}, status_code=400
+    )

@@ -1,0 +1,121 @@
+"""The page's overlay video: the wall tinted by segment, frames flagged by quality control
+marked, encoded as WebM (VP9) so that every browser plays it.
+
+Wall pixels take the colour of their segment (:data:`lvwall.regional.figures.SEGMENT_COLOURS`,
+the colours of the regional figures), or predict's wall colour where the wall was not split.
+A flagged frame gets a border and its flags written across its top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from lvwall.atomic import atomic_path
+from lvwall.infer.writers import WALL_COLOUR, WALL_OPACITY
+from lvwall.regional.figures import SEGMENT_COLOURS
+
+#: Colour (RGB) of the border and text that mark a frame quality control flagged.
+FLAG_COLOUR = (255, 0, 160)
+#: Encoders for the overlay video, in order of preference, with options for a quick encode
+#: at a quality fit for looking (VP9 realtime is ~3x faster than VP8 here).
+WEBM_CODECS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "crf": "28", "b": "0"}),
+    ("libvpx", {"deadline": "realtime", "cpu-used": "8", "crf": "10", "b": "2M"}),
+)
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    value = colour.lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+#: Colour of each label: 0, wall the split did not reach, then the six segments.
+PALETTE = np.array([WALL_COLOUR, *map(_rgb, SEGMENT_COLOURS)], dtype=np.uint8)
+
+
+def segment_overlay(image: np.ndarray, mask: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+    """``image`` (H, W, 3) RGB uint8 with its wall (``mask`` (H, W) nonzero) tinted by segment.
+
+    ``labels`` holds 0 (no segment) or 1..6 (``SEGMENT_NAMES`` order) at any size (the model's,
+    224 x 224); it is scaled to the frame by nearest neighbour. ``None``: the wall is tinted
+    in predict's wall colour.
+    """
+    height, width = image.shape[:2]
+    if mask.shape != (height, width):
+        raise ValueError(f"mask {mask.shape} and image {image.shape} differ in size")
+    if labels is None:
+        colours = np.broadcast_to(PALETTE[0], image.shape)
+    else:
+        resized = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
+        colours = PALETTE[resized]
+    tinted = cv2.addWeighted(
+        image, 1.0 - WALL_OPACITY, np.ascontiguousarray(colours), WALL_OPACITY, 0
+    )
+    return cv2.copyTo(tinted, mask.astype(np.uint8), image.copy())
+
+
+def mark_flagged(frame: np.ndarray, flags: Sequence[str]) -> np.ndarray:
+    """``frame`` with a border and its ``flags`` written across its top; unchanged when there
+    are none."""
+    if not flags:
+        return frame
+    marked = frame.copy()
+    height, width = marked.shape[:2]
+    border = max(2, round(min(height, width) / 60))
+    cv2.rectangle(marked, (0, 0), (width - 1, height - 1), FLAG_COLOUR, 2 * border)
+    text = "flagged: " + ", ".join(flags)
+    scale = max(0.35, height / 900)
+    thickness = max(1, round(scale * 2))
+    origin = (2 * border + 2, 2 * border + round(22 * scale))
+    # A dark outline keeps the text legible on bright tissue.
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    cv2.putText(marked, text, origin, font, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+    cv2.putText(marked, text, origin, font, scale, FLAG_COLOUR, thickness, cv2.LINE_AA)
+    return marked
+
+
+def overlay_frames(
+    images: Iterable[np.ndarray],
+    masks: Sequence[np.ndarray],
+    labels: np.ndarray | None,
+    frame_flags: Sequence[Sequence[str]] | None,
+) -> Iterator[np.ndarray]:
+    """The overlay of each decoded frame: ``masks`` at the frames' size, ``labels`` (T, h, w)
+    or ``None``, ``frame_flags`` one sequence per frame or ``None`` (quality not checked)."""
+    for index, image in enumerate(images):
+        frame = segment_overlay(image, masks[index], None if labels is None else labels[index])
+        yield mark_flagged(frame, frame_flags[index] if frame_flags is not None else ())
+
+
+def write_webm(path: str | Path, frames: Iterable[np.ndarray], fps: float) -> Path:
+    """Encode RGB uint8 frames (H, W, 3) to a WebM video at ``path``, atomically.
+
+    Odd sides are padded by one edge row or column (4:2:0 chroma needs even sides).
+    """
+    import av
+
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    codec, options = next((c, o) for c, o in WEBM_CODECS if c in av.codecs_available)
+    path = Path(path)
+    with atomic_path(path) as tmp, av.open(str(tmp), mode="w", format="webm") as container:
+        stream = None
+        for frame in frames:
+            frame = np.pad(
+                frame, ((0, frame.shape[0] % 2), (0, frame.shape[1] % 2), (0, 0)), "edge"
+            )
+            if stream is None:
+                rate = Fraction(fps).limit_denominator(1001)
+                stream = container.add_stream(codec, rate=rate, options=options)
+                stream.height, stream.width = frame.shape[:2]
+                stream.pix_fmt = "yuv420p"
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        if stream is None:
+            raise ValueError(f"no frames to write to {path}")
+        container.mux(stream.encode())
+    return path

@@ -1,0 +1,327 @@
+// The page of `lvwall serve`: upload a recording, follow its job, show its results.
+// Everything it loads comes from this server (see the Content-Security-Policy header);
+// text from the server is set as textContent, never parsed as HTML.
+"use strict";
+
+const POLL_MS = 300;
+const $ = (id) => document.getElementById(id);
+let currentJob = null; // the job whose results the page shows; older polls stop
+let fps = 25;
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function number(value, digits = 1, unit = "") {
+  if (value === null || value === undefined) return "n/a";
+  return value.toFixed(digits) + (unit ? " " + unit : "");
+}
+
+function megabytes(bytes) {
+  return bytes >= 1e6 ? (bytes / 1e6).toFixed(1) + " MB" : Math.max(1, Math.round(bytes / 1e3)) + " kB";
+}
+
+function showError(sentence) {
+  $("progress").hidden = true;
+  $("error").textContent = sentence;
+  $("error").hidden = false;
+}
+
+function showProgress(text, done, total) {
+  $("progress").hidden = false;
+  $("stage").textContent = text;
+  const bar = $("bar");
+  if (total) {
+    bar.max = total;
+    bar.value = Math.min(done, total);
+  } else {
+    bar.removeAttribute("value"); // indeterminate
+  }
+}
+
+async function loadInfo() {
+  const response = await fetch("/api/info");
+  const info = await response.json();
+  $("model").textContent = "model: " + info.model + " · lvwall " + info.version;
+  $("limit").textContent = ", up to " + (info.max_upload_bytes / 1e6).toFixed(0) + " MB";
+}
+
+async function analyse(file) {
+  const job = {};
+  currentJob = job;
+  $("error").hidden = true;
+  $("results").hidden = true;
+  $("overlay").removeAttribute("src");
+  showProgress("uploading " + file.name, 0, 0);
+  const form = new FormData();
+  form.append("file", file);
+  let response, body;
+  try {
+    response = await fetch("/api/jobs", { method: "POST", body: form });
+    body = await response.json();
+  } catch (error) {
+    if (currentJob === job) showError(file.name + ": the upload failed (" + error.message + ")");
+    return;
+  }
+  if (currentJob !== job) return;
+  if (!response.ok) {
+    showError(body.error);
+    return;
+  }
+  job.url = body.status_url;
+  poll(job);
+}
+
+async function poll(job) {
+  while (currentJob === job) {
+    let status;
+    try {
+      status = await (await fetch(job.url)).json();
+    } catch (error) {
+      showError("the server stopped answering (" + error.message + ")");
+      return;
+    }
+    if (currentJob !== job) return;
+    if (status.state === "done") {
+      $("progress").hidden = true;
+      render(status.result);
+      return;
+    }
+    if (status.state === "failed" || status.error) {
+      showError(status.error || "the analysis failed");
+      return;
+    }
+    if (status.state === "queued") {
+      showProgress("waiting: " + status.position + " upload(s) ahead", 0, 0);
+    } else {
+      const count = status.total ? " " + status.done + " / " + status.total : "";
+      showProgress(status.stage + count, status.done, status.total);
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+function render(result) {
+  fps = result.fps;
+  $("title").textContent = result.name;
+  const spacing = result.pixel_spacing_mm
+    ? " · pixel " + result.pixel_spacing_mm.map((v) => v.toFixed(3)).join(" × ") + " mm"
+    : " · pixel size unknown (volumes in px³)";
+  $("facts").textContent =
+    result.frames + " frames · " + result.width + " × " + result.height + " px · " +
+    result.fps.toFixed(1) + " frames/s" + spacing;
+  renderViewer(result);
+  renderQuality(result);
+  renderMeasurements(result.measurements);
+  renderSegments(result);
+  renderFigures(result.files);
+  renderDownloads(result);
+  $("results").hidden = false;
+}
+
+function renderViewer(result) {
+  const video = $("overlay");
+  video.src = result.files.overlay;
+  video.play().catch(() => {}); // autoplay may be refused; the controls remain
+  const slider = $("frame");
+  slider.max = result.frames - 1;
+  slider.value = 0;
+  slider.oninput = () => {
+    video.pause();
+    video.currentTime = (Number(slider.value) + 0.5) / fps;
+    showFrame(result, Number(slider.value));
+  };
+  video.ontimeupdate = () => {
+    const index = Math.min(result.frames - 1, Math.floor(video.currentTime * fps));
+    if (!video.paused) slider.value = index;
+    showFrame(result, index);
+  };
+  const legend = $("legend");
+  legend.replaceChildren();
+  for (const [name, colour] of Object.entries(result.segment_colours)) {
+    const item = element("li", name);
+    const swatch = element("span", null, "swatch");
+    swatch.style.backgroundColor = colour;
+    item.prepend(swatch);
+    legend.append(item);
+  }
+  showFrame(result, 0);
+}
+
+function qualityText(frame, checked) {
+  if (!checked) return "quality not checked";
+  const score = frame.quality === null ? "no score" : "quality " + frame.quality.toFixed(2);
+  return frame.flags.length ? score + " · flagged: " + frame.flags.join(", ") : score;
+}
+
+function showFrame(result, index) {
+  const quality = result.quality;
+  $("frame-info").textContent =
+    "frame " + (index + 1) + " / " + result.frames + " · " +
+    qualityText(quality.frames[index], quality.checked);
+  for (const item of $("quality").children) {
+    item.classList.toggle("current", Number(item.dataset.index) === index);
+  }
+}
+
+function renderQuality(result) {
+  const quality = result.quality;
+  $("quality-note").textContent = quality.checked
+    ? result.flagged.length + " of " + result.frames + " frames flagged"
+    : "quality not checked: no per-frame quality control ran on this recording";
+  const list = $("quality");
+  list.replaceChildren();
+  for (const frame of quality.frames) {
+    const item = element("li", null, frame.flags.length ? "flagged" : "");
+    item.dataset.index = frame.index;
+    item.append(element("span", String(frame.index + 1), "index"));
+    item.append(element("span", qualityText(frame, quality.checked)));
+    item.onclick = () => {
+      $("frame").value = frame.index;
+      $("frame").oninput();
+    };
+    list.append(item);
+  }
+}
+
+function interval(entry, digits) {
+  return entry ? number(entry.low, digits) + " – " + number(entry.high, digits) : "";
+}
+
+function renderMeasurements(m) {
+  const unit = m.volume_unit;
+  $("interval-head").textContent = Math.round(100 * m.intervals.coverage) + "% interval";
+  const rows = [
+    ["ed_frame", "end-diastole (ED) frame", m.ed_frame === null ? "n/a" : String(m.ed_frame), null],
+    ["es_frame", "end-systole (ES) frame", m.es_frame === null ? "n/a" : String(m.es_frame), null],
+    ["ef_percent", "ejection fraction (EF)", number(m.ef_percent, 1, "%"), interval(m.intervals.ef_percent, 1)],
+    ["gls_percent", "global longitudinal strain (GLS)", number(m.gls_percent, 1, "%"), interval(m.intervals.gls_percent, 1)],
+    ["edv", "end-diastolic volume (EDV)", number(m.edv, unit === "ml" ? 1 : 0, unit), interval(m.intervals.edv, unit === "ml" ? 1 : 0)],
+    ["esv", "end-systolic volume (ESV)", number(m.esv, unit === "ml" ? 1 : 0, unit), interval(m.intervals.esv, unit === "ml" ? 1 : 0)],
+    ["area_length.ef_percent", "EF, area-length", number(m.area_length.ef_percent, 1, "%"), null],
+  ];
+  const body = $("measurements").tBodies[0];
+  body.replaceChildren();
+  for (const [key, label, value, range] of rows) {
+    const row = element("tr");
+    row.dataset.key = key;
+    row.append(element("th", label), element("td", value, "value"), element("td", range || ""));
+    row.append(element("td", m.missing[key] || "", "note"));
+    body.append(row);
+  }
+  const notes = [];
+  if (m.cycle) notes.push("cycle: frames " + m.cycle.first_frame + "–" + m.cycle.last_frame);
+  if (m.missing.intervals) notes.push("no intervals: " + m.missing.intervals);
+  if (!m.quality.checked) notes.push("quality not checked");
+  $("measure-note").textContent = notes.join(" · ");
+}
+
+function renderSegments(result) {
+  const m = result.measurements;
+  const regional = result.regional;
+  const rows = new Map((regional.segments || []).map((row) => [row.segment, row]));
+  const scoreKey = "score_" + regional.score;
+  const columns = ["", "segment", "strain", "interval", "time to peak", "displacement",
+    "inward", "thickening", regional.score + " score"];
+  if (regional.thresholds) columns.push("threshold", "MI flag");
+  const head = $("segments").tHead.rows[0];
+  head.replaceChildren(...columns.map((name) => element("th", name)));
+  const body = $("segments").tBodies[0];
+  body.replaceChildren();
+  for (const [name, segment] of Object.entries(m.segments)) {
+    const motion = rows.get(name);
+    const row = element("tr");
+    row.dataset.segment = name;
+    const swatch = element("span", null, "swatch");
+    swatch.style.backgroundColor = result.segment_colours[name];
+    const cell = element("td");
+    cell.append(swatch);
+    row.append(cell, element("td", name + " " + segment.title));
+    row.append(element("td", number(segment.strain_percent, 1, "%")));
+    row.append(element("td", interval(m.intervals.segments[name], 1)));
+    row.append(element("td", segment.time_to_peak_frame === null ? "n/a" : "frame " + segment.time_to_peak_frame));
+    row.append(element("td", motion ? number(motion.max_displacement_pct_long_axis, 1, "%") : "n/a"));
+    row.append(element("td", motion ? number(motion.max_inward_pct_long_axis, 1, "%") : "n/a"));
+    row.append(element("td", motion ? number(motion.max_thickening_pct, 0, "%") : "n/a"));
+    row.append(element("td", motion ? number(motion[scoreKey], 4) : "n/a"));
+    if (regional.thresholds) {
+      row.append(element("td", motion ? number(motion.threshold, 4) : "n/a"));
+      const flagged = motion && motion.hypokinetic;
+      row.append(element("td", motion ? (flagged ? "hypokinetic (possible MI)" : "no") : "n/a", flagged ? "mi" : ""));
+    }
+    body.append(row);
+  }
+  const notes = [];
+  if (regional.error) notes.push("regional analysis: " + regional.error);
+  else notes.push("motion over frames " + regional.first_frame + "–" + regional.last_frame +
+    (regional.cycle ? " (the measured cycle)" : " (the whole recording: no complete cycle)") +
+    ", displacements in % of the LV long axis");
+  if (regional.held_frames && regional.held_frames.length) {
+    notes.push("frames " + regional.held_frames.join(", ") + " could not be split and reuse the previous split");
+  }
+  if (!regional.thresholds) notes.push("no MI flags: start lvwall serve with --thresholds from lvwall regional-eval");
+  $("regional-note").textContent = notes.join(" · ");
+}
+
+// The figures shown, by their key in the result's files; wide ones span the page.
+const FIGURES = [
+  ["measure_figure", "Volumes, strain over the cycle and segmental strain", true],
+  ["regional_motion_png", "Segment motion over the cycle", true],
+  ["regional_diagram", "Segment motion scores", false],
+  ["regional_overlay", "The six segments on the first frame of the cycle", false],
+];
+
+function renderFigures(files) {
+  const figures = $("figures");
+  figures.replaceChildren();
+  for (const [key, caption, wide] of FIGURES) {
+    if (!files[key]) continue;
+    const figure = element("figure", null, wide ? "wide" : "");
+    const image = element("img");
+    image.src = files[key];
+    image.alt = caption;
+    figure.append(image, element("figcaption", caption));
+    figures.append(figure);
+  }
+}
+
+function renderDownloads(result) {
+  $("archive").href = result.archive;
+  const list = $("downloads");
+  list.replaceChildren();
+  for (const file of result.downloads) {
+    const item = element("li");
+    const link = element("a", file.path);
+    link.href = file.url;
+    link.download = file.path.split("/").pop();
+    item.append(link, element("span", " " + megabytes(file.bytes), "note"));
+    list.append(item);
+  }
+}
+
+function setUp() {
+  const drop = $("drop");
+  const input = $("file");
+  input.addEventListener("change", () => {
+    if (input.files.length) analyse(input.files[0]);
+    input.value = ""; // the same file can be chosen again
+  });
+  for (const name of ["dragenter", "dragover"]) {
+    drop.addEventListener(name, (event) => {
+      event.preventDefault();
+      drop.classList.add("over");
+    });
+  }
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    if (event.dataTransfer.files.length) analyse(event.dataTransfer.files[0]);
+  });
+  loadInfo().catch((error) => showError("the server did not answer (" + error.message + ")"));
+}
+
+setUp();

@@ -1,0 +1,145 @@
+"""A real ``lvwall serve`` and a real headless Chromium, for the browser tests of the page
+and for its screenshot in docs/.
+
+Chromium is Debian's (``apt-get install chromium``), driven by Playwright for Python; never
+Playwright's own browser download. As a script it makes the screenshot::
+
+    PYTHONPATH=src .venv/bin/python tests/serve_browser.py RECORDING docs/serve_screenshot.png
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path("/usr/bin/chromium")
+#: Headless, and nothing of Chromium's own that would reach the network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: Seconds to wait for the server to listen (it loads the model first) and for a result.
+START_TIMEOUT_S, RESULT_TIMEOUT_S = 120, 180
+_URL = re.compile(r"open (http://\S+/)")
+
+
+def missing_browser() -> str | None:
+    """Why the browser tests cannot run here, or ``None`` when they can."""
+    if not CHROMIUM.is_file():
+        return f"{CHROMIUM} is absent (apt-get install -y chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is not installed (pip install playwright)"
+    return None
+
+
+@contextlib.contextmanager
+def running_server(*options: str) -> Iterator[str]:
+    """``lvwall serve --port 0 OPTIONS`` in its own process; yields its base URL and stops it
+    with Ctrl+C (SIGINT) as a user would."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "400"}
+    command = [sys.executable, "-m", "lvwall.cli", "serve", "--port", "0", *options]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
+    ).start()
+    output = []
+    try:
+        while True:
+            try:
+                line = lines.get(timeout=START_TIMEOUT_S)
+            except queue.Empty:
+                raise RuntimeError(f"lvwall serve did not start: {''.join(output)}") from None
+            output.append(line)
+            if match := _URL.search(line):
+                break
+        yield match.group(1)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def chromium_page(viewport: dict[str, int] | None = None) -> Iterator[Any]:
+    """A page of a fresh headless Chromium (its own new profile), closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="lvwall-chromium-") as profile, sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            accept_downloads=True,
+            viewport=viewport or {"width": 1280, "height": 900},
+        )
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+
+
+def upload(page: Any, path: Path) -> str:
+    """Choose ``path`` in the page's file input and wait for the results or the error;
+    returns ``"results"`` or ``"error"``."""
+    page.set_input_files("#file", str(path))
+    page.wait_for_function(
+        "() => !document.getElementById('results').hidden"
+        " || !document.getElementById('error').hidden",
+        timeout=RESULT_TIMEOUT_S * 1000,
+    )
+    return "error" if page.locator("#error").is_visible() else "results"
+
+
+def show_frame(page: Any, index: int) -> None:
+    """Move the page's frame slider to ``index`` (0-based) as a user's drag would."""
+    page.eval_on_selector(
+        "#frame",
+        "(slider, index) => { slider.value = index; slider.dispatchEvent(new Event('input')); }",
+        index,
+    )
+    page.wait_for_function(
+        "(index) => Math.floor(document.getElementById('overlay').currentTime * fps) === index",
+        arg=index,
+    )
+
+
+def screenshot(recording: Path, target: Path) -> None:
+    """The page with ``recording`` analysed by the bundled model, as a full-page PNG."""
+    with running_server() as url, chromium_page({"width": 1280, "height": 900}) as page:
+        page.goto(url)
+        if upload(page, recording) != "results":
+            raise RuntimeError(page.locator("#error").inner_text())
+        page.wait_for_function("() => document.getElementById('overlay').readyState >= 2")
+        page.evaluate("Promise.all([...document.images].map((i) => i.decode()))")
+        # The same frame every time: the video paused at the slider's position.
+        show_frame(page, 10)
+        page.screenshot(path=str(target), full_page=True)
+
+
+if __name__ == "__main__":
+    screenshot(Path(sys.argv[1]), Path(sys.argv[2]))

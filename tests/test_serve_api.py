@@ -1,0 +1,222 @@
+"""``lvwall serve``'s JSON API through FastAPI's test client, with a tiny random model."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from echo_inputs import PRIVATE_FIELDS, echo_frames, write_dicom, write_image
+from lvwall.data.inputs import InputSource
+from lvwall.data.video import write_video
+from lvwall.errors import DataError
+from lvwall.infer import load_segmentation_model
+from lvwall.serve.app import ServeSettings, create_app
+
+testclient = pytest.importorskip("fastapi.testclient", reason="the tests of serve need httpx")
+
+N_FRAMES = 5
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model: dict[str, Path]):
+    return load_segmentation_model(tiny_model["onnx"])
+
+
+@pytest.fixture(scope="module")
+def client(model) -> Iterator:
+    """One server for the module's tests, as one server serves many uploads."""
+    with testclient.TestClient(create_app(ServeSettings(model))) as client:
+        yield client
+
+
+def _post(client, name: str, data: bytes, route: str = "/api/analyse"):
+    return client.post(route, files={"file": (name, data)})
+
+
+def _gif(tmp_path: Path, name: str = "echo 1.gif") -> bytes:
+    return write_video(tmp_path / name, echo_frames(N_FRAMES), fps=10).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def analysed(client, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    response = _post(client, "echo 1.gif", _gif(tmp_path_factory.mktemp("gif")))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_analyse_returns_the_fields_and_every_listed_url_answers(client, analysed) -> None:
+    result = analysed
+    assert (result["name"], result["frames"], result["kind"]) == ("echo 1", N_FRAMES, "video")
+    assert result["flagged"] == []
+    assert result["quality"]["checked"] is False
+    assert [frame["index"] for frame in result["quality"]["frames"]] == list(range(N_FRAMES))
+    written = json.loads(client.get(result["files"]["measure_json"]).text)
+    assert result["measurements"] == written
+    assert result["measurements"]["n_frames"] == N_FRAMES
+    for key in ("overlay", "masks", "wall_area", "predict_overlay", "measure_csv"):
+        assert key in result["files"], key
+    urls = [*result["files"].values(), *(d["url"] for d in result["downloads"]), result["archive"]]
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+    masks = np.load(io.BytesIO(client.get(result["files"]["masks"]).content))
+    assert masks["model"].shape[0] == N_FRAMES
+    assert client.get(result["files"]["overlay"]).headers["content-type"] == "video/webm"
+    archive = zipfile.ZipFile(io.BytesIO(client.get(result["archive"]).content))
+    assert sorted(archive.namelist()) == sorted(d["path"] for d in result["downloads"])
+    # Every file written is offered for download, each under its command's folder.
+    assert {d["path"].split("/")[0] for d in result["downloads"]} == {
+        "predict",
+        "measure",
+        "serve",
+    } | ({"regional"} if result["regional"]["error"] is None else set())
+
+
+def test_the_job_endpoint_reports_progress_until_the_result(tmp_path: Path, client) -> None:
+    # The module's server has analysed (and refused) other uploads before this one.
+    response = _post(client, "echo.gif", _gif(tmp_path), route="/api/jobs")
+    assert response.status_code == 202
+    url = response.json()["status_url"]
+    deadline = time.monotonic() + 60
+    while (status := client.get(url).json())["state"] in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert status["state"] == "done" and status["error"] is None
+    assert status["result"]["name"] == "echo"
+
+
+def _text(path: Path) -> Path:
+    path.write_bytes(b"these are my notes, not a video\n")
+    return path
+
+
+def _truncated_avi(path: Path) -> Path:
+    whole = write_video(path.with_name("whole.avi"), echo_frames(12), fps=10).read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    return path
+
+
+def _cli_sentence(path: Path) -> str:
+    """The sentence ``lvwall predict`` gives for ``path``, naming it by its file name."""
+    with pytest.raises(DataError) as raised:
+        list(InputSource(path, path.stem).open().frames())
+    return f"{path.name}: {raised.value.problem}"
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [("notes.avi", _text), ("notes.txt", _text), ("cut.avi", _truncated_avi)],
+)
+def test_a_bad_upload_gets_the_cli_sentence_and_the_server_goes_on(
+    tmp_path: Path, client, name: str, make: Callable[[Path], Path]
+) -> None:
+    path = make(tmp_path / name)
+    response = _post(client, name, path.read_bytes())
+    assert response.status_code == 422
+    assert response.json() == {"error": _cli_sentence(path)}
+    assert str(tmp_path) not in response.text
+    assert client.get("/api/info").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("files", "status", "sentence"),
+    [
+        ({"file": ("big.gif", b"x" * 2048)}, 413, "big.gif: is larger than this server's upload"),
+        ({"other": ("a.gif", b"x")}, 400, "the request holds no recording"),
+    ],
+)
+def test_uploads_over_the_limit_or_without_a_file_are_refused(
+    model, files: dict, status: int, sentence: str
+) -> None:
+    settings = ServeSettings(model, max_upload_bytes=1024)
+    with testclient.TestClient(create_app(settings)) as client:
+        for route in ("/api/analyse", "/api/jobs"):
+            response = client.post(route, files=files)
+            assert response.status_code == status
+            assert response.json()["error"].startswith(sentence)
+        assert client.get("/api/info").json()["max_upload_bytes"] == 1024
+
+
+def test_a_body_declared_over_the_limit_is_refused_unread(model) -> None:
+    with testclient.TestClient(create_app(ServeSettings(model, max_upload_bytes=10))) as client:
+        body = b"x" * (100 * 1024)
+        response = client.post(
+            "/api/analyse", content=body, headers={"content-type": "multipart/form-data; b=x"}
+        )
+    assert response.status_code == 413
+    assert response.json()["error"].startswith("the upload is 0.1 MB, larger than this server's")
+
+
+def test_a_dicom_upload_shows_no_patient_field(tmp_path: Path, client) -> None:
+    grey = echo_frames(N_FRAMES)[..., 0]
+    path = write_dicom(tmp_path / "IM0001.dcm", grey, **PRIVATE_FIELDS, PixelSpacing=[0.3, 0.3])
+    response = _post(client, "IM0001.dcm", path.read_bytes())
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert (result["name"], result["kind"]) == ("IM0001", "dicom")
+    assert result["pixel_spacing_mm"] == [0.3, 0.3]
+    texts = [response.text] + [
+        client.get(d["url"]).text
+        for d in result["downloads"]
+        if d["path"].endswith((".csv", ".json"))
+    ]
+    for value in PRIVATE_FIELDS.values():
+        assert all(value.split("^")[0] not in text for text in texts), value
+
+
+def test_a_zip_of_frames_is_one_recording_named_after_it(tmp_path: Path, client) -> None:
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as archive:
+        for number, frame in zip((10, 2, 1, 11, 3), echo_frames(N_FRAMES), strict=True):
+            archive.write(write_image(tmp_path / f"f{number}.png", frame), f"clip/f{number}.png")
+        archive.writestr("clip/notes.txt", "skipped")
+        archive.writestr("__MACOSX/clip/._f1.png", "resource fork")
+    response = _post(client, "clip 7.zip", bundle.getvalue())
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert (result["name"], result["frames"], result["kind"]) == ("clip 7", 5, "image-folder")
+
+
+def test_unknown_jobs_and_paths_outside_a_job_are_not_found(client, analysed) -> None:
+    job_files = analysed["files"]["masks"].split("/files/")[0]
+    for url in (
+        "/api/jobs/nothing",
+        f"{job_files}/files/../../../etc/passwd",
+        f"{job_files}/files/x",
+    ):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert "error" in response.json()
+
+
+def test_the_page_and_its_files_come_with_a_same_origin_policy(client) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "<video" in page.text
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "connect-src 'self'" in policy
+    for asset in ("/static/app.js", "/static/style.css", "/static/favicon.svg"):
+        assert client.get(asset).status_code == 200, asset
+    # FastAPI's interactive docs would load their scripts from a CDN.
+    assert client.get("/docs").status_code == 404
+
+
+def test_the_temporary_folder_goes_when_the_server_stops(tmp_path: Path, model) -> None:
+    app = create_app(ServeSettings(model))
+    with testclient.TestClient(app) as client:
+        assert _post(client, "notes.avi", b"not a video").status_code == 422
+        workdir = app.state.workdir
+        assert [path.name for path in workdir.rglob("notes.avi")] == ["notes.avi"]
+    assert not workdir.exists()
+
+
+def test_a_loopback_server_answers_to_loopback_names_only(model) -> None:
+    settings = ServeSettings(model, allowed_hosts=("127.0.0.1", "localhost"))
+    with testclient.TestClient(create_app(settings), base_url="http://localhost:8765") as client:
+        assert client.get("/api/info").status_code == 200
+        assert client.get("/api/info", headers={"host": "evil.example:8765"}).status_code == 400

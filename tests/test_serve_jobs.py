@@ -1,0 +1,127 @@
+"""The job queue of ``lvwall serve``: one job at a time, in order, each failure its own."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from lvwall.errors import DataError
+from lvwall.serve.jobs import DONE, FAILED, Job, JobQueue
+
+
+def _run_all(queue: JobQueue, count: int) -> list[Job]:
+    jobs = [queue.new_job() for _ in range(count)]
+    for job in jobs:
+        queue.start(job)
+    for job in jobs:
+        assert job.finished.wait(10)
+    return jobs
+
+
+def test_jobs_run_one_at_a_time_in_the_order_they_came(tmp_path: Path) -> None:
+    started: list[str] = []
+    running = []
+    lock = threading.Lock()
+
+    def run(job: Job) -> dict:
+        with lock:
+            running.append(job.id)
+            overlapping = len(running)
+        started.append(job.id)
+        time.sleep(0.02)
+        with lock:
+            running.remove(job.id)
+        return {"overlapping": overlapping}
+
+    queue = JobQueue(tmp_path, run)
+    jobs = _run_all(queue, 4)
+    queue.close()
+    assert started == [job.id for job in jobs]
+    assert [job.status()["result"] for job in jobs] == [{"overlapping": 1}] * 4
+    assert all(job.state == DONE for job in jobs)
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "sentence"),
+    [
+        (
+            lambda job: DataError(job.upload_dir / "echo.avi", "is truncated"),
+            422,
+            "echo.avi: is truncated",
+        ),
+        (
+            lambda job: DataError(job.results_dir / "predict" / "a.csv", "could not be written"),
+            422,
+            "predict/a.csv: could not be written",
+        ),
+        (
+            lambda job: OSError(28, "No space left on device", str(job.folder / "x")),
+            500,
+            "no space left on device",
+        ),
+        (
+            lambda job: KeyError("frames"),
+            500,
+            "the analysis failed in the server (KeyError('frames'))",
+        ),
+    ],
+)
+def test_a_failed_job_keeps_its_sentence_without_the_server_folders(
+    tmp_path: Path, error, status: int, sentence: str
+) -> None:
+    def run(job: Job) -> dict:
+        raise error(job)
+
+    queue = JobQueue(tmp_path, run)
+    (failed,) = _run_all(queue, 1)
+    queue.close()
+    assert (failed.state, failed.http_status) == (FAILED, status)
+    assert sentence in failed.error
+    assert str(tmp_path / failed.id / "upload") not in failed.error
+
+
+def test_only_the_latest_finished_jobs_are_kept(tmp_path: Path) -> None:
+    queue = JobQueue(tmp_path, lambda job: {}, kept=2)
+    jobs = _run_all(queue, 3)
+    time.sleep(0.05)  # the worker forgets old jobs right after finishing a job
+    queue.close()
+    assert queue.get(jobs[0].id) is None and not jobs[0].folder.exists()
+    assert all(queue.get(job.id) is job and job.folder.is_dir() for job in jobs[1:])
+
+
+def test_closing_stops_the_running_job_at_its_next_step(tmp_path: Path) -> None:
+    entered = threading.Event()
+
+    def run(job: Job) -> dict:
+        job.stage("segmenting", 1000)
+        entered.set()
+        while True:
+            job.advance()
+            time.sleep(0.001)
+
+    queue = JobQueue(tmp_path, run)
+    job = queue.new_job()
+    queue.start(job)
+    assert entered.wait(10)
+    queue.close()
+    assert job.state == FAILED and "the server stopped" in job.error
+    assert job.status()["stage"] == "segmenting" and job.status()["done"] > 0
+
+
+def test_a_queued_job_knows_how_many_are_ahead(tmp_path: Path) -> None:
+    release = threading.Event()
+    queue = JobQueue(tmp_path, lambda job: release.wait(10))
+    first, second, third = (queue.new_job() for _ in range(3))
+    for job in (first, second, third):
+        queue.start(job)
+    deadline = time.monotonic() + 10
+    while queue.status(first)["state"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert [queue.status(job)["position"] for job in (second, third)] == [0, 1]
+    release.set()
+    assert third.finished.wait(10)
+    queue.close()
