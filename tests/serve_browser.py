@@ -10,6 +10,7 @@ Playwright's own browser download. As a script it makes the screenshot::
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import queue
 import re
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,10 +54,13 @@ def missing_browser() -> str | None:
 
 
 @contextlib.contextmanager
-def running_server(*options: str) -> Iterator[str]:
-    """``lvwall serve --port 0 OPTIONS`` in its own process; yields its base URL and stops it
-    with Ctrl+C (SIGINT) as a user would."""
+def running_server(*options: str, temporary: Path | None = None) -> Iterator[str]:
+    """``lvwall serve --port 0 OPTIONS`` in its own process, with ``temporary`` as its
+    temporary folder (TMPDIR) where given; yields its base URL and stops it with Ctrl+C
+    (SIGINT) as a user would."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "400"}
+    if temporary is not None:
+        env["TMPDIR"] = str(temporary)
     command = [sys.executable, "-m", "lvwall.cli", "serve", "--port", "0", *options]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
@@ -73,7 +79,9 @@ def running_server(*options: str) -> Iterator[str]:
             output.append(line)
             if match := _URL.search(line):
                 break
-        yield match.group(1)
+        url = match.group(1)
+        _wait_until_answering(url)
+        yield url
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -81,6 +89,19 @@ def running_server(*options: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _wait_until_answering(url: str) -> None:
+    """Wait for the app's startup (the socket listens before it)."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            with urllib.request.urlopen(url + "api/info", timeout=5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 @contextlib.contextmanager
@@ -129,7 +150,8 @@ def show_frame(page: Any, index: int) -> None:
 
 
 def screenshot(recording: Path, target: Path) -> None:
-    """The page with ``recording`` analysed by the bundled model, as a full-page PNG."""
+    """The page with ``recording`` analysed by the bundled model, as a full-page PNG of 256
+    colours."""
     with running_server() as url, chromium_page({"width": 1280, "height": 900}) as page:
         page.goto(url)
         if upload(page, recording) != "results":
@@ -138,7 +160,12 @@ def screenshot(recording: Path, target: Path) -> None:
         page.evaluate("Promise.all([...document.images].map((i) => i.decode()))")
         # The same frame every time: the video paused at the slider's position.
         show_frame(page, 10)
-        page.screenshot(path=str(target), full_page=True)
+        shot = page.screenshot(full_page=True)
+    # 256 colours, dithered: a quarter of the size, the segment colours kept apart.
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(shot)).convert("RGB")
+    image.quantize(256, method=Image.Quantize.FASTOCTREE).save(target, optimize=True)
 
 
 if __name__ == "__main__":

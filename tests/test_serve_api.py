@@ -153,6 +153,14 @@ def test_a_body_declared_over_the_limit_is_refused_unread(model) -> None:
     assert response.json()["error"].startswith("the upload is 0.1 MB, larger than this server's")
 
 
+def test_a_body_that_is_no_multipart_form_is_a_bad_request(client) -> None:
+    response = client.post(
+        "/api/analyse", content=b"garbage", headers={"content-type": "multipart/form-data"}
+    )
+    assert response.status_code == 400 and response.json()["error"]
+    assert client.get("/api/info").status_code == 200
+
+
 def test_a_dicom_upload_shows_no_patient_field(tmp_path: Path, client) -> None:
     grey = echo_frames(N_FRAMES)[..., 0]
     path = write_dicom(tmp_path / "IM0001.dcm", grey, **PRIVATE_FIELDS, PixelSpacing=[0.3, 0.3])

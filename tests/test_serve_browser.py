@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import tempfile
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,12 +37,13 @@ def phantom(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    before = set(Path(tempfile.gettempdir()).glob("lvwall-serve-*"))
-    with running_server() as url:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    temporary = tmp_path_factory.mktemp("server-tmp")
+    with running_server(temporary=temporary) as url:
+        assert len(list(temporary.glob("lvwall-serve-*"))) == 1
         yield url
     # Stopped with Ctrl+C, the server took its temporary folder with it.
-    assert set(Path(tempfile.gettempdir()).glob("lvwall-serve-*")) <= before
+    assert list(temporary.glob("lvwall-serve-*")) == []
 
 
 @pytest.fixture

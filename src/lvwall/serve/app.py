@@ -33,7 +33,6 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from lvwall import __version__
@@ -122,7 +121,6 @@ def create_app(settings: ServeSettings) -> FastAPI:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     app.add_exception_handler(LvwallError, _user_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(MultiPartException, _malformed_upload)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -313,9 +311,3 @@ def _user_error(request: Request, error: Exception) -> JSONResponse:
 def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
     return JSONResponse({"error": error.detail}, status_code=error.status_code)
-
-
-def _malformed_upload(request: Request, error: Exception) -> JSONResponse:
-    return JSONResponse(
-        {"error": f"the upload is not a valid multipart form ({error})"}, status_code=400
-    )
