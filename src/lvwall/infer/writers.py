@@ -193,17 +193,28 @@ def _folder_is_complete(folder: Path) -> bool:
     return folder.is_dir() and all((folder / name).is_file() for name in REQUIRED_FILES)
 
 
+def npz_shape(path: Path, key: str) -> tuple[int, ...] | None:
+    """The shape of array ``key`` in the NPZ file ``path``, from its header alone (nothing
+    is decompressed); ``None`` when the file has no such array."""
+    with zipfile.ZipFile(path) as archive:
+        member = f"{key}.npy"
+        if member not in archive.namelist():
+            return None
+        with archive.open(member) as handle:
+            version = np.lib.format.read_magic(handle)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, _, _ = read_header(handle)
+    return tuple(int(side) for side in shape)
+
+
 def _frames_in_folder(folder: Path) -> int:
-    """The frame count of a complete output folder, from the header of its masks alone."""
-    with zipfile.ZipFile(folder / "masks.npz") as archive, archive.open("model.npy") as handle:
-        version = np.lib.format.read_magic(handle)
-        read_header = (
-            np.lib.format.read_array_header_1_0
-            if version == (1, 0)
-            else np.lib.format.read_array_header_2_0
-        )
-        shape, _, _ = read_header(handle)
-    return int(shape[0])
+    """The frame count of a complete output folder, from the header of its masks."""
+    shape = npz_shape(folder / "masks.npz", "model")
+    return 0 if shape is None else shape[0]
 
 
 #: What is written per recording, by ``--format``.

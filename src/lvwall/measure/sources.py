@@ -3,7 +3,6 @@ segmented now with :mod:`lvwall.infer`, or a ``masks.npz`` that ``lvwall predict
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,16 +98,7 @@ def read_predicted_masks(path: str | Path) -> MeasurementInput:
 
 def _original_frame_size(path: Path) -> tuple[int, int] | None:
     """(height, width) of the ``original`` masks of an NPZ, read from the array's header."""
-    with zipfile.ZipFile(path) as archive:
-        member = f"{ORIGINAL_KEY}.npy"
-        if member not in archive.namelist():
-            return None
-        with archive.open(member) as handle:
-            version = np.lib.format.read_magic(handle)
-            reader = (
-                np.lib.format.read_array_header_1_0
-                if version == (1, 0)
-                else np.lib.format.read_array_header_2_0
-            )
-            shape, _, _ = reader(handle)
-    return (int(shape[1]), int(shape[2])) if len(shape) == 3 else None
+    from lvwall.infer.writers import npz_shape
+
+    shape = npz_shape(path, ORIGINAL_KEY)
+    return (shape[1], shape[2]) if shape is not None and len(shape) == 3 else None
