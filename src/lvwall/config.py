@@ -134,7 +134,7 @@ class TrainConfig:
         from lvwall.data.augment import AUGMENTATIONS
         from lvwall.losses import LOSSES
         from lvwall.model import PRESETS
-        from lvwall.train.schedules import LR_SCHEDULES
+        from lvwall.schedules import LR_SCHEDULES
 
         _check_choice("loss", self.loss, tuple(LOSSES))
         _check_choice("preset", self.preset, tuple(PRESETS))

@@ -2,7 +2,6 @@
 
 * :mod:`~lvwall.train.module`: the LightningModule (U-Net, loss, AdamW, schedule, metrics);
 * :mod:`~lvwall.train.data`: the LightningDataModule (a patient-wise split of the frames);
-* :mod:`~lvwall.train.schedules`: learning-rate schedules by name;
 * :mod:`~lvwall.train.swa`: stochastic weight averaging along one run;
 * :mod:`~lvwall.train.fit`: one run into a run folder;
 * :mod:`~lvwall.train.run_folder`: what a run folder holds and how it is read;
