@@ -63,7 +63,6 @@ RULES: dict[str, tuple[str, str, Callable[[pd.Series], float]]] = {
     "MAX_OUTSIDE_LARGEST": ("walls", "outside_largest", share),
     "MAX_HOLE_SHARE": ("walls", "hole_share", share),
     "MIN_CAVITY_RATIO": ("walls", "cavity_ratio", range_low),
-    "MAX_CAVITY_RATIO": ("walls", "cavity_ratio", range_high),
     "MAX_SECOND_CAVITY": ("walls", "second_cavity", share),
     "MIN_OPENING": ("walls", "opening", range_low),
     "MIN_THICKNESS": ("walls", "thickness_median", range_low),

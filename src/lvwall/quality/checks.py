@@ -66,8 +66,6 @@ def shape_checks(shape: WallShape) -> dict[str, str]:
         )
     if shape.cavity_ratio < limits.MIN_CAVITY_RATIO:
         reasons["cavity"] = f"the wall encloses almost no cavity ({shape.cavity_ratio:.2f})"
-    elif shape.cavity_ratio > limits.MAX_CAVITY_RATIO:
-        reasons["cavity"] = f"the cavity is {shape.cavity_ratio:.1f} times the wall's area"
     elif shape.second_cavity > limits.MAX_SECOND_CAVITY:
         reasons["cavity"] = (
             f"the wall encloses a second cavity ({shape.second_cavity:.0%} of the first)"

@@ -40,8 +40,6 @@ MAX_HOLE_SHARE = 0.006
 #: ``cavity``: a smaller cavity, in wall pixels; an enclosed hole at least this large is the
 #: cavity itself (a closed ring), not a hole in the band.
 MIN_CAVITY_RATIO = 0.32
-#: ``cavity``: a larger cavity, in wall pixels (the wall drawn round more than the LV).
-MAX_CAVITY_RATIO = 3.5
 #: ``cavity``: a second non-wall region of the wall's hull larger than this share of the
 #: cavity (the wall also wraps round a neighbouring chamber).
 MAX_SECOND_CAVITY = 0.079
