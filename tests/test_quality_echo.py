@@ -37,7 +37,9 @@ NON_ECHO = {
     "blank black": grey_rgb(np.zeros((240, 320))),
     "blank grey": grey_rgb(np.full((240, 320), 128)),
     "uniform noise": np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8),
-    "gaussian noise": grey_rgb(np.clip(np.random.default_rng(1).normal(60, 30, (240, 320)), 0, 255)),
+    "gaussian noise": grey_rgb(
+        np.clip(np.random.default_rng(1).normal(60, 30, (240, 320)), 0, 255)
+    ),
     "text on white": rendered_text(dark_on_light=True),
     "text on black": rendered_text(dark_on_light=False),
     "checkerboard": checkerboard(40),
