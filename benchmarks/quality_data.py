@@ -20,8 +20,9 @@ import numpy as np
 from lvwall.data.camus import WALL_LABEL
 from lvwall.data.inputs import discover
 from lvwall.data.phantom import draw_params, recording_seed, simulate_recording
-from lvwall.data.preprocess import resize
+from lvwall.data.preprocess import prepare_frame, resize
 from lvwall.data.records import MODEL_SIZE
+from lvwall.data.sector import find_sector
 
 #: Seed of the phantom recordings the quality benchmarks draw (training used seed 1).
 PHANTOM_SEED = 21
@@ -146,14 +147,31 @@ def _flip(image, truth, rng):
     return image[::-1].copy(), truth[::-1].copy()
 
 
+def _inside_fan(degrade: Callable) -> Callable:
+    """``degrade`` inside the frame's ultrasound fan only: a scanner's noise, haze or shadow
+    never reaches the black background around the fan."""
+
+    def degraded(image, truth, rng):
+        sector = find_sector(prepare_frame(image))
+        changed, truth = degrade(image, truth, rng)
+        if not sector.found:
+            return changed, truth
+        height, width = image.shape[:2]
+        fan = cv2.resize(sector.mask.astype(np.uint8), (width, height), cv2.INTER_NEAREST)
+        return np.where(fan[..., None] > 0, changed, image), truth
+
+    return degraded
+
+
 #: Input degradations by name: (RGB frame, model-size truth, rng) -> (frame, truth).
+#: Grey-level ones act inside the fan; geometric ones move the anatomy and its truth alike.
 DEGRADATIONS: dict[str, Callable] = {
-    "noise": _noise,
-    "blur": _blur,
-    "contrast": _contrast,
-    "haze": _haze,
-    "shadow": _shadow,
-    "occlude": _occlude,
+    "noise": _inside_fan(_noise),
+    "blur": _inside_fan(_blur),
+    "contrast": _inside_fan(_contrast),
+    "haze": _inside_fan(_haze),
+    "shadow": _inside_fan(_shadow),
+    "occlude": _inside_fan(_occlude),
     "rotate": _rotate,
     "zoom": _zoom,
     "shift": _shift,

@@ -179,14 +179,15 @@ def flag_rates(table: pd.DataFrame, flags: list[str], title: str) -> None:
 
 
 def predicted_flags(hmcqu_video: Path) -> pd.DataFrame:
-    """The bundled model's masks of the HMC-QU recording, through quality control in order."""
+    """The bundled model's masks of the HMC-QU recording, through quality control in order,
+    with the recording's sector as ``lvwall predict`` finds it (from its first frames)."""
     model = load_segmentation_model(None, backend="onnx")
+    frames = list(iter_frames(hmcqu_video))
+    sector = find_sector(np.stack([prepare_frame(f) for f in frames[:SECTOR_FRAMES]]))
     control = QualityControl()
     rows = []
-    for index, frame in enumerate(
-        segment_frames(iter_frames(hmcqu_video), model, PredictOptions())
-    ):
-        measurement = control.measure(frame.image, frame.probability, frame.mask)
+    for index, frame in enumerate(segment_frames(frames, model, PredictOptions())):
+        measurement = control.measure(frame.image, frame.probability, frame.mask, sector)
         rows.append({"source": "HMC-QU, predicted", "name": index, **measurement.reasons})
     return pd.DataFrame(rows)
 

@@ -118,8 +118,10 @@ def _holes(piece: np.ndarray, n_piece: int) -> tuple[float, bool]:
 
 def _cavity(piece: np.ndarray, n_piece: int) -> tuple[float, float, float, int]:
     """(cavity over wall pixels, second region over cavity, opening, number of openings)."""
+    # The hull of the outer contour is the hull of the piece, from far fewer points.
+    contours, _ = cv2.findContours(piece, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     hull = np.zeros_like(piece)
-    cv2.fillConvexPoly(hull, cv2.convexHull(cv2.findNonZero(piece)), 1)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.concatenate(contours)), 1)
     hull |= piece  # the hull polygon runs through pixel centres and can miss edge pixels
     pockets = hull & (1 - piece)
     n_labels, labels, stats, _ = cv2.connectedComponentsWithStats(pockets, connectivity=4)
