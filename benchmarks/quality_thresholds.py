@@ -65,6 +65,7 @@ RULES: dict[str, tuple[str, str, Callable[[pd.Series], float]]] = {
     "MIN_CAVITY_RATIO": ("walls", "cavity_ratio", range_low),
     "MAX_SECOND_CAVITY": ("walls", "second_cavity", share),
     "MIN_OPENING": ("walls", "opening", range_low),
+    "MAX_OPENING": ("walls", "opening", range_high),
     "MIN_THICKNESS": ("walls", "thickness_median", range_low),
     "MAX_THICKNESS": ("walls", "thickness_median", range_high),
     "MAX_THICKNESS_HIGH": ("walls", "thickness_high", range_high),

@@ -64,6 +64,11 @@ def shape_checks(shape: WallShape) -> dict[str, str]:
         reasons["not_open_at_base"] = (
             f"the opening at the base is narrow ({shape.opening:.2f} of the wall's size)"
         )
+    elif shape.opening > limits.MAX_OPENING:
+        reasons["not_open_at_base"] = (
+            f"the opening at the base is wide ({shape.opening:.2f} of the wall's size): the "
+            "sides stop short of the base"
+        )
     if shape.cavity_ratio < limits.MIN_CAVITY_RATIO:
         reasons["cavity"] = f"the wall encloses almost no cavity ({shape.cavity_ratio:.2f})"
     elif shape.second_cavity > limits.MAX_SECOND_CAVITY:

@@ -4,7 +4,8 @@ From the probability map (Robinson et al., "Real-time prediction of segmentation
 MICCAI 2018, predict Dice from such image-level signals): how much the map agrees with its own
 thresholded mask (the soft Dice ``2 sum(p m) / (sum(p) + sum(m))``, the Dice the model
 expects if its probabilities were calibrated), how wide the band of uncertain pixels is
-against the wall, and how confident the wall's own pixels are. From the mask: the
+against the wall, and how confident the wall's own pixels are (their mean probability, and
+the share of them above the uncertain band). From the mask: the
 measurements of :mod:`lvwall.quality.wall_shape`. From the input: those of
 :mod:`lvwall.quality.echo_input`.
 """
@@ -16,7 +17,8 @@ import numpy as np
 from lvwall.quality.echo_input import FanShape, SectorContent
 from lvwall.quality.wall_shape import WallShape
 
-#: A pixel is uncertain when its wall probability lies in this open interval.
+#: A pixel is uncertain when its wall probability lies in this open interval; a wall pixel
+#: is confident at or above its upper end.
 UNCERTAIN = (0.1, 0.9)
 
 #: The features, in a fixed order (the columns of the fitting tables).
@@ -24,6 +26,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "soft_dice",
     "uncertain_share",
     "wall_confidence",
+    "confident_share",
     "wall_fraction",
     "outside_largest",
     "hole_share",
@@ -42,8 +45,9 @@ FEATURE_NAMES: tuple[str, ...] = (
 
 
 def probability_features(probability: np.ndarray, mask: np.ndarray) -> dict[str, float]:
-    """``soft_dice``, ``uncertain_share`` (uncertain pixels over wall pixels) and
-    ``wall_confidence`` (mean probability over the wall) of a probability map and its mask."""
+    """``soft_dice``, ``uncertain_share`` (uncertain pixels over wall pixels),
+    ``wall_confidence`` (mean probability over the wall) and ``confident_share`` (the share of
+    wall pixels the model is confident of) of a probability map and its mask."""
     p = np.asarray(probability, dtype=np.float32)
     wall = np.asarray(mask) > 0
     n_wall = int(np.count_nonzero(wall))
@@ -51,10 +55,12 @@ def probability_features(probability: np.ndarray, mask: np.ndarray) -> dict[str,
     inside = float(p[wall].sum(dtype=np.float64)) if n_wall else 0.0
     low, high = UNCERTAIN
     n_uncertain = int(np.count_nonzero((p > low) & (p < high)))
+    n_confident = int(np.count_nonzero(p[wall] >= high)) if n_wall else 0
     return {
         "soft_dice": 2.0 * inside / (total + n_wall) if total + n_wall > 0 else 0.0,
         "uncertain_share": n_uncertain / max(n_wall, 1),
         "wall_confidence": inside / n_wall if n_wall else 0.0,
+        "confident_share": n_confident / n_wall if n_wall else 0.0,
     }
 
 

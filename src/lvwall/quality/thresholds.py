@@ -46,6 +46,8 @@ MAX_SECOND_CAVITY = 0.079
 #: ``not_open_at_base``: a narrower opening of the cavity, in pixels of the hull's outline
 #: over the square root of the hull's area.
 MIN_OPENING = 0.35
+#: ``not_open_at_base``: a wider opening (the wall's sides stop short of the base).
+MAX_OPENING = 1.4
 #: ``too_thin``: a thinner median wall thickness along the centreline, in pixels at 224.
 MIN_THICKNESS = 3.6
 #: ``too_thick``: a thicker median wall thickness along the centreline, in pixels at 224.
