@@ -133,11 +133,13 @@ def main() -> None:
     if args.flag_rates:
         flag_rates(table)
     target = results["CAMUS dev, clean (target)"]
+    fitted = table[~table.untrustworthy]
     description = (
-        f"Fitted by benchmarks/quality_cv.py on {len(table)} out-of-fold frames "
-        f"({int(table.clean_camus.sum())} clean CAMUS dev, the rest degraded CAMUS and "
-        f"phantom); nested CV on clean CAMUS: AUROC(Dice<{FAIL_BELOW}) {target['auroc']:.3f}, "
-        f"Spearman {target['spearman']:.3f}, MAE {target['mae']:.3f}"
+        f"Fitted by benchmarks/quality_cv.py on {len(fitted)} out-of-fold frames "
+        f"({int(fitted.clean_camus.sum())} clean CAMUS dev, the rest degraded CAMUS and "
+        f"phantom; frames flagged not_echo or no_wall score 0 by rule); nested CV on clean "
+        f"CAMUS: AUROC(Dice<{FAIL_BELOW}) {target['auroc']:.3f}, Spearman "
+        f"{target['spearman']:.3f}, MAE {target['mae']:.3f}"
     )
     model = fit(table, description)
     with atomic_path(args.asset) as tmp:

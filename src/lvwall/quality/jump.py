@@ -9,6 +9,7 @@ spoiling the reference for the frames after it.
 
 from __future__ import annotations
 
+import statistics
 from collections import deque
 from dataclasses import dataclass
 
@@ -47,7 +48,8 @@ class JumpChecker:
         here = (area, moments["m10"] / area, moments["m01"] / area)
         motion = None
         if self._recent:
-            ref_area, ref_x, ref_y = np.median(np.array(self._recent), axis=0)
+            columns = zip(*self._recent, strict=True)
+            ref_area, ref_x, ref_y = (statistics.median(values) for values in columns)
             motion = WallMotion(
                 area_change=abs(float(np.log(area / ref_area))),
                 shift=float(np.hypot(here[1] - ref_x, here[2] - ref_y)) / max(mask.shape),
