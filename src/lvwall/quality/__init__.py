@@ -1,0 +1,39 @@
+"""Quality control of segmented frames: named anatomical and input checks, and a score.
+
+Typical use, one :class:`QualityControl` per recording, fed its frames in order::
+
+    from lvwall.quality import QualityControl
+    control = QualityControl()
+    for frame in segment_frames(frames, model, options):
+        verdict = control.assess(frame.image, frame.probability, frame.mask, sector)
+        verdict.quality      # estimated Dice of this frame's wall, in [0, 1]
+        verdict.flags        # e.g. ("fragmented", "cavity"); empty when every check passes
+        verdict.reasons      # {flag: one-line reason}
+
+and on labelled frames, how well the score predicts the real Dice::
+
+    from lvwall.quality import quality_agreement
+    quality_agreement(qualities, dices)   # {"mae": ..., "spearman": ..., "auroc": ...}
+
+The flags are :data:`FLAGS`; their thresholds, and how they were derived, are in
+:mod:`lvwall.quality.thresholds`.
+"""
+
+from lvwall.quality.agreement import FAIL_BELOW, quality_agreement
+from lvwall.quality.checks import FLAGS
+from lvwall.quality.control import FrameMeasurement, FrameQuality, QualityControl
+from lvwall.quality.features import FEATURE_NAMES
+from lvwall.quality.score_model import QualityModel, bundled_quality_model, read_quality_model
+
+__all__ = [
+    "FAIL_BELOW",
+    "FEATURE_NAMES",
+    "FLAGS",
+    "FrameMeasurement",
+    "FrameQuality",
+    "QualityControl",
+    "QualityModel",
+    "bundled_quality_model",
+    "quality_agreement",
+    "read_quality_model",
+]
