@@ -31,8 +31,8 @@ from lvwall.data.augment import build_augment
 from lvwall.data.dataset import FrameDataset
 from lvwall.data.records import MODEL_SIZE, LabelledRecording
 from lvwall.model import DEFAULT_PRESET, build_model
+from lvwall.schedules import LR_SCHEDULES
 from lvwall.train import SegmentationModule
-from lvwall.train.schedules import LR_SCHEDULES
 
 EPOCH_FRAMES = 2000
 #: Trainer options that leave only the training steps: no validation, checkpoints, loggers,

@@ -37,7 +37,7 @@ FOLDS = 5
 def measured_row(model: SegmentationModel, image: np.ndarray, truth: np.ndarray) -> dict:
     """Segment one image as ``lvwall predict --format png`` does, measure its quality features
     and flags, and score its mask against ``truth``."""
-    (frame,) = list(segment_frames([image], model, PredictOptions(output_format="png")))
+    (frame,) = list(segment_frames([image], model, PredictOptions()))
     measurement = QualityControl().measure(frame.image, frame.probability, frame.mask)
     return {
         "dice": frame_metrics(frame.mask, truth)["dice"],
