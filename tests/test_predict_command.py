@@ -32,6 +32,7 @@ from lvwall.infer import (
     load_segmentation_model,
     predict_sources,
 )
+from lvwall.quality import FLAGS
 
 runner = CliRunner(env={"COLUMNS": "400"})
 
@@ -76,8 +77,12 @@ def test_every_input_kind_end_to_end(tmp_path: Path, tiny_model: dict[str, Path]
     for name, (_, n_frames, overlay_name) in INPUT_KINDS.items():
         folder = out / Path(name).stem
         assert sorted(p.name for p in folder.iterdir()) == sorted(
-            ["masks.npz", "wall_area.csv", overlay_name]
+            ["masks.npz", "wall_area.csv", "quality.csv", overlay_name]
         )
+        quality = _read_csv(folder / "quality.csv")
+        assert [int(row["frame"]) for row in quality] == list(range(n_frames))
+        assert all(0.0 <= float(row["quality"]) <= 1.0 for row in quality)
+        assert all(set(filter(None, row["flags"].split(";"))) <= set(FLAGS) for row in quality)
         masks = np.load(folder / "masks.npz")
         assert masks["model"].shape == (n_frames, MODEL_SIZE, MODEL_SIZE)
         assert masks["original"].shape == (n_frames, HEIGHT, WIDTH)
@@ -124,7 +129,16 @@ def test_png_format_writes_input_sized_masks(tmp_path: Path, tiny_model: dict[st
               "--model", str(tiny_model["onnx"])]
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "c.png", SUMMARY_FILE]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "a.png",
+        "b.png",
+        "c.png",
+        "quality.csv",
+        SUMMARY_FILE,
+    ]
+    quality = _read_csv(out / "quality.csv")
+    assert [row["input"] for row in quality] == ["a", "b", "c"]
+    assert all(0.0 <= float(row["quality"]) <= 1.0 for row in quality)
     for name, size in sizes.items():
         mask = cv2.imread(str(out / f"{Path(name).stem}.png"), cv2.IMREAD_UNCHANGED)
         assert mask.shape == size and mask.dtype == np.uint8
@@ -199,7 +213,7 @@ def test_bad_inputs_fail_alone_and_leave_nothing(
     assert "Traceback" not in result.output
     # Only the good input has results; no temporary files are left over.
     assert sorted(p.name for p in out.iterdir()) == ["good", SUMMARY_FILE]
-    assert len(list((out / "good").iterdir())) == 3
+    assert len(list((out / "good").iterdir())) == 4
 
     outcomes = predict_sources(
         discover([bad / name for name in reasons]),
@@ -232,7 +246,7 @@ def test_video_input_with_png_format_fails_but_images_go_on(
     )  # fmt: skip
     assert result.exit_code == 1
     assert "--format png writes masks of single images only" in result.output
-    assert sorted(p.name for p in out.iterdir()) == ["still.png", SUMMARY_FILE]
+    assert sorted(p.name for p in out.iterdir()) == ["quality.csv", "still.png", SUMMARY_FILE]
 
 
 @pytest.mark.parametrize(

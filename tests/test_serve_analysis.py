@@ -1,9 +1,8 @@
 """One recording analysed for the page: predict's, measure's and regional's files from one
-segmentation, and quality from predict's quality.csv where it is written."""
+segmentation, with the quality verdicts of the segmentation pipeline."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import av
@@ -13,10 +12,10 @@ import pytest
 from echo_inputs import echo_frames
 from lvwall.data.inputs import discover
 from lvwall.data.video import write_video
-from lvwall.infer import OUTPUT_WRITERS, load_segmentation_model
+from lvwall.infer import load_segmentation_model
+from lvwall.infer.writers import FLAG_COLOUR
+from lvwall.quality import FrameQuality, QualityControl
 from lvwall.serve.analysis import analyse
-from lvwall.serve.overlay import FLAG_COLOUR
-from lvwall.serve.quality import QUALITY_FILE
 
 N_FRAMES = 5
 
@@ -61,31 +60,37 @@ def test_each_command_gets_its_folder_and_the_page_its_video(tmp_path: Path, mod
     # Each frame is one step of segmenting and one of rendering.
     assert progress.steps == 2 * N_FRAMES
     summary = analysis.summary
-    assert summary["quality"]["checked"] is False and summary["flagged"] == []
-    assert summary["measurements"]["quality"]["checked"] is False
+    assert summary["quality"]["checked"] is True
+    assert len(summary["quality"]["frames"]) == N_FRAMES
+    flagged = [frame["index"] for frame in summary["quality"]["frames"] if frame["flags"]]
+    assert summary["flagged"] == flagged
+    assert summary["measurements"]["quality"]["checked"] is True
 
 
-def test_quality_csv_flags_frames_for_the_page_the_video_and_measure(
+def test_flagged_frames_reach_the_page_the_video_and_measure(
     tmp_path: Path, model, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Where predict writes quality.csv (as it will), its flags reach every output."""
-    npz = OUTPUT_WRITERS["npz"]
+    """A frame quality control flags is flagged in the JSON, marked in the video and counted
+    by measure."""
+    assess = QualityControl.assess
+    seen = []
 
-    def write_with_quality(recording, frames, out_dir):
-        folder = npz.write(recording, frames, out_dir)
-        rows = [f"{index},0.9," for index in range(N_FRAMES)]
-        rows[1] = "1,0.2,low_contrast;broken_wall"
-        (folder / QUALITY_FILE).write_text("frame,quality,flags\n" + "\n".join(rows) + "\n")
-        return folder
+    def flag_the_second(self, image, probability, mask, sector=None):
+        verdict = assess(self, image, probability, mask, sector)
+        seen.append(verdict)
+        if len(seen) == 2:
+            return FrameQuality(0.2, ("fragmented",), {"fragmented": "in pieces"})
+        return FrameQuality(0.9, (), {})
 
-    monkeypatch.setitem(OUTPUT_WRITERS, "npz", dataclasses.replace(npz, write=write_with_quality))
+    monkeypatch.setattr(QualityControl, "assess", flag_the_second)
     analysis = analyse(_source(tmp_path), model, tmp_path / "out")
     summary = analysis.summary
     assert summary["flagged"] == [1]
     assert summary["quality"]["frames"][1] == {
         "index": 1,
         "quality": 0.2,
-        "flags": ["low_contrast", "broken_wall"],
+        "flags": ["fragmented"],
+        "reasons": {"fragmented": "in pieces"},
     }
     assert summary["measurements"]["quality"]["checked"] is True
     assert "quality" in analysis.files

@@ -54,9 +54,11 @@ def analysed(client, tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_analyse_returns_the_fields_and_every_listed_url_answers(client, analysed) -> None:
     result = analysed
     assert (result["name"], result["frames"], result["kind"]) == ("echo 1", N_FRAMES, "video")
-    assert result["flagged"] == []
-    assert result["quality"]["checked"] is False
-    assert [frame["index"] for frame in result["quality"]["frames"]] == list(range(N_FRAMES))
+    assert result["quality"]["checked"] is True
+    frames = result["quality"]["frames"]
+    assert [frame["index"] for frame in frames] == list(range(N_FRAMES))
+    assert all(0.0 <= frame["quality"] <= 1.0 for frame in frames)
+    assert result["flagged"] == [frame["index"] for frame in frames if frame["flags"]]
     written = json.loads(client.get(result["files"]["measure_json"]).text)
     assert result["measurements"] == written
     assert result["measurements"]["n_frames"] == N_FRAMES

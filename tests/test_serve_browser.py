@@ -26,7 +26,7 @@ pytestmark = [
     pytest.mark.skipif(missing_browser() is not None, reason=str(missing_browser())),
 ]
 #: A tiny phantom: eight frames, a cycle in six.
-PHANTOM = {"width": 128, "height": 96, "n_frames": 8, "cycle_frames": 6}
+PHANTOM = {"width": 160, "height": 120, "n_frames": 24, "cycle_frames": 20}
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,9 @@ import av
 import numpy as np
 import pytest
 
-from lvwall.infer.writers import WALL_COLOUR, WALL_OPACITY
+from lvwall.infer.writers import FLAG_COLOUR, WALL_COLOUR, WALL_OPACITY
 from lvwall.regional.figures import SEGMENT_COLOURS
-from lvwall.serve.overlay import (
-    FLAG_COLOUR,
-    mark_flagged,
-    overlay_frames,
-    segment_overlay,
-    write_webm,
-)
+from lvwall.serve.overlay import overlay_frames, segment_overlay, write_webm
 
 GREY = 100
 
@@ -51,15 +45,6 @@ def test_without_labels_the_wall_has_predicts_colour() -> None:
     out = segment_overlay(image, mask, None)
     assert np.abs(out[3, 3].astype(int) - _expected(WALL_COLOUR)).max() <= 1
     assert (out[0, 1] == GREY).all()
-
-
-def test_a_flagged_frame_gets_a_border_and_its_reasons() -> None:
-    frame = np.zeros((120, 160, 3), np.uint8)
-    assert mark_flagged(frame, ()) is frame
-    marked = mark_flagged(frame, ("low_contrast",))
-    assert tuple(marked[0, 80]) == FLAG_COLOUR and tuple(marked[60, 0]) == FLAG_COLOUR
-    assert (marked[5:20, 8:150, 0] > 128).sum() > 20  # the text, in the flag colour
-    assert (marked[40:80, 40:120] == 0).all()
 
 
 def test_overlay_frames_mark_only_the_flagged_frames() -> None:

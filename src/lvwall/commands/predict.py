@@ -64,6 +64,12 @@ def command(
         "--sector/--no-sector",
         help="Blank scanner overlays (text, ECG) outside the ultrasound sector first.",
     ),
+    quality: bool = typer.Option(
+        True,
+        "--quality/--no-quality",
+        help="Score every frame and run the anatomical checks (quality.csv; flagged frames "
+        "marked in the overlay).",
+    ),
     threshold: float | None = typer.Option(
         None, min=0.01, max=0.99, help="Wall probability threshold; default: the model's own."
     ),
@@ -122,6 +128,7 @@ def command(
         mask_filter="largest" if largest_component else None,
         threshold=threshold,
         sector=sector,
+        quality=quality,
     )
     segmentation_model = load_segmentation_model(model, backend.value, threads=threads)
     console.print(f"model: {segmentation_model.description}", highlight=False)
@@ -161,6 +168,7 @@ def _print_summary(outcomes: list[Outcome]) -> None:
     table.add_column("result", overflow="fold")
     table.add_column("frames", justify="right")
     table.add_column("frames/s", justify="right")
+    table.add_column("quality", overflow="fold")
     for outcome in outcomes:
         fps = outcome.n_frames / outcome.seconds if outcome.ok and outcome.seconds > 0 else None
         table.add_row(
@@ -168,6 +176,7 @@ def _print_summary(outcomes: list[Outcome]) -> None:
             _result_cell(outcome),
             str(outcome.n_frames),
             f"{fps:.1f}" if fps else "",
+            _flagged_cell(outcome),
         )
     Console().print(table)
 
@@ -178,3 +187,11 @@ def _result_cell(outcome: Outcome) -> str:
     if outcome.skipped:
         return f"[dim]skipped, complete:[/] {outcome.output}"
     return f"[green]{outcome.output}[/]"
+
+
+def _flagged_cell(outcome: Outcome) -> str:
+    """ "N of M frames flagged" by quality control (empty where it did not run)."""
+    if not outcome.qualities:
+        return ""
+    text = f"{outcome.n_flagged} of {len(outcome.qualities)} frames flagged"
+    return f"[yellow]{text}[/]" if outcome.n_flagged else text

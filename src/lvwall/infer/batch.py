@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,19 +20,27 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
-from lvwall.atomic import write_text
 from lvwall.data.inputs import InputSource, Recording, natural_key
 from lvwall.errors import DataError
 from lvwall.infer.backends import SegmentationModel
-from lvwall.infer.pipeline import PredictOptions, prefetched, segment_frames
-from lvwall.infer.writers import OUTPUT_WRITERS, OutputWriter
+from lvwall.infer.pipeline import PredictOptions, SegmentedFrame, prefetched, segment_frames
+from lvwall.infer.writers import (
+    OUTPUT_WRITERS,
+    QUALITY_FILE,
+    OutputWriter,
+    quality_cells,
+    write_csv,
+)
 from lvwall.lookup import look_up
+from lvwall.quality import FrameQuality
 
 T = TypeVar("T")
 
 #: The summary of every input written to an output folder.
 SUMMARY_FILE = "summary.csv"
-SUMMARY_COLUMNS = ("input", "name", "status", "frames", "output", "reason")
+SUMMARY_COLUMNS = ("input", "name", "status", "frames", "flagged", "output", "reason")
+#: The columns of the one quality file of a ``--format png`` batch.
+PNG_QUALITY_COLUMNS = ("input", "quality", "flags")
 
 
 class PredictProgress(Protocol):
@@ -47,7 +54,8 @@ class PredictProgress(Protocol):
 @dataclass(frozen=True)
 class Outcome:
     """What became of one input: its output path, or the error (one sentence) it failed with;
-    ``skipped`` when its complete output was already there."""
+    ``skipped`` when its complete output was already there. ``qualities`` are its frames'
+    quality verdicts (empty when skipped, failed or not checked)."""
 
     source: InputSource
     output: Path | None
@@ -55,10 +63,16 @@ class Outcome:
     seconds: float
     error: DataError | None = None
     skipped: bool = False
+    qualities: tuple[FrameQuality, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def n_flagged(self) -> int:
+        """Frames that quality control flagged."""
+        return sum(quality.flagged for quality in self.qualities)
 
     @property
     def status(self) -> str:
@@ -109,6 +123,8 @@ def predict_sources(
     ]
     if outcomes:
         merge_summary(out_dir, outcomes)
+        if output_format == "png" and options.quality:
+            merge_png_quality(out_dir, outcomes)
     return outcomes
 
 
@@ -126,6 +142,7 @@ def _predict_one(
     if skip_existing and writer.is_complete(target):
         return Outcome(source, target, writer.frames_written(target), 0.0, skipped=True)
     counter = _FrameCounter(progress)
+    qualities: list[FrameQuality] = []
     try:
         recording = source.open()
         if progress is not None:
@@ -139,10 +156,21 @@ def _predict_one(
             "lvwall-segment",
         )
         with contextlib.closing(segmented):
-            output = writer.write(recording, segmented, out_dir)
+            output = writer.write(recording, _noting_quality(segmented, qualities), out_dir)
     except DataError as error:
         return Outcome(source, None, counter.n_frames, time.perf_counter() - start, error)
-    return Outcome(source, output, counter.n_frames, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    return Outcome(source, output, counter.n_frames, seconds, qualities=tuple(qualities))
+
+
+def _noting_quality(
+    frames: Iterator[SegmentedFrame], qualities: list[FrameQuality]
+) -> Iterator[SegmentedFrame]:
+    """The frames, each one's quality appended to ``qualities`` as it passes."""
+    for frame in frames:
+        if frame.quality is not None:
+            qualities.append(frame.quality)
+        yield frame
 
 
 class _FrameCounter:
@@ -162,12 +190,14 @@ class _FrameCounter:
 
 def summary_row(outcome: Outcome) -> dict[str, str]:
     """One ``summary.csv`` row: the input as given, its output name, status, frames (those
-    decoded before a failure, for a failed input), output path and the reason of a failure."""
+    decoded before a failure, for a failed input), frames flagged by quality control (empty
+    when not checked), output path and the reason of a failure."""
     return {
         "input": str(outcome.source.path),
         "name": outcome.source.name,
         "status": outcome.status,
         "frames": str(outcome.n_frames),
+        "flagged": str(outcome.n_flagged) if outcome.qualities else "",
         "output": str(outcome.output) if outcome.output is not None else "",
         "reason": outcome.reason,
     }
@@ -175,30 +205,52 @@ def summary_row(outcome: Outcome) -> dict[str, str]:
 
 def merge_summary(out_dir: Path, outcomes: Sequence[Outcome]) -> Path:
     """Write ``out_dir/summary.csv``: the rows already there, with those of ``outcomes``
-    added or replaced (by input), in natural order of the inputs. Runs that share the folder
-    (the parts of one batch) take turns under an exclusive lock on it."""
+    added or replaced (by input), in natural order of the inputs. A skipped input keeps the
+    flag count of the run that made its output. Runs that share the folder (the parts of one
+    batch) take turns under an exclusive lock on it."""
     path = out_dir / SUMMARY_FILE
     out_dir.mkdir(parents=True, exist_ok=True)
     with _locked(out_dir):
-        rows = {row["input"]: row for row in _read_summary(path)}
-        rows.update((row["input"], row) for row in map(summary_row, outcomes))
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows[key] for key in sorted(rows, key=natural_key))
-        return write_text(path, buffer.getvalue())
+        rows = {row["input"]: row for row in _read_rows(path, SUMMARY_COLUMNS)}
+        for outcome in outcomes:
+            row = summary_row(outcome)
+            if outcome.skipped and row["input"] in rows:
+                row["flagged"] = rows[row["input"]]["flagged"]
+            rows[row["input"]] = row
+        return _write_rows(path, SUMMARY_COLUMNS, rows)
 
 
-def _read_summary(path: Path) -> list[dict[str, str]]:
+def merge_png_quality(out_dir: Path, outcomes: Sequence[Outcome]) -> Path:
+    """Write ``out_dir/quality.csv`` of a ``--format png`` batch: one row per image (its
+    name, quality and ``;``-separated flags), merged with the rows already there."""
+    path = out_dir / QUALITY_FILE
+    with _locked(out_dir):
+        rows = {row["input"]: row for row in _read_rows(path, PNG_QUALITY_COLUMNS)}
+        for outcome in outcomes:
+            for quality in outcome.qualities:
+                cells = quality_cells(quality)
+                rows[outcome.source.name] = dict(
+                    zip(PNG_QUALITY_COLUMNS, [outcome.source.name, *cells], strict=True)
+                )
+        return _write_rows(path, PNG_QUALITY_COLUMNS, rows)
+
+
+def _read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
     if not path.is_file():
         return []
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) != SUMMARY_COLUMNS:
+        if tuple(reader.fieldnames or ()) != columns:
             raise DataError(
-                path, f"is not an lvwall summary (expected the columns {list(SUMMARY_COLUMNS)})"
+                path, f"was not written by lvwall predict (expected the columns {list(columns)})"
             )
         return list(reader)
+
+
+def _write_rows(path: Path, columns: tuple[str, ...], rows: dict[str, dict[str, str]]) -> Path:
+    """``rows`` by key, in natural order of the keys."""
+    ordered = [[rows[key][column] for column in columns] for key in sorted(rows, key=natural_key)]
+    return write_csv(path, columns, ordered)
 
 
 @contextlib.contextmanager

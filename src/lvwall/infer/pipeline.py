@@ -3,7 +3,8 @@
 Frames flow one way and are never all in memory: decode -> :func:`network_inputs` (the
 training preprocessing, then the overlays outside the ultrasound sector blanked) -> batches
 through a :class:`~lvwall.infer.backends.Predictor` -> optional temporal smoothing ->
-threshold and mask clean-up, each stage in step with the next (:func:`prefetched`).
+threshold and mask clean-up -> quality control (:mod:`lvwall.quality`: a score and named
+checks per frame), each stage in step with the next (:func:`prefetched`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from lvwall.data.sector import SECTOR_FRAMES, Sector, find_sector, whole_frame
 from lvwall.infer.backends import Predictor, SegmentationModel
 from lvwall.infer.postprocess import MASK_FILTERS, SMOOTHERS, TEST_TIME_AUGMENTATIONS
 from lvwall.lookup import look_up
+from lvwall.quality import FrameQuality, QualityControl
 
 T = TypeVar("T")
 
@@ -34,7 +36,8 @@ class PredictOptions:
     :mod:`lvwall.infer.postprocess`.
 
     ``threshold`` ``None`` takes the model's own; ``sector`` zeroes the scanner overlays
-    outside the ultrasound sector (:mod:`lvwall.data.sector`) before the network sees them.
+    outside the ultrasound sector (:mod:`lvwall.data.sector`) before the network sees them;
+    ``quality`` scores and checks every frame (:class:`lvwall.quality.QualityControl`).
     """
 
     batch_size: int = 8
@@ -43,6 +46,7 @@ class PredictOptions:
     mask_filter: str | None = None
     threshold: float | None = None
     sector: bool = True
+    quality: bool = True
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -60,13 +64,20 @@ class PredictOptions:
 
 @dataclass(frozen=True)
 class SegmentedFrame:
-    """One frame's result: the decoded RGB ``image``, the model-size ``probability`` and
-    binary masks (uint8 {0, 1}) at model size and at the frame's own size."""
+    """One frame's result: the decoded RGB ``image``, the model-size ``probability``, binary
+    masks (uint8 {0, 1}) at model size and at the frame's own size, and the frame's quality
+    (score, flags and reasons; ``None`` with quality control off)."""
 
     image: np.ndarray
     probability: np.ndarray
     mask: np.ndarray
     mask_original: np.ndarray
+    quality: FrameQuality | None = None
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """The failed quality checks; empty when none failed or quality was not checked."""
+        return () if self.quality is None else self.quality.flags
 
 
 def network_inputs(
@@ -99,14 +110,20 @@ def segment_frames(
     Closing the returned iterator early stops the decoding thread and closes ``frames``.
     """
     source = iter(frames)
+    # Each frame travels with its grey model-size image before the sector is applied:
+    # quality control measures the whole input, the network sees the sector only.
     prefetch = prefetched(
-        ((frame, prepare_frame(frame, model.image_size)) for frame in source),
+        (
+            ((frame, grey), grey)
+            for frame in source
+            for grey in [prepare_frame(frame, model.image_size)]
+        ),
         2 * options.batch_size,
         "lvwall-decode",
     )
     try:
-        _, inputs = network_inputs(prefetch, model.image_size, options.sector)
-        yield from _segment_inputs(inputs, model, options)
+        sector, inputs = network_inputs(prefetch, model.image_size, options.sector)
+        yield from _segment_inputs(inputs, model, options, sector)
     finally:
         # Now, not whenever the last reference to this chain of generators goes.
         prefetch.close()
@@ -115,10 +132,20 @@ def segment_frames(
             close()
 
 
+def _with_grey(
+    frames: Iterator[np.ndarray], size: int
+) -> Iterator[tuple[tuple[np.ndarray, np.ndarray], np.ndarray]]:
+    """((frame, grey), grey) for each frame, ``grey`` prepared at model size ``size``."""
+    for frame in frames:
+        grey = prepare_frame(frame, size)
+        yield (frame, grey), grey
+
+
 def _segment_inputs(
-    inputs: Iterator[tuple[np.ndarray, np.ndarray]],
+    inputs: Iterator[tuple[tuple[np.ndarray, np.ndarray], np.ndarray]],
     model: SegmentationModel,
     options: PredictOptions,
+    sector: Sector,
 ) -> Iterator[SegmentedFrame]:
     predictor = model.predictor
     if options.tta is not None:
@@ -128,14 +155,17 @@ def _segment_inputs(
         probabilities = SMOOTHERS[options.smoothing]()(probabilities)
     threshold = model.threshold if options.threshold is None else options.threshold
     mask_filter = MASK_FILTERS[options.mask_filter] if options.mask_filter else _unchanged
-    for image, probability in probabilities:
+    control = QualityControl() if options.quality else None
+    for (image, grey), probability in probabilities:
         height, width = image.shape[:2]
         original = cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
+        mask = mask_filter((probability >= threshold).astype(np.uint8))
         yield SegmentedFrame(
             image=image,
             probability=probability,
-            mask=mask_filter((probability >= threshold).astype(np.uint8)),
+            mask=mask,
             mask_original=mask_filter((original >= threshold).astype(np.uint8)),
+            quality=None if control is None else control.assess(grey, probability, mask, sector),
         )
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import shutil
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -15,20 +16,28 @@ from typing import Any
 import cv2
 import numpy as np
 
-from lvwall.atomic import atomic_dir, atomic_path
+from lvwall.atomic import atomic_dir, atomic_path, write_text
 from lvwall.data.inputs import Recording
 from lvwall.errors import DataError
 from lvwall.infer.pipeline import SegmentedFrame
+from lvwall.quality import FrameQuality
 
 #: Frame rate of the overlay video when the input does not record one (image folders).
 DEFAULT_FPS = 25.0
 #: Colour (RGB) and opacity of the wall in overlay videos.
 WALL_COLOUR, WALL_OPACITY = (255, 64, 32), 0.45
+#: Colour (RGB) of the border and text that mark a frame quality control flagged: a magenta
+#: that neither the wall's colour nor the segments' take.
+FLAG_COLOUR = (255, 0, 160)
+#: The per-frame quality file of a recording (one of ``--format png``'s whole batch).
+QUALITY_FILE = "quality.csv"
 #: The files of a recording's output folder that every recording gets.
 REQUIRED_FILES = ("masks.npz", "wall_area.csv")
 #: What a recording's output folder holds; an existing folder is replaced only if it holds
 #: nothing else, so that a re-run never deletes a user's own files.
-OUTPUT_FILES = frozenset({*REQUIRED_FILES, "overlay.mp4", "overlay.gif", "overlay.png"})
+OUTPUT_FILES = frozenset(
+    {*REQUIRED_FILES, QUALITY_FILE, "overlay.mp4", "overlay.gif", "overlay.png"}
+)
 
 
 def overlay(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -38,6 +47,32 @@ def overlay(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     )
     # OpenCV's masked copy is ~20x faster than numpy's boolean-mask assignment here.
     return cv2.copyTo(tinted, mask, image.copy())
+
+
+def mark_flagged(image: np.ndarray, flags: Sequence[str]) -> np.ndarray:
+    """``image`` (RGB uint8) framed in :data:`FLAG_COLOUR` with the failed checks written at
+    its top, so that a flagged frame stands out when an overlay video is played; unchanged
+    when there are no ``flags``."""
+    if not flags:
+        return image
+    marked = image.copy()
+    height, width = marked.shape[:2]
+    border = max(2, round(min(height, width) / 60))
+    cv2.rectangle(marked, (0, 0), (width - 1, height - 1), FLAG_COLOUR, 2 * border)
+    text = "flagged: " + ", ".join(flags)
+    scale = max(0.35, height / 900)
+    thickness = max(1, round(scale * 2))
+    origin = (2 * border + 2, 2 * border + round(22 * scale))
+    # A dark outline keeps the text legible on bright tissue.
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    cv2.putText(marked, text, origin, font, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+    cv2.putText(marked, text, origin, font, scale, FLAG_COLOUR, thickness, cv2.LINE_AA)
+    return marked
+
+
+def frame_overlay(frame: SegmentedFrame) -> np.ndarray:
+    """A segmented frame as it is shown: the wall tinted, and marked when it was flagged."""
+    return mark_flagged(overlay(frame.image, frame.mask_original), frame.flags)
 
 
 @functools.lru_cache(maxsize=4)
@@ -88,19 +123,22 @@ def _png_target(out_dir: Path, name: str) -> Path:
 def write_recording_folder(
     recording: Recording, frames: Iterator[SegmentedFrame], out_dir: Path
 ) -> Path:
-    """``out_dir/<name>/``: masks.npz, the overlay, wall_area.csv; atomically as one folder."""
+    """``out_dir/<name>/``: masks.npz, the overlay, wall_area.csv and (with quality control)
+    quality.csv; atomically as one folder."""
     from lvwall.data.video import write_video
 
     target = _folder_target(out_dir, recording.name)
     _check_replaceable(target)
     model_masks: list[np.ndarray] = []
     original_masks: list[np.ndarray] = []
+    qualities: list[FrameQuality | None] = []
 
     def overlays() -> Iterator[np.ndarray]:
         for frame in frames:
             model_masks.append(frame.mask)
             original_masks.append(frame.mask_original)
-            yield overlay(frame.image, frame.mask_original)
+            qualities.append(frame.quality)
+            yield frame_overlay(frame)
 
     with atomic_dir(target) as folder:
         if recording.kind == "image":
@@ -116,6 +154,9 @@ def write_recording_folder(
             folder / "masks.npz", model=np.stack(model_masks), original=np.stack(original_masks)
         )
         _write_wall_areas(folder / "wall_area.csv", model_masks, original_masks, recording)
+        if all(quality is not None for quality in qualities):
+            rows = [[index, *quality_cells(quality)] for index, quality in enumerate(qualities)]
+            write_csv(folder / QUALITY_FILE, ["frame", "quality", "flags"], rows)
         if target.exists():
             shutil.rmtree(target)
     return target
@@ -139,6 +180,21 @@ def _check_replaceable(target: Path) -> None:
         )
 
 
+def quality_cells(quality: FrameQuality) -> list[str]:
+    """The ``quality`` and ``flags`` cells of a quality.csv row: the score to three decimals
+    and the flags ``;``-separated (empty when none)."""
+    return [f"{quality.quality:.3f}", quality.flag_text]
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    """A CSV file of ``header`` and ``rows``, written atomically."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return write_text(path, buffer.getvalue())
+
+
 def _write_wall_areas(
     path: Path,
     model_masks: list[np.ndarray],
@@ -149,15 +205,14 @@ def _write_wall_areas(
     spacing = recording.pixel_spacing_mm
     header = ["frame", "wall_pixels", "wall_area_fraction"]
     header += ["wall_area_mm2"] if spacing else []
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        for index, (mask, original) in enumerate(zip(model_masks, original_masks, strict=True)):
-            pixels = int(mask.sum())
-            row: list[Any] = [index, pixels, f"{pixels / mask.size:.6f}"]
-            if spacing:
-                row.append(f"{int(original.sum()) * spacing[0] * spacing[1]:.3f}")
-            writer.writerow(row)
+    rows = []
+    for index, (mask, original) in enumerate(zip(model_masks, original_masks, strict=True)):
+        pixels = int(mask.sum())
+        row: list[Any] = [index, pixels, f"{pixels / mask.size:.6f}"]
+        if spacing:
+            row.append(f"{int(original.sum()) * spacing[0] * spacing[1]:.3f}")
+        rows.append(row)
+    write_csv(path, header, rows)
 
 
 def write_png_mask(recording: Recording, frames: Iterator[SegmentedFrame], out_dir: Path) -> Path:

@@ -6,7 +6,7 @@ quality and numbers, and the JSON API behind it.
 * :mod:`~lvwall.serve.uploads`: an upload kept as the recording predict would read;
 * :mod:`~lvwall.serve.analysis`: one segmentation, then predict's, measure's and regional's
   outputs;
-* :mod:`~lvwall.serve.quality`: per-frame quality from predict's quality.csv;
+* :mod:`~lvwall.serve.quality`: the frames' quality verdicts as the page shows them;
 * :mod:`~lvwall.serve.overlay`: the overlay video, the wall coloured by segment, as WebM.
 
 Typical use from Python (``lvwall serve`` does the same from the command line)::

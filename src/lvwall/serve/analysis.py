@@ -3,8 +3,8 @@
 
 ``out_dir`` then holds what the three commands would write with ``--out out_dir/<command>``:
 
-* ``predict/<name>/``: masks.npz, wall_area.csv, the overlay (.gif, .mp4 or .png) and, once
-  predict checks quality, quality.csv;
+* ``predict/<name>/``: masks.npz, wall_area.csv, quality.csv and the overlay (.gif, .mp4
+  or .png);
 * ``measure/<name>/``: measurements.json, measurements.csv, measurements.png;
 * ``regional/<name>/``: segments.npz, motion.csv, motion.png, diagram.png, overlay.png,
   segments.csv, of the cycle that measure found (its ED to the next ED; the whole recording
@@ -38,13 +38,14 @@ from lvwall.infer import (
 from lvwall.infer.writers import DEFAULT_FPS
 from lvwall.measure import Cycle, measure_recording
 from lvwall.measure import write_outputs as write_measurements
+from lvwall.quality import FrameQuality
 from lvwall.regional import RegionalError, Thresholds, analyse_cycle
 from lvwall.regional import write_outputs as write_regional
 from lvwall.regional.figures import SEGMENT_COLOURS
 from lvwall.regional.mi import DEFAULT_SCORE
 from lvwall.regional.segments import label_maps, split_predicted_sequence
 from lvwall.serve.overlay import overlay_frames, write_webm
-from lvwall.serve.quality import read_quality
+from lvwall.serve.quality import RecordingQuality
 
 #: The sub-folder of each command's outputs, by command.
 PREDICT, MEASURE, REGIONAL, SERVE = "predict", "measure", "regional", "serve"
@@ -78,6 +79,7 @@ class _Segmented:
     probabilities: list[np.ndarray]
     masks_original: list[np.ndarray]
     greys: list[np.ndarray]
+    qualities: list[FrameQuality | None]
 
     def keep(
         self, frames: Iterator[SegmentedFrame], size: int, progress: AnalysisProgress | None
@@ -87,6 +89,7 @@ class _Segmented:
             self.probabilities.append(frame.probability)
             self.masks_original.append(frame.mask_original)
             self.greys.append(prepare_frame(frame.image, size))
+            self.qualities.append(frame.quality)
             if progress is not None:
                 progress.advance()
             yield frame
@@ -112,13 +115,13 @@ def analyse(
     name = recording.name
     if progress is not None:
         progress.stage("segmenting", recording.n_frames)
-    kept = _Segmented([], [], [], [])
+    kept = _Segmented([], [], [], [], [])
     segmented = kept.keep(
         segment_frames(recording.frames(), model, PredictOptions()), model.image_size, progress
     )
     predict_dir = OUTPUT_WRITERS["npz"].write(recording, segmented, out_dir / PREDICT)
     masks = np.stack(kept.masks)
-    quality = read_quality(predict_dir, len(masks))
+    quality = RecordingQuality.of(kept.qualities)
 
     if progress is not None:
         progress.stage("measuring")

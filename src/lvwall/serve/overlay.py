@@ -16,11 +16,9 @@ import cv2
 import numpy as np
 
 from lvwall.atomic import atomic_path
-from lvwall.infer.writers import WALL_COLOUR, WALL_OPACITY
+from lvwall.infer.writers import WALL_COLOUR, WALL_OPACITY, mark_flagged
 from lvwall.regional.figures import SEGMENT_COLOURS
 
-#: Colour (RGB) of the border and text that mark a frame quality control flagged.
-FLAG_COLOUR = (255, 0, 160)
 #: Encoders for the overlay video, in order of preference, with options for a quick encode
 #: at a quality fit for looking (VP9 realtime is ~3x faster than VP8 here).
 WEBM_CODECS: tuple[tuple[str, dict[str, str]], ...] = (
@@ -57,26 +55,6 @@ def segment_overlay(image: np.ndarray, mask: np.ndarray, labels: np.ndarray | No
         image, 1.0 - WALL_OPACITY, np.ascontiguousarray(colours), WALL_OPACITY, 0
     )
     return cv2.copyTo(tinted, mask.astype(np.uint8), image.copy())
-
-
-def mark_flagged(frame: np.ndarray, flags: Sequence[str]) -> np.ndarray:
-    """``frame`` with a border and its ``flags`` written across its top; unchanged when there
-    are none."""
-    if not flags:
-        return frame
-    marked = frame.copy()
-    height, width = marked.shape[:2]
-    border = max(2, round(min(height, width) / 60))
-    cv2.rectangle(marked, (0, 0), (width - 1, height - 1), FLAG_COLOUR, 2 * border)
-    text = "flagged: " + ", ".join(flags)
-    scale = max(0.35, height / 900)
-    thickness = max(1, round(scale * 2))
-    origin = (2 * border + 2, 2 * border + round(22 * scale))
-    # A dark outline keeps the text legible on bright tissue.
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    cv2.putText(marked, text, origin, font, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
-    cv2.putText(marked, text, origin, font, scale, FLAG_COLOUR, thickness, cv2.LINE_AA)
-    return marked
 
 
 def overlay_frames(
