@@ -14,6 +14,7 @@ from lvwall.data.records import SEGMENT_NAMES
 from lvwall.data.video import write_video
 from lvwall.infer import SegmentationModel
 from lvwall.measure.outputs import OUTPUT_FILES as MEASUREMENT_FILES
+from lvwall.quality import FrameQuality, QualityControl
 from lvwall.regional.analysis import OUTPUT_FILES, Thresholds, analyse_cycle
 from lvwall.regional.schematic import beating_wall
 
@@ -118,6 +119,20 @@ class _ReplayPredictor:
         return out
 
 
+def _verdicts(flagged: dict[int, str]):
+    """A stand-in for quality control that flags the frames of ``flagged`` (0-based, in the
+    order assessed) with the given flag and passes every other."""
+    count = [0]
+
+    def assess(self, image, probability, mask, sector=None) -> FrameQuality:
+        index, count[0] = count[0], count[0] + 1
+        if index in flagged:
+            return FrameQuality(0.1, (flagged[index],), {flagged[index]: "made up"})
+        return FrameQuality(0.9, (), {})
+
+    return assess
+
+
 def test_a_video_is_segmented_then_analysed_over_the_chosen_cycle(
     tmp_path: Path, masks: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -125,10 +140,13 @@ def test_a_video_is_segmented_then_analysed_over_the_chosen_cycle(
     write_video(video, [np.full((64, 64, 3), 40 * i, np.uint8) for i in range(5)], fps=10)
     model = SegmentationModel(_ReplayPredictor(masks), 0.5, 224, "replay")
     monkeypatch.setattr("lvwall.infer.load_segmentation_model", lambda path=None: model)
+    monkeypatch.setattr(QualityControl, "assess", _verdicts({2: "fragmented"}))
     result = runner.invoke(
         app, ["regional", str(video), "-o", str(tmp_path / "out"), "--start", "2", "--end", "5"]
     )
     assert result.exit_code == 0, result.output
+    # The video's third frame (the cycle's second) was flagged: left out, and said so.
+    assert "frame 2 is flagged by quality control (fragmented)" in result.output
     with np.load(tmp_path / "out" / "echo" / "segments.npz") as archive:
         assert archive["segments"].shape == (4, 224, 224)
     assert (tmp_path / "out" / "echo" / "overlay.png").is_file()

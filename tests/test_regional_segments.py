@@ -154,6 +154,35 @@ def test_predicted_sequence_holds_frames_that_do_not_split(
         assert splits[index] is splits[index - 1]
 
 
+@pytest.mark.parametrize(
+    ("excluded", "broken", "held", "holds"),
+    [
+        ((2,), (), [2], {2: 1}),
+        ((0,), (), [0], {0: 1}),  # a flagged reference takes the first good split
+        ((0,), (3,), [0, 3], {0: 1, 3: 2}),
+        ((1, 2), (3,), None, None),  # 3 of 5 frames held: too many
+    ],
+)
+def test_excluded_frames_add_no_split_of_their_own(
+    excluded: tuple[int, ...],
+    broken: tuple[int, ...],
+    held: list[int] | None,
+    holds: dict[int, int] | None,
+) -> None:
+    """Frames quality control flagged are held like frames that do not split."""
+    good = draw_wall(horseshoe().points, 5.0)
+    masks = np.stack([good] * 5)
+    masks[list(broken)] = 0
+    if held is None:
+        with pytest.raises(RegionalError, match="too many for regional motion|wall mask is empty"):
+            split_predicted_sequence(masks, excluded=excluded)
+        return
+    splits, held_frames = split_predicted_sequence(masks, excluded=excluded)
+    assert held_frames == held
+    for index, source in (holds or {}).items():
+        assert splits[index] is splits[source]
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_segment_dice_matches_the_f1_score_oracle(seed: int) -> None:
     rng = np.random.default_rng(seed)

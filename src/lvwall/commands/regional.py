@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from lvwall.measure.result import Measurements
     from lvwall.regional.analysis import RegionalAnalysis
 
@@ -100,6 +102,7 @@ def command(
             score=chosen,
             thresholds=learned,
             source=str(recording),
+            excluded=cycle.flagged,
         )
         reference = cycle.frames[0] if cycle.frames is not None else cycle.masks[0] * 0.5
         paths = write_outputs(analysis, out / cycle.name, reference, title=cycle.name)
@@ -109,19 +112,41 @@ def command(
             cycle.probabilities,
             spacing_mm=cycle.spacing_mm,
             frame_size=cycle.frame_size,
+            frame_flags=cycle.frame_flags,
             septal_side=septal_side.value,
             name=cycle.name,
         )
         write_measurement_files(measurements, out / cycle.name)
-    if analysis.held_frames:
-        frames = ", ".join(str(index + 1) for index in analysis.held_frames)
-        console.print(
-            f"[yellow]warning:[/] the predicted wall of frame(s) {frames} could not be split; "
-            "they reuse the previous frame's segments",
-            highlight=False,
-        )
+    _warn_held(console, analysis, cycle.frame_flags)
     _print_table(analysis, measurements, cycle.name)
     console.print(f"results: {paths['table'].parent}", highlight=False)
+
+
+def _warn_held(
+    console: Console, analysis: RegionalAnalysis, frame_flags: list[tuple[str, ...]] | None
+) -> None:
+    """Say which frames add no motion of their own to the curves, and why."""
+    flagged = set(analysis.excluded_frames)
+    for index in analysis.excluded_frames:
+        reasons = ", ".join(frame_flags[index]) if frame_flags else "flagged"
+        console.print(
+            f"[yellow]warning:[/] frame {index + 1} is flagged by quality control ({reasons}); "
+            "its wall is left out and it holds the previous frame's segments",
+            highlight=False,
+        )
+    unsplit = [index + 1 for index in analysis.held_frames if index not in flagged]
+    if unsplit:
+        console.print(
+            f"[yellow]warning:[/] the predicted wall of frame(s) {', '.join(map(str, unsplit))} "
+            "could not be split; they reuse the previous frame's segments",
+            highlight=False,
+        )
+    if frame_flags is None:
+        console.print(
+            "note: masks read from a file carry no quality verdicts; segment the recording "
+            "itself to leave flagged frames out",
+            style="dim",
+        )
 
 
 def _print_table(analysis: RegionalAnalysis, measurements: Measurements, name: str) -> None:

@@ -41,14 +41,11 @@ class MeasurementInput:
 
 
 def quality_flags(frames: Sequence[SegmentedFrame]) -> list[tuple[str, ...]] | None:
-    """The quality-control flags of each segmented frame, or ``None`` when not checked.
-
-    This is where per-frame quality control plugs into measurement: it returns ``None``
-    until segmented frames carry their flags, and measurements then report quality as not
-    checked.
-    """
-    del frames
-    return None
+    """The quality-control flags of each segmented frame, or ``None`` when quality was not
+    checked (``PredictOptions(quality=False)``)."""
+    if any(frame.quality is None for frame in frames):
+        return None
+    return [frame.flags for frame in frames]
 
 
 def segment_for_measurement(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,8 +71,9 @@ class RegionalAnalysis:
     """The six-segment split of every frame of a cycle, its motion and per-segment scores.
 
     ``flags`` (6 booleans, hypokinetic) is ``None`` when no thresholds were given.
-    ``held_frames`` are the 0-based frames whose wall could not be split and that reuse the
-    previous frame's split (see :func:`split_predicted_sequence`).
+    ``held_frames`` are the 0-based frames whose wall could not be split or that quality
+    control flagged, and that reuse the previous frame's split (see
+    :func:`split_predicted_sequence`); ``excluded_frames`` are those flagged.
     """
 
     splits: list[SegmentSplit]
@@ -80,6 +82,7 @@ class RegionalAnalysis:
     scores: np.ndarray
     thresholds: np.ndarray | None
     held_frames: tuple[int, ...] = ()
+    excluded_frames: tuple[int, ...] = ()
 
     @property
     def labels(self) -> np.ndarray:
@@ -115,16 +118,20 @@ def analyse_cycle(
     score: str = DEFAULT_SCORE,
     thresholds: Thresholds | None = None,
     source: str = "masks",
+    excluded: Sequence[int] = (),
 ) -> RegionalAnalysis:
     """Split every frame of one cycle (T, H, W), measure its motion and score each segment.
 
     Frame 0 is the reference (start of the cycle). With ``thresholds`` (whose score must be
     ``score``) each segment is also flagged hypokinetic or not. Predicted masks may break in a
-    few frames: those hold the previous frame's split (``held_frames``).
+    few frames, and quality control may flag some (``excluded``, 0-based): those hold the
+    previous frame's split (``held_frames``), so their masks add no motion to the curves.
     """
     if thresholds is not None and thresholds.score != score:
         raise ValueError(f"thresholds are for score {thresholds.score!r}, not {score!r}")
-    splits, held = split_predicted_sequence(masks, septal_side=septal_side, source=source)
+    splits, held = split_predicted_sequence(
+        masks, septal_side=septal_side, source=source, excluded=excluded
+    )
     motion = wall_motion(splits)
     return RegionalAnalysis(
         splits=splits,
@@ -133,6 +140,7 @@ def analyse_cycle(
         scores=segment_scores(motion, score),
         thresholds=None if thresholds is None else thresholds.values,
         held_frames=tuple(held),
+        excluded_frames=tuple(sorted(set(excluded))),
     )
 
 

@@ -91,23 +91,31 @@ def split_predicted_sequence(
     septal_side: str = "left",
     source: str = "masks",
     max_held_fraction: float = 0.5,
+    excluded: Sequence[int] = (),
 ) -> tuple[list[SegmentSplit], list[int]]:
     """Split predicted masks (T, H, W), holding the last good split where a frame fails.
 
     A segmenter now and then breaks the wall in one frame (dropout, a valve leaflet); one
-    such frame should not void the whole cycle. Frames that do not split reuse the previous
-    frame's split, so their motion is held rather than invented. Returns the splits and the
-    0-based indices of the held frames. The reference frame (0) must split, and at most
+    such frame should not void the whole cycle. Frames that do not split, and the
+    ``excluded`` ones (0-based: frames that quality control flagged), reuse the previous
+    frame's split, so their motion is held rather than invented; leading held frames take
+    the first good split. Returns the splits and the 0-based indices of the held frames.
+    The reference frame (0) must split unless it is excluded, and at most
     ``max_held_fraction`` of the frames may be held; otherwise the first error is raised.
     """
     if masks.ndim != 3:
         raise ValueError(f"need masks of shape (T, H, W), got {masks.shape}")
     if not 0.0 <= max_held_fraction < 1.0:
         raise ValueError(f"max_held_fraction must be in [0, 1), got {max_held_fraction}")
-    splits: list[SegmentSplit] = []
+    skipped = set(excluded)
+    splits: list[SegmentSplit | None] = []
     held: list[int] = []
     first_error: RegionalError | None = None
     for index, mask in enumerate(masks):
+        if index in skipped:
+            held.append(index)
+            splits.append(None)
+            continue
         try:
             splits.append(
                 split_wall(mask, septal_side=septal_side, source=f"{source}, frame {index + 1}")
@@ -117,10 +125,19 @@ def split_predicted_sequence(
                 raise
             first_error = first_error or error
             held.append(index)
-            splits.append(splits[-1])
+            splits.append(None)
     if len(held) > max_held_fraction * len(masks):
-        raise first_error  # type: ignore[misc]
-    return splits, held
+        raise first_error or RegionalError(
+            source,
+            f"{len(held)} of its {len(masks)} frames are flagged by quality control or cannot "
+            "be split, too many for regional motion",
+        )
+    good = next(split for split in splits if split is not None)
+    filled: list[SegmentSplit] = []
+    for split in splits:
+        good = split if split is not None else (filled[-1] if filled else good)
+        filled.append(good)
+    return filled, held
 
 
 def label_maps(splits: Sequence[SegmentSplit]) -> np.ndarray:

@@ -25,10 +25,11 @@ MASK_KEYS: tuple[str, ...] = ("model", "masks")
 class RecordingMasks:
     """A recording's wall masks, uint8 (T, H, W) in {0, 1}, and what else is known of it.
 
-    ``frames`` (float32 (T, H, W) in [0, 1], the frames the masks were predicted on) and
-    ``probabilities`` (float32 (T, H, W), the model's) are ``None`` when only masks were read;
-    ``frame_size`` is the video frame's (height, width) and ``spacing_mm`` its (row, column)
-    pixel size, ``None`` where unknown.
+    ``frames`` (float32 (T, H, W) in [0, 1], the frames the masks were predicted on),
+    ``probabilities`` (float32 (T, H, W), the model's) and ``frame_flags`` (each frame's
+    quality-control flags) are ``None`` when only masks were read; ``frame_size`` is the
+    video frame's (height, width) and ``spacing_mm`` its (row, column) pixel size, ``None``
+    where unknown.
     """
 
     name: str
@@ -37,6 +38,12 @@ class RecordingMasks:
     probabilities: np.ndarray | None = None
     frame_size: tuple[int, int] | None = None
     spacing_mm: tuple[float, float] | None = None
+    frame_flags: list[tuple[str, ...]] | None = None
+
+    @property
+    def flagged(self) -> list[int]:
+        """0-based indices of the frames quality control flagged."""
+        return [index for index, flags in enumerate(self.frame_flags or []) if flags]
 
     def cycle(self, start: int, end: int | None, source: str | Path) -> RecordingMasks:
         """Frames ``start`` .. ``end`` (1-based, inclusive, as in HMC-QU's A4C.xlsx).
@@ -58,6 +65,7 @@ class RecordingMasks:
             masks=self.masks[part],
             frames=None if self.frames is None else self.frames[part],
             probabilities=None if self.probabilities is None else self.probabilities[part],
+            frame_flags=None if self.frame_flags is None else self.frame_flags[part],
         )
 
 
@@ -110,11 +118,12 @@ def segment_recording(
     model = load_segmentation_model(model_path)
     if progress is not None:
         progress.start(recording)
-    masks, frames, probabilities = [], [], []
+    masks, frames, probabilities, flags = [], [], [], []
     for segmented in segment_frames(recording.frames(), model, PredictOptions()):
         masks.append(segmented.mask)
         frames.append(prepare_frame(segmented.image, model.image_size))
         probabilities.append(segmented.probability)
+        flags.append(segmented.flags)
         if progress is not None:
             progress.advance()
     if len(masks) < 2:
@@ -126,4 +135,5 @@ def segment_recording(
         probabilities=np.stack(probabilities),
         frame_size=(recording.height, recording.width),
         spacing_mm=recording.pixel_spacing_mm,
+        frame_flags=flags,
     )

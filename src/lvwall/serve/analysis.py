@@ -139,7 +139,13 @@ def analyse(
         progress.stage("regional analysis")
     score = thresholds.score if thresholds is not None else DEFAULT_SCORE
     regional, regional_paths = _regional(
-        masks, kept.greys, measurements.cycle, out_dir / REGIONAL / name, name, score, thresholds
+        masks,
+        kept.greys,
+        measurements.cycle,
+        quality.flagged,
+        (out_dir / REGIONAL / name, name),
+        score,
+        thresholds,
     )
 
     if progress is not None:
@@ -199,13 +205,16 @@ def _regional(
     masks: np.ndarray,
     greys: list[np.ndarray],
     cycle: Cycle | None,
-    folder: Path,
-    name: str,
+    flagged: list[int],
+    where: tuple[Path, str],
     score: str,
     thresholds: Thresholds | None,
 ) -> tuple[dict[str, Any], dict[str, Path]]:
-    """The regional analysis of the measured cycle (the whole recording without one): its
-    JSON for the page and the files written, or the reason it could not be made."""
+    """The regional analysis of the measured cycle (the whole recording without one), with
+    the ``flagged`` frames (0-based) held as ``lvwall regional`` holds them: its JSON for the
+    page and the files written (into ``where``: folder and name), or why it could not be
+    made."""
+    folder, name = where
     frames = cycle.frames if cycle is not None else range(len(masks))
     about: dict[str, Any] = {
         "first_frame": frames.start + 1,
@@ -222,7 +231,11 @@ def _regional(
     source = name if frames.start == 0 else f"{name} (cycle from frame {frames.start + 1})"
     try:
         analysis = analyse_cycle(
-            masks[frames.start : frames.stop], score=score, thresholds=thresholds, source=source
+            masks[frames.start : frames.stop],
+            score=score,
+            thresholds=thresholds,
+            source=source,
+            excluded=[index - frames.start for index in flagged if index in frames],
         )
     except RegionalError as error:
         return {**about, "error": str(error)}, {}
@@ -230,6 +243,7 @@ def _regional(
     return {
         **about,
         "held_frames": [frames.start + index + 1 for index in analysis.held_frames],
+        "excluded_frames": [frames.start + index + 1 for index in analysis.excluded_frames],
         "segments": analysis.table().to_dict(orient="records"),
         "error": None,
     }, paths
