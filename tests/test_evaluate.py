@@ -199,6 +199,17 @@ def test_cli_evaluates_a_fold_and_writes_files(
     assert len(table) == payload["n_recordings"]
     # A fifth of the 92 patients, give or take the stratification.
     assert 10 <= payload["n_recordings"] <= 30
+    # Every frame's quality score against its Dice, and the agreement of the two.
+    frames = pd.read_csv(out / "quality.csv", keep_default_na=False)
+    assert list(frames.columns) == ["recording", "frame", "dice", "quality", "flags"]
+    assert len(frames) == payload["n_frames"]
+    assert frames["quality"].between(0, 1).all()
+    agreement = payload["quality_agreement"]
+    assert set(agreement) == {"n", "n_failed", "mae", "spearman", "auroc"}
+    assert agreement["mae"] == pytest.approx(
+        (frames["quality"] - frames["dice"]).abs().mean(), abs=1e-3
+    )
+    assert "quality score against the real Dice" in result.output
 
 
 def test_cli_rejects_a_junk_checkpoint(tmp_path: Path) -> None:

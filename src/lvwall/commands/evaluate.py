@@ -57,11 +57,16 @@ def command(
     ),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Frames per forward pass."),
     out: Path = typer.Option(
-        None, "--out", help="Write metrics.csv and metrics.json into this folder."
+        None,
+        "--out",
+        help="Write metrics.csv, metrics.json and quality.csv (per frame: Dice, quality "
+        "score, flags) into this folder.",
     ),
 ) -> None:
     """Score a model on labelled recordings: Dice, IoU, accuracy, precision, recall, F1,
-    specificity, HD95 and ASSD, per recording and overall (macro and micro).
+    specificity, HD95 and ASSD, per recording and overall (macro and micro), and how well
+    the per-frame quality score of `lvwall predict` predicts the real Dice (mean absolute
+    error, Spearman, AUROC for Dice below 0.75).
 
     With --fold, the recordings are split patient-wise exactly as `lvwall train` splits them
     (same --folds and --seed) and only that fold's validation recordings are scored.
@@ -102,6 +107,7 @@ def command(
     )
     console = Console()
     console.print(metrics_table(result, title=f"{checkpoint.name}: {len(recordings)} recordings"))
+    console.print(quality_line(result), highlight=False, soft_wrap=True)
     if out is not None:
         csv_path, json_path = result.save(
             out,
@@ -112,6 +118,21 @@ def command(
             seed=seed,
         )
         console.print(f"wrote {csv_path} and {json_path}", highlight=False, soft_wrap=True)
+
+
+def quality_line(result: EvaluationResult) -> str:
+    """How well the quality score of ``lvwall predict`` predicts each frame's real Dice."""
+    from lvwall.quality import FAIL_BELOW
+
+    agreement = result.quality
+    if agreement is None:
+        return "quality not checked"
+    return (
+        f"quality score against the real Dice over {agreement['n']} frames: mean absolute "
+        f"error {agreement['mae']:.3f}, Spearman {agreement['spearman']:.3f}, AUROC "
+        f"{agreement['auroc']:.3f} for detecting the {agreement['n_failed']} frames with Dice "
+        f"below {FAIL_BELOW}"
+    )
 
 
 def metrics_table(result: EvaluationResult, title: str = "") -> Table:
