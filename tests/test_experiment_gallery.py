@@ -28,12 +28,24 @@ from lvwall.experiment.report import ReportContext, render_report
 from lvwall.experiment.results import ExperimentResults
 from lvwall.metrics import METRIC_NAMES
 from lvwall.model import UNet, build_model
+from lvwall.quality import FrameQuality
 from lvwall.regional import RegionalError, analyse_cycle
 from lvwall.regional.schematic import beating_wall
 
 LOSSES = ["dice", "focal-tversky"]
 
 pytestmark = pytest.mark.slow
+
+
+def _clean_verdicts(frames, probabilities, masks) -> list[FrameQuality]:
+    return [FrameQuality(0.9, (), {}) for _ in frames]
+
+
+@pytest.fixture(autouse=True)
+def passing_quality(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The synthetic frames here are no echo sectors: quality control would flag them all
+    ``not_echo``. The tests of what it changes flag frames themselves."""
+    monkeypatch.setattr(lvwall.experiment.gallery, "check_recording", _clean_verdicts)
 
 
 #: Per-segment MI labels of the A4C-like recordings: SEG9 and SEG14 infarcted.
@@ -253,3 +265,25 @@ def test_when_the_median_recording_cannot_be_split_the_next_case_is_used(
     assert len(tried) == 2 and tried[0].startswith(median)
     assert not [n for n in gallery.notes if n.startswith("Regional wall analysis skipped")]
     assert "regional_diagram" in gallery.stems
+
+
+def test_frames_flagged_by_quality_control_stay_out_of_the_regional_curves(
+    model: UNet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lvwall.experiment.gallery, "predict_masks", _threshold_prediction)
+
+    def flag_the_third(frames, probabilities, masks) -> list[FrameQuality]:
+        verdicts = _clean_verdicts(frames, probabilities, masks)
+        verdicts[2] = FrameQuality(0.1, ("jump",), {"jump": "made up"})
+        return verdicts
+
+    monkeypatch.setattr(lvwall.experiment.gallery, "check_recording", flag_the_third)
+    recordings = _recordings(3, _wall_masks())
+    one_loss = ExperimentResults.from_table(
+        _results(recordings).table.query("loss == 'dice'"), ["dice"]
+    )
+    gallery = study_gallery(one_loss, recordings, lambda fold, loss: model, _histories())
+    motion = next(
+        f for f in gallery.figures if f.section == SECTION_REGIONAL and "motion" in f.title.lower()
+    )
+    assert "Frames 3 were flagged by quality control" in motion.caption

@@ -30,7 +30,7 @@ from lvwall.checkpoint import DEFAULT_THRESHOLD
 from lvwall.data.records import LabelledRecording
 from lvwall.metrics import DatasetMetrics, RecordingMetrics, dataset_metrics, recording_metrics
 from lvwall.model import UNet
-from lvwall.quality import QualityControl, quality_agreement
+from lvwall.quality import check_recording, quality_agreement
 
 CSV_FILE = "metrics.csv"
 JSON_FILE = "metrics.json"
@@ -185,11 +185,7 @@ def _frame_quality(
 ) -> pd.DataFrame:
     """Each frame's Dice, quality score and flags, the frames checked in order as one
     recording (the ``jump`` check compares each with the frames before it)."""
-    control = QualityControl()
-    verdicts = [
-        control.assess(frame, probability, mask.astype(np.uint8))
-        for frame, probability, mask in zip(recording.frames, probabilities, predicted, strict=True)
-    ]
+    verdicts = check_recording(recording.frames, probabilities, predicted)
     return pd.DataFrame(
         {
             "recording": recording.name,

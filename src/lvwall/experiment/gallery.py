@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from lvwall.data.records import SEGMENT_NAMES, SEGMENT_TITLES, LabelledRecording
 from lvwall.errors import LvwallError
-from lvwall.evaluate import predict_masks
+from lvwall.evaluate import predict_masks, predict_probabilities
 from lvwall.experiment.figures import (
     Case,
     case_panels,
@@ -44,6 +44,7 @@ from lvwall.explain.figures import feature_map_figure, kernel_grid_figure, salie
 from lvwall.measure import measure_recording
 from lvwall.measure.figures import plot_measurements
 from lvwall.model import UNet
+from lvwall.quality import check_recording
 from lvwall.regional import RegionalAnalysis, analyse_cycle
 from lvwall.regional.figures import (
     plot_motion_curves,
@@ -120,12 +121,15 @@ def _first_regional(
     first_error: LvwallError | None = None
     for name in ("median", "best", "worst"):
         recording = recordings[cases[name]["recording"]]
+        model = model_for(int(cases[name]["fold"]), reference)
         if recording is median:
             prediction = median_predictions[reference]
         else:
-            prediction = _predict(model_for(int(cases[name]["fold"]), reference), recording.frames)
+            prediction = _predict(model, recording.frames)
+        probabilities = predict_probabilities(model.eval(), recording.frames)
+        flags = [v.flags for v in check_recording(recording.frames, probabilities, prediction)]
         try:
-            return _regional_figures(recording, prediction, loss_label(reference)), None
+            return _regional_figures(recording, prediction, flags, loss_label(reference)), None
         except LvwallError as error:
             first_error = first_error or error
     return [], first_error
@@ -197,17 +201,31 @@ def _regional_table(recording: LabelledRecording, analysis: RegionalAnalysis) ->
 
 
 def _regional_figures(
-    recording: LabelledRecording, prediction: np.ndarray, model_name: str
+    recording: LabelledRecording,
+    prediction: np.ndarray,
+    frame_flags: list[tuple[str, ...]],
+    model_name: str,
 ) -> list[tuple[str, str, bytes, str, ReportTable | None]]:
-    """The regional analysis of ``prediction`` (T, H, W) as (stem, title, PNG, caption,
-    table); raises :class:`LvwallError` when the predicted wall cannot be split."""
-    analysis = analyse_cycle(prediction, source=f"{recording.name} ({model_name} prediction)")
+    """The regional analysis of ``prediction`` (T, H, W), leaving out the frames quality
+    control flagged, as (stem, title, PNG, caption, table); raises :class:`LvwallError`
+    when the predicted wall cannot be split."""
+    flagged = [index for index, flags in enumerate(frame_flags) if flags]
+    analysis = analyse_cycle(
+        prediction, source=f"{recording.name} ({model_name} prediction)", excluded=flagged
+    )
     title = f"{model_name}: {recording.name}"
-    held = (
-        f" Frames {', '.join(str(frame + 1) for frame in analysis.held_frames)} could not be "
-        "split and hold the previous frame's split."
-        if analysis.held_frames
-        else ""
+    unsplit = [index + 1 for index in analysis.held_frames if index not in flagged]
+    held = "".join(
+        (
+            f" Frames {', '.join(str(index + 1) for index in flagged)} were flagged by "
+            "quality control and hold the previous frame's split."
+            if flagged
+            else "",
+            f" Frames {', '.join(map(str, unsplit))} could not be split and hold the previous "
+            "frame's split."
+            if unsplit
+            else "",
+        )
     )
     return [
         (
@@ -242,16 +260,21 @@ def _regional_figures(
             "recording's per-segment MI labels (– : not labelled).",
             _regional_table(recording, analysis),
         ),
-        _measurement_entry(recording, prediction, model_name, title),
+        _measurement_entry(recording, prediction, frame_flags, model_name, title),
     ]
 
 
 def _measurement_entry(
-    recording: LabelledRecording, prediction: np.ndarray, model_name: str, title: str
+    recording: LabelledRecording,
+    prediction: np.ndarray,
+    frame_flags: list[tuple[str, ...]],
+    model_name: str,
+    title: str,
 ) -> tuple[str, str, bytes, str, ReportTable | None]:
-    """``lvwall measure`` of the predicted masks, with the same numbers from the recording's
-    ground-truth masks beside them, so that what the segmentation costs shows."""
-    predicted = measure_recording(prediction, name=recording.name)
+    """``lvwall measure`` of the predicted masks (with the frames' quality flags), with the
+    same numbers from the recording's ground-truth masks beside them, so that what the
+    segmentation costs shows."""
+    predicted = measure_recording(prediction, frame_flags=frame_flags, name=recording.name)
     truth = measure_recording(recording.masks, name=recording.name)
     rows = [
         ("EF (%, discs)", predicted.ef_percent, truth.ef_percent),

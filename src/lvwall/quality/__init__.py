@@ -21,7 +21,12 @@ The flags are :data:`FLAGS`; their thresholds, and how they were derived, are in
 
 from lvwall.quality.agreement import FAIL_BELOW, quality_agreement
 from lvwall.quality.checks import FLAGS
-from lvwall.quality.control import FrameMeasurement, FrameQuality, QualityControl
+from lvwall.quality.control import (
+    FrameMeasurement,
+    FrameQuality,
+    QualityControl,
+    check_recording,
+)
 from lvwall.quality.features import FEATURE_NAMES
 from lvwall.quality.score_model import QualityModel, bundled_quality_model, read_quality_model
 
@@ -34,6 +39,7 @@ __all__ = [
     "QualityControl",
     "QualityModel",
     "bundled_quality_model",
+    "check_recording",
     "quality_agreement",
     "read_quality_model",
 ]

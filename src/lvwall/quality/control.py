@@ -10,6 +10,7 @@ flagged ``not_echo`` or ``no_wall`` has nothing to trust and scores 0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,3 +135,18 @@ class QualityControl:
         if self._own_sector is None or not self._own_sector.found:
             self._own_sector = find_sector(grey)
         return self._own_sector
+
+
+def check_recording(
+    frames: Sequence[np.ndarray],
+    probabilities: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray],
+    model: QualityModel | None = None,
+) -> list[FrameQuality]:
+    """The verdict of every frame of one recording, checked in order by one
+    :class:`QualityControl` (arguments per frame as for :meth:`QualityControl.assess`)."""
+    control = QualityControl(model)
+    return [
+        control.assess(frame, probability, np.asarray(mask, dtype=np.uint8))
+        for frame, probability, mask in zip(frames, probabilities, masks, strict=True)
+    ]
