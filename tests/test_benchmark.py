@@ -30,6 +30,8 @@ def test_json_report(tmp_path: Path) -> None:
     for row in report["results"]:
         assert row["backend"] == "onnx" and row["runs"] == 1
         assert row["model_fps_batch1"] > 0 and row["end_to_end_fps"] > 0
+        # The quality step's cost is reported beside the pipeline without it, and measure's.
+        assert row["end_to_end_fps_without_quality"] > 0 and row["measure_fps"] > 0
     assert report["machine"]["threads"] >= 1
     assert report["machine"]["cpu"] == benchmarking.cpu_name() != ""
     assert isinstance(report["machine"]["native_bf16"], bool)

@@ -24,13 +24,18 @@ MODEL_ONLY_FRAMES = 16
 
 @dataclass(frozen=True)
 class Measurement:
-    """Median frames per second of one model on one backend."""
+    """Median frames per second of one model on one backend: the network alone, ``lvwall
+    predict`` end to end with quality control (its default) and without, and ``lvwall
+    measure`` (segmentation with probability maps kept, then volumes, EF and strain with
+    their intervals)."""
 
     model: str
     backend: str
     model_fps_batch1: float
     model_fps_batched: float
     end_to_end_fps: float
+    end_to_end_fps_without_quality: float
+    measure_fps: float
     runs: int
 
 
@@ -57,8 +62,9 @@ def command(
     threads: int | None = typer.Option(None, min=1, help="CPU threads (default: all cores)."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Frames per second, model-only (batch 1 and 8) and end to end on a synthetic
-    636x422 video (decode, preprocess, network, post-process, write).
+    """Frames per second, model-only (batch 1 and 8), end to end on a synthetic 636x422
+    video (decode, preprocess, network, post-process, quality control, write; and without
+    quality control), and of `lvwall measure` on the same video.
 
     Times the bundled (or --model) model and each --preset with random weights (speed does
     not depend on the weights), on each backend; every figure is a median of --repeats runs.
@@ -149,7 +155,7 @@ def _measure(
 ) -> Measurement | None:
     import numpy as np
 
-    from lvwall.benchmarking import median_seconds, predict_video
+    from lvwall.benchmarking import measure_video, median_seconds, predict_video
     from lvwall.data.inputs import discover
     from lvwall.errors import ModelError
     from lvwall.infer import PredictOptions, load_segmentation_model
@@ -165,17 +171,23 @@ def _measure(
     batch = rng.random((BATCH_SIZE, 1, size, size), dtype=np.float32)
     batch1, _ = median_seconds(lambda: _predict_frames(model, one), repeats, budget)
     batched, _ = median_seconds(lambda: _predict_frames(model, batch), repeats, budget)
+    with_quality = PredictOptions(batch_size=BATCH_SIZE)
+    without_quality = PredictOptions(batch_size=BATCH_SIZE, quality=False)
     end_to_end, runs = median_seconds(
-        lambda: predict_video(model, video, work / "out", PredictOptions(batch_size=BATCH_SIZE)),
-        repeats,
-        budget,
+        lambda: predict_video(model, video, work / "out", with_quality), repeats, budget
     )
+    unchecked, _ = median_seconds(
+        lambda: predict_video(model, video, work / "unchecked", without_quality), repeats, budget
+    )
+    measured, _ = median_seconds(lambda: measure_video(model, video), repeats, budget)
     return Measurement(
         model=label,
         backend=backend,
         model_fps_batch1=MODEL_ONLY_FRAMES / batch1,
         model_fps_batched=MODEL_ONLY_FRAMES / batched,
         end_to_end_fps=n_frames / end_to_end,
+        end_to_end_fps_without_quality=n_frames / unchecked,
+        measure_fps=n_frames / measured,
         runs=runs,
     )
 
@@ -193,7 +205,8 @@ def _print_table(results: list[Measurement], machine: dict[str, object]) -> None
     table = Table(title="lvwall benchmark (frames per second, median)")
     for column in ("model", "backend"):
         table.add_column(column)
-    for column in ("model b=1", f"model b={BATCH_SIZE}", "end to end", "runs"):
+    columns = ("model b=1", f"model b={BATCH_SIZE}", "end to end", "without QC", "measure")
+    for column in (*columns, "runs"):
         table.add_column(column, justify="right")
     for r in results:
         table.add_row(
@@ -202,6 +215,8 @@ def _print_table(results: list[Measurement], machine: dict[str, object]) -> None
             f"{r.model_fps_batch1:.1f}",
             f"{r.model_fps_batched:.1f}",
             f"{r.end_to_end_fps:.1f}",
+            f"{r.end_to_end_fps_without_quality:.1f}",
+            f"{r.measure_fps:.1f}",
             str(r.runs),
         )
     console = Console()
