@@ -110,9 +110,11 @@ def test_a_jump_between_frames_is_flagged(phantom) -> None:
 )
 def test_bad_inputs_through_the_real_pipeline_score_low_and_are_flagged(image) -> None:
     model = load_segmentation_model(None, backend="onnx", threads=1)
-    (frame,) = list(segment_frames([image], model, PredictOptions(output_format="png")))
+    (frame,) = list(segment_frames([image], model, PredictOptions()))
     verdict = QualityControl(constant_model(0.9)).assess(frame.image, frame.probability, frame.mask)
     assert "not_echo" in verdict.flags and verdict.quality == 0.0
+    # The pipeline's own verdict, with the bundled quality model, says the same.
+    assert "not_echo" in frame.flags and frame.quality.quality == 0.0
 
 
 def test_shapes_must_match() -> None:
