@@ -44,6 +44,7 @@ from lvwall.checkpoint import DEFAULT_THRESHOLD, load_model
 from lvwall.config import TrainConfig
 from lvwall.data.camus import load_dataset
 from lvwall.data.dataset import select_recordings
+from lvwall.data.records import MODEL_SIZE
 from lvwall.data.splits import kfold
 from lvwall.evaluate import evaluate_model
 from lvwall.experiment.stats import format_p, paired_wilcoxon
@@ -78,6 +79,7 @@ def fine_tune(
         preset=args.preset,
         swa_start=args.swa_start,
         model_overrides={"widths": [int(w) for w in args.widths.split(",")]} if args.widths else {},
+        image_size=args.image_size,
     )
     # The split is passed in, not drawn from ``seed``, so that every seed holds out the
     # same patients and their soup is scored on patients none of them saw.
@@ -186,6 +188,9 @@ def main() -> None:
     parser.add_argument(
         "--widths", default=None, help="channels per level, e.g. 16,32,64,128,256 (default: preset)"
     )
+    parser.add_argument(
+        "--image-size", type=int, default=MODEL_SIZE, help="side of the frames the model trains on"
+    )
     parser.add_argument("--loss", default="dice-bce")
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--frames-per-epoch", type=int, default=80)
@@ -217,7 +222,8 @@ def main() -> None:
         parser.error("--pretrained is required for the phantom regimes")
     torch.set_num_threads(args.threads)
 
-    splits = fold_splits(load_dataset(args.camus, progress=False), args.folds)
+    recordings = load_dataset(args.camus, args.image_size, progress=False)
+    splits = fold_splits(recordings, args.folds)
     rows = []
     for regime in regimes:
         for fold, train, test in splits:

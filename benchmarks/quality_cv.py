@@ -5,9 +5,11 @@ CAMUS split, the score is fitted on the rows of the other folds only (their CAMU
 clean and degraded, and the phantom frames assigned to them) and scores the clean CAMUS
 frames of fold k; the pooled scores of all folds give the AUROC for Dice < 0.75, Spearman's
 rho and the MAE. Then it fits the score on every row and writes the bundled quality model
-(``src/lvwall/assets/quality-model.json`` unless ``--asset`` says otherwise). ``--flag-rates``
-also prints how often each check flags, by source and degradation, and the Dice of flagged
-and unflagged frames.
+(``src/lvwall/assets/quality-model.json`` unless ``--asset`` says otherwise). A table with
+the companion network's features (``quality_oof.py --companions``) is also evaluated with
+them, side by side (``quality_companion.py``); the bundled model uses the single network's
+features only. ``--flag-rates`` also prints how often each check flags, by source and
+degradation, and the Dice of flagged and unflagged frames.
 
     python benchmarks/quality_cv.py runs/quality/quality_oof.csv --flag-rates
 """
@@ -26,18 +28,25 @@ from lvwall.bundled import ASSETS_DIR
 from lvwall.quality import FAIL_BELOW, FEATURE_NAMES, FLAGS, quality_agreement
 from lvwall.quality.control import UNTRUSTWORTHY
 from lvwall.quality.score_model import QUALITY_MODEL_NAME, QualityModel, fit_quality_model
+from quality_companion import COMPANION_FEATURE_NAMES
 
 #: Ridge penalty of the linear score (on standardised features).
 ALPHA = 1.0
 #: Weight of a clean CAMUS frame against a degraded or phantom one: real clean frames are
 #: what the score meets in use, the others only cover the low-Dice range.
 CLEAN_WEIGHT = 5.0
+#: The scores evaluated, by name, with their features; the first is the bundled one.
+SCORES: dict[str, tuple[str, ...]] = {
+    "single network": FEATURE_NAMES,
+    "with companion": FEATURE_NAMES + COMPANION_FEATURE_NAMES,
+}
 
 
 def read_table(path: Path) -> pd.DataFrame:
     table = pd.read_csv(path, keep_default_na=False, na_values={"dice": [""]})
-    for name in FEATURE_NAMES:
-        table[name] = pd.to_numeric(table[name].replace("", np.nan))
+    for name in FEATURE_NAMES + COMPANION_FEATURE_NAMES:
+        if name in table:
+            table[name] = pd.to_numeric(table[name].replace("", np.nan))
     table["clean_camus"] = (table.source == "camus") & (table.degradation == "")
     # Quality control scores these 0 by rule; the model never sees them.
     table["untrustworthy"] = (
@@ -46,14 +55,15 @@ def read_table(path: Path) -> pd.DataFrame:
     return table
 
 
-def fit(rows: pd.DataFrame, description: str = "") -> QualityModel:
-    """The score fitted to ``rows`` that quality control does not score 0 by rule."""
+def fit(rows: pd.DataFrame, features: tuple[str, ...], description: str = "") -> QualityModel:
+    """The score on ``features`` fitted to ``rows`` that quality control does not score 0 by
+    rule."""
     rows = rows[~rows.untrustworthy]
     weights = np.where(rows.clean_camus, CLEAN_WEIGHT, 1.0)
     return fit_quality_model(
-        rows[list(FEATURE_NAMES)].to_numpy(),
+        rows[list(features)].to_numpy(),
         rows.dice.to_numpy(),
-        FEATURE_NAMES,
+        features,
         groups=rows.group.to_numpy(),
         weights=weights,
         alpha=ALPHA,
@@ -61,25 +71,27 @@ def fit(rows: pd.DataFrame, description: str = "") -> QualityModel:
     )
 
 
-def nested_scores(table: pd.DataFrame) -> pd.Series:
-    """Each row's score as quality control gives it, from the model fitted without its outer
-    fold (0 for frames flagged ``not_echo`` or ``no_wall``)."""
+def nested_scores(table: pd.DataFrame, features: tuple[str, ...]) -> pd.Series:
+    """Each row's score on ``features`` as quality control gives it, from the model fitted
+    without its outer fold (0 for frames flagged ``not_echo`` or ``no_wall``)."""
     scores = pd.Series(0.0, index=table.index)
     for fold in sorted(table.fold.unique()):
         held_out = table.fold == fold
-        model = fit(table[~held_out])
+        model = fit(table[~held_out], features)
         scored = held_out & ~table.untrustworthy
-        scores[scored] = model.predict(table.loc[scored, list(FEATURE_NAMES)].to_numpy())
+        scores[scored] = model.predict(table.loc[scored, list(features)].to_numpy())
     return scores
 
 
-def report(table: pd.DataFrame, scores: pd.Series) -> dict[str, dict]:
+def report(table: pd.DataFrame, scores: pd.Series, score: str) -> dict[str, dict]:
     subsets = {
         "CAMUS dev, clean (target)": table.clean_camus,
         "CAMUS dev, degraded": (table.source == "camus") & ~table.clean_camus,
         "phantom, clean and degraded": table.source == "phantom",
     }
-    print(f"\nQuality vs Dice, nested patient-wise 5-fold CV (failure: Dice < {FAIL_BELOW})")
+    print(
+        f"\nQuality ({score}) vs Dice, nested patient-wise 5-fold CV (failure: Dice < {FAIL_BELOW})"
+    )
     print(f"{'frames':30s} {'n':>5s} {'failed':>6s} {'AUROC':>6s} {'Spearman':>8s} {'MAE':>6s}")
     results = {}
     for name, rows in subsets.items():
@@ -128,11 +140,21 @@ def main() -> None:
     parser.add_argument("--flag-rates", action="store_true")
     args = parser.parse_args()
     table = read_table(args.features)
-    scores = nested_scores(table)
-    results = report(table, scores)
+    targets = {
+        score: report(table, nested_scores(table, features), score)["CAMUS dev, clean (target)"]
+        for score, features in SCORES.items()
+        if set(features) <= set(table.columns)
+    }
     if args.flag_rates:
         flag_rates(table)
-    target = results["CAMUS dev, clean (target)"]
+    if len(targets) > 1:
+        print("\nclean CAMUS dev, side by side:")
+        for score, figures in targets.items():
+            print(
+                f"  {score:15s} AUROC {figures['auroc']:.3f}, Spearman "
+                f"{figures['spearman']:.3f}, MAE {figures['mae']:.3f}"
+            )
+    target = targets["single network"]
     fitted = table[~table.untrustworthy]
     description = (
         f"Fitted by benchmarks/quality_cv.py on {len(fitted)} out-of-fold frames "
@@ -141,7 +163,7 @@ def main() -> None:
         f"CAMUS: AUROC(Dice<{FAIL_BELOW}) {target['auroc']:.3f}, Spearman "
         f"{target['spearman']:.3f}, MAE {target['mae']:.3f}"
     )
-    model = fit(table, description)
+    model = fit(table, FEATURE_NAMES, description)
     with atomic_path(args.asset) as tmp:
         tmp.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
     print(f"\nwrote {args.asset}: {description}")

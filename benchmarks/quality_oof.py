@@ -7,7 +7,9 @@ found in it), and measured by :class:`lvwall.quality.QualityControl`. Degraded c
 frame (``quality_data.DEGRADATIONS``) and phantom frames (seed 21, which no model trained on;
 recording ``i`` goes to fold ``i mod 5``), clean and degraded, cover the low-Dice range. The
 Dice of each mask is against the ground-truth wall at model size (224 x 224), the size of
-the mask quality control scores. Writes one row per frame to ``OUT/quality_oof.csv``.
+the mask quality control scores. With ``--companions``, each row also has the disagreement of
+the fold's companion network (``quality_companion.py``). Writes one row per frame to
+``OUT/quality_oof.csv``.
 
     python benchmarks/quality_oof.py --camus ../shared/data/camus-a4c-dev \\
         --models '/work/main/runs/camus_cv/phantom+camus-fold{fold}/last.ckpt' --out runs/quality
@@ -29,25 +31,41 @@ from lvwall.data.camus import load_dataset
 from lvwall.infer import PredictOptions, SegmentationModel, load_segmentation_model, segment_frames
 from lvwall.metrics import frame_metrics
 from lvwall.quality import QualityControl
+from quality_companion import companion_features, companion_probability
 from quality_data import DEGRADATIONS, PHANTOM_SEED, TruthFrame, camus_frames, phantom_cycles
 
 FOLDS = 5
 
 
-def measured_row(model: SegmentationModel, image: np.ndarray, truth: np.ndarray) -> dict:
+def measured_row(
+    model: SegmentationModel,
+    image: np.ndarray,
+    truth: np.ndarray,
+    companion: SegmentationModel | None = None,
+) -> dict:
     """Segment one image as ``lvwall predict --format png`` does, measure its quality features
-    and flags, and score its mask against ``truth``."""
+    and flags (and the ``companion`` network's disagreement, when given), and score its mask
+    against ``truth``."""
     (frame,) = list(segment_frames([image], model, PredictOptions()))
     measurement = QualityControl().measure(frame.image, frame.probability, frame.mask)
+    features = dict(measurement.features)
+    if companion is not None:
+        other = companion_probability(image, model, companion)
+        features.update(companion_features(frame.probability, frame.mask, other))
     return {
         "dice": frame_metrics(frame.mask, truth)["dice"],
-        **measurement.features,
+        **features,
         "flags": ";".join(measurement.reasons),
     }
 
 
 def frame_rows(
-    frame: TruthFrame, source: str, fold: int, model: SegmentationModel, n_degraded: int
+    frame: TruthFrame,
+    source: str,
+    fold: int,
+    model: SegmentationModel,
+    n_degraded: int,
+    companion: SegmentationModel | None = None,
 ) -> list[dict]:
     """The clean frame and ``n_degraded`` degraded copies (drawn from the frame's name)."""
     rng = np.random.default_rng(zlib.crc32(frame.name.encode()))
@@ -62,7 +80,7 @@ def frame_rows(
             "group": frame.patient,
             "name": frame.name,
             "degradation": degradation,
-            **measured_row(model, image, truth),
+            **measured_row(model, image, truth, companion),
         }
         for degradation, image, truth in versions
     ]
@@ -75,6 +93,12 @@ def main() -> None:
         "--models",
         required=True,
         help="path of fold FOLD's model with a {fold} placeholder (.ckpt, .safetensors, .onnx)",
+    )
+    parser.add_argument(
+        "--companions",
+        default=None,
+        help="path of fold FOLD's companion network with a {fold} placeholder: adds the "
+        "companion features (default: none)",
     )
     parser.add_argument("--out", type=Path, default=Path("runs/quality"))
     parser.add_argument("--camus-degraded", type=int, default=3, help="degraded copies per frame")
@@ -96,10 +120,20 @@ def main() -> None:
         )
         for fold in range(FOLDS)
     }
+    companions = {
+        fold: load_segmentation_model(
+            args.companions.format(fold=fold), backend="onnx", threads=args.threads
+        )
+        if args.companions
+        else None
+        for fold in range(FOLDS)
+    }
     rows = []
     for frame in camus_frames(args.camus):
         fold = held_out[frame.patient]
-        rows += frame_rows(frame, "camus", fold, models[fold], args.camus_degraded)
+        rows += frame_rows(
+            frame, "camus", fold, models[fold], args.camus_degraded, companions[fold]
+        )
     print(f"CAMUS: {len(rows)} frames ({time.perf_counter() - started:.0f} s)", flush=True)
     for index, (name, frames, masks) in enumerate(
         phantom_cycles(PHANTOM_SEED, args.phantom_recordings)
@@ -108,7 +142,9 @@ def main() -> None:
         picked = np.linspace(0, len(frames) - 1, args.phantom_frames).round().astype(int)
         for k in picked:
             frame = TruthFrame(f"{name}#{k}", name, frames[k], masks[k])
-            rows += frame_rows(frame, "phantom", fold, models[fold], args.phantom_degraded)
+            rows += frame_rows(
+                frame, "phantom", fold, models[fold], args.phantom_degraded, companions[fold]
+            )
     print(f"all: {len(rows)} frames ({time.perf_counter() - started:.0f} s)", flush=True)
     table = pd.DataFrame(rows)
     target = args.out / "quality_oof.csv"
