@@ -26,9 +26,10 @@ def _tour() -> list[str]:
     section = text.split("## A tour", 1)[1]
     block = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
     assert block, "the tour has a bash block"
+    lines = block.group(1).replace("\\\n", " ").splitlines()
     return [
         shlex.join(shlex.split(line, comments=True))
-        for line in block.group(1).splitlines()
+        for line in lines
         if line.strip() and not line.lstrip().startswith("#")
     ]
 
@@ -57,7 +58,7 @@ def test_the_tour_runs_word_for_word(tmp_path: Path) -> None:
         )
         assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
         assert "Traceback" not in done.stderr, command
-    assert (tmp_path / "runs" / "study" / "report.html").is_file()
+    assert (tmp_path / "out" / "measure" / "PH0001 _4CH_1" / "measurements.json").is_file()
     _serve_answers(commands[-1], tmp_path, env)
 
 

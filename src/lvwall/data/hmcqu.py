@@ -12,6 +12,9 @@ Echocardiography", IEEE Access 9:34442-34453, 2021; Kiranyaz et al., IEEE Access
 ``A4C.xlsx`` has two header rows: ECHO, LABEL (over the six segment columns), 'One
 cardiac-cycle frames' (over Reference Frame and End of Cycle, 1-based and inclusive) and 'LV
 Wall Ground-truth Segmentation Masks' (cells ``ü`` = available, ``û`` = not, in Wingdings).
+
+One concept over 450 lines: the one file format, read and written by the same module so that
+the phantom's HMC-QU copy and the validation of a real download cannot drift apart.
 """
 
 from __future__ import annotations

@@ -36,6 +36,9 @@ layer to the input through :func:`gradient_probe`, a copy of the model with posi
 weights, average pooling instead of max pooling (max pooling sends the gradient to one pixel
 per window) and no normalisation, in float64. The bounding box of the non-zero input gradient
 is the region that position sees.
+
+One concept over 450 lines: the analytic rules and the gradient probe that checks them are
+two views of one quantity, and the tests compare them layer by layer.
 """
 
 from __future__ import annotations
