@@ -25,7 +25,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(missing_browser() is not None, reason=str(missing_browser())),
 ]
-#: A tiny phantom: eight frames, a cycle in six.
+#: A tiny phantom: 24 frames of 160 x 120, a cycle in 20.
 PHANTOM = {"width": 160, "height": 120, "n_frames": 24, "cycle_frames": 20}
 
 

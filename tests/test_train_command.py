@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from typer.testing import CliRunner
 
 from lvwall.cli import app
 from lvwall.config import TrainConfig
+from lvwall.data.phantom import write_dataset
 from tiny_training import tiny_config
 
 runner = CliRunner()
@@ -126,3 +129,22 @@ def test_cli_trains_on_a_dataset_folder(tmp_path: Path, camus_dev_dir: Path) -> 
     assert saved.loss_kwargs == {"alpha": 0.3, "beta": 0.7, "gamma": 0.75}
     assert saved.data == [str(camus_dev_dir.resolve())]
     assert (run_dir / "best.ckpt").is_file() and (run_dir / "last.ckpt").is_file()
+
+
+@pytest.mark.slow
+def test_training_on_a_phantom_shows_no_lightning_chatter(tmp_path: Path) -> None:
+    """Lightning's device banners and "Tip: ... litlogger" never reach an lvwall user."""
+    data = tmp_path / "phantom"
+    small = {"width": 96, "height": 72, "n_frames": 8, "cycle_frames": 6}
+    write_dataset(data, 4, seed=0, progress=False, fixed_params=small)
+    config = tmp_path / "tiny.yaml"
+    tiny_config(epochs=1, frames_per_epoch=4, batch_size=2).to_yaml(config)
+    lvwall = Path(sys.executable).parent / "lvwall"
+    command = [str(lvwall), "train", "--config", str(config), "--data", str(data)]
+    command += ["--fold", "0", "--folds", "2", "--threads", "1", "--out", str(tmp_path / "run")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "best val Dice" in output
+    for chatter in ("Tip:", "litlogger", "GPU available", "TPU available", "Traceback"):
+        assert chatter not in output, output

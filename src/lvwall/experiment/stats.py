@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from lvwall.atomic import to_plain
+
 #: Two-sided confidence level of :func:`summarise`.
 CONFIDENCE = 0.95
 #: Significance level of :func:`verdict`.
@@ -70,7 +72,7 @@ class Summary:
     ci_high: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {key: _json_float(value) for key, value in asdict(self).items()}
+        return to_plain(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ class PairedTest:
     median_difference: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {key: _json_float(value) for key, value in asdict(self).items()}
+        return to_plain(asdict(self))
 
 
 def _finite(values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -178,9 +180,3 @@ def verdict(test: PairedTest, metric: str, loss_a: str, loss_b: str, alpha: floa
         f"{name_a} gives a significantly {direction} {metric_name} than {name_b} "
         f"(median difference {test.median_difference:+.3f}, {evidence})."
     )
-
-
-def _json_float(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
