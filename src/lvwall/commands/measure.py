@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from lvwall.commands._options import model_option
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -32,12 +34,7 @@ def command(
     out: Path = typer.Option(
         ..., "--out", "-o", help="Folder for the results; each recording's go to OUT/<name>/."
     ),
-    model: Path | None = typer.Option(
-        None,
-        "--model",
-        "-m",
-        help="Model for recordings (.ckpt, .safetensors or .onnx); default: the bundled one.",
-    ),
+    model: Path | None = model_option("Model for recordings"),
     spacing: float | None = typer.Option(
         None,
         "--spacing",

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from lvwall.commands._options import model_option
+
 if TYPE_CHECKING:
     from lvwall.infer import Outcome
 
@@ -32,12 +34,7 @@ def command(
         show_default=False,
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Folder the results are written to."),
-    model: Path | None = typer.Option(
-        None,
-        "--model",
-        "-m",
-        help="A trained model (.ckpt, .safetensors or .onnx); default: the bundled model.",
-    ),
+    model: Path | None = model_option(),
     backend: Backend = typer.Option(
         Backend.auto,
         help="How the network runs: auto = PyTorch on a CUDA GPU (an .onnx model: ONNX "

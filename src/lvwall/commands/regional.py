@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from lvwall.commands._options import model_option
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -30,12 +32,7 @@ def command(
     out: Path = typer.Option(
         ..., "--out", "-o", help="Folder for the results; they go to OUT/<name>/."
     ),
-    model: Path | None = typer.Option(
-        None,
-        "--model",
-        "-m",
-        help="Model for a recording (.ckpt, .safetensors or .onnx); default: the bundled one.",
-    ),
+    model: Path | None = model_option("Model for a recording"),
     septal_side: SeptalSide = typer.Option(
         SeptalSide.left,
         "--septal-side",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from lvwall.commands._options import model_option
 from lvwall.serve.uploads import DEFAULT_MAX_UPLOAD_MB
 
 #: Host names of the loopback interface, the only ones a loopback server answers to.
@@ -23,12 +24,7 @@ def command(
     port: int = typer.Option(
         8765, "--port", min=0, max=65535, help="Port to listen on; 0 picks a free one."
     ),
-    model: Path | None = typer.Option(
-        None,
-        "--model",
-        "-m",
-        help="A trained model (.ckpt, .safetensors or .onnx); default: the bundled model.",
-    ),
+    model: Path | None = model_option(),
     thresholds: Path | None = typer.Option(
         None,
         "--thresholds",
