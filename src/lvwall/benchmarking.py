@@ -182,17 +182,9 @@ def measure_video(model: SegmentationModel, video: Path) -> int:
     """``lvwall measure`` on one video without writing: segmented (probability maps and
     quality kept), then volumes, EF and strain with their intervals; its frame count."""
     from lvwall.data.inputs import discover
-    from lvwall.measure import measure_recording
     from lvwall.measure.sources import segment_for_measurement
 
     (source,) = discover([video])
     read = segment_for_measurement(source, model)
-    measure_recording(
-        read.masks,
-        read.probabilities,
-        spacing_mm=read.spacing_mm,
-        frame_size=read.frame_size,
-        frame_flags=read.frame_flags,
-        name=read.name,
-    )
+    read.measure()
     return len(read.masks)

@@ -110,19 +110,11 @@ def _measure(
 ) -> _Outcome:
     from lvwall.errors import LvwallError
     from lvwall.measure.outputs import write_outputs
-    from lvwall.measure.recording import measure_recording
 
     try:
         recording = read()
         with console.status(f"measuring {recording.name}"):
-            measurements = measure_recording(
-                recording.masks,
-                recording.probabilities,
-                spacing_mm=spacing or recording.spacing_mm,
-                frame_size=recording.frame_size,
-                frame_flags=recording.frame_flags,
-                name=recording.name,
-            )
+            measurements = recording.measure(spacing_mm=spacing)
             paths = write_outputs(measurements, out / recording.name)
     except LvwallError as error:
         return _Outcome(path, error=str(error))

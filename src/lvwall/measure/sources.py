@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lvwall.measure.recording import measure_recording
+from lvwall.measure.result import Measurements
 from lvwall.regional.sources import read_masks_npz
 
 if TYPE_CHECKING:
@@ -38,6 +40,19 @@ class MeasurementInput:
     frame_size: tuple[int, int] | None
     spacing_mm: tuple[float, float] | None
     frame_flags: list[tuple[str, ...]] | None
+
+    def measure(self, spacing_mm: float | None = None, septal_side: str = "left") -> Measurements:
+        """Volumes, EF and strain of this recording (:func:`measure_recording`);
+        ``spacing_mm`` (mm per pixel) replaces the file's own pixel spacing where given."""
+        return measure_recording(
+            self.masks,
+            self.probabilities,
+            spacing_mm=spacing_mm or self.spacing_mm,
+            frame_size=self.frame_size,
+            frame_flags=self.frame_flags,
+            septal_side=septal_side,
+            name=self.name,
+        )
 
 
 def quality_flags(frames: Sequence[SegmentedFrame]) -> list[tuple[str, ...]] | None:
