@@ -382,7 +382,7 @@ def study_gallery(
         add(stem, SECTION_EXPLAIN, title, figure, f"{loss_label(loss)} model. {caption}")
     regional, error = _first_regional(results, recordings, model_for, recording, predictions)
     if error is not None:
-        notes.append(f"Regional wall analysis skipped: {type(error).__name__}: {error}")
+        notes.append(f"Regional wall analysis skipped: {error}")
     for stem, title, png, caption, table in regional:
         add_png(stem, SECTION_REGIONAL, title, png, caption, table)
     return Gallery(figures, stems, notes)
