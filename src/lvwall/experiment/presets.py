@@ -71,7 +71,7 @@ EXPERIMENT_PRESETS: dict[str, ExperimentPreset] = {
         train={
             "preset": "fast",
             "image_size": 112,
-            "epochs": 6,
+            "epochs": 10,
             "batch_size": 8,
             "frames_per_epoch": 384,
             "patience": None,
