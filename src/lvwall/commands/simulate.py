@@ -42,8 +42,9 @@ def command(
 
     Writes OUT/HMC-QU/A4C/<ECHO>.avi, 'OUT/LV Ground-truth Segmentation Masks/Mask_<ECHO>.mat'
     and OUT/A4C.xlsx exactly as HMC-QU ships them, plus OUT/phantom_truth/<ECHO>.npz with the
-    per-segment label maps and motion, so every HMC-QU command runs on it unchanged. About
-    45 % of recordings are non-MI; the others have hypokinetic runs of adjacent segments.
+    per-segment label maps and motion and the true cavity areas, volumes, lengths, EF, GLS and
+    segmental strain, so every HMC-QU command runs on it unchanged. About 45 % of recordings
+    are non-MI; the others have hypokinetic runs of adjacent segments.
     """
     from rich.console import Console
 
