@@ -32,7 +32,6 @@ is ``--regimes phantom+camus --seeds 0,1,2 --swa-start 0.5``.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import time
 from pathlib import Path
@@ -42,12 +41,12 @@ import torch
 
 from lvwall.checkpoint import DEFAULT_THRESHOLD, load_model
 from lvwall.config import TrainConfig
-from lvwall.data.camus import load_dataset
 from lvwall.data.dataset import select_recordings
 from lvwall.data.records import MODEL_SIZE
+from lvwall.data.registry import load_labelled
 from lvwall.data.splits import kfold
 from lvwall.evaluate import evaluate_model
-from lvwall.experiment.stats import format_p, paired_wilcoxon
+from lvwall.experiment.stats import format_p, paired_wilcoxon, summarise
 from lvwall.soup import average_models
 from lvwall.train import fit
 from lvwall.train.run_folder import CONFIG_FILE, LAST_CHECKPOINT
@@ -66,7 +65,7 @@ def fine_tune(
 ) -> Path:
     """Fine-tune on ``train`` with training seed ``seed``; ``held_out`` is only logged."""
     config = TrainConfig(
-        data=[str(args.camus)],
+        data=[str(path) for path in args.camus],
         loss=args.loss,
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -109,12 +108,20 @@ def scored_rows(
     )
     dice = result.metrics.recordings["dice"]
     print(
-        f"{label:19s} fold {fold}: Dice {dice.mean():.3f} ({len(dice)} patients, "
+        f"{label:19s} fold {fold}: Dice {dice.mean():.3f} ({len(dice)} recordings, "
         f"{time.perf_counter() - started:.0f} s)",
         flush=True,
     )
+    by_name = {recording.name: recording for recording in held_out}
     return [
-        {"regime": label, "fold": fold, "patient": name, "dice": value}
+        {
+            "regime": label,
+            "fold": fold,
+            "patient": by_name[name].patient,
+            "view": by_name[name].view,
+            "recording": name,
+            "dice": value,
+        }
         for name, value in dice.items()
     ]
 
@@ -168,8 +175,22 @@ def souped_models(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--camus", type=Path, default=Path("../shared/data/camus-a4c-dev"))
+    parser.add_argument(
+        "--camus",
+        type=Path,
+        nargs="+",
+        default=[Path("../shared/data/camus-a4c-dev")],
+        help="CAMUS folders; several are read as one dataset, split by patient",
+    )
+    parser.add_argument(
+        "--views",
+        default="A4C,A2C",
+        help="comma-separated views to train and score on (default: both)",
+    )
     parser.add_argument("--pretrained", type=Path)
+    parser.add_argument(
+        "--reference", default=None, help="regime the others are tested against (default: first)"
+    )
     parser.add_argument(
         "--pool",
         type=Path,
@@ -213,7 +234,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.pool:
-        pool(args.pool)
+        pool(args.pool, args.reference)
         return
     regimes = args.regimes.split(",")
     if args.soup and "phantom" in regimes:
@@ -222,7 +243,9 @@ def main() -> None:
         parser.error("--pretrained is required for the phantom regimes")
     torch.set_num_threads(args.threads)
 
-    recordings = load_dataset(args.camus, args.image_size, progress=False)
+    recordings = load_labelled(
+        args.camus, args.image_size, progress=False, views=args.views.split(",")
+    )
     splits = fold_splits(recordings, args.folds)
     rows = []
     for regime in regimes:
@@ -238,45 +261,66 @@ def main() -> None:
     table = pd.DataFrame(rows)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "camus_cv.csv", index=False)
-    summary = report(table)
+    summary = report(table, args.reference)
     (args.out / "camus_cv.json").write_text(json.dumps(summary, indent=2, default=float))
 
 
-def report(table: pd.DataFrame) -> dict[str, dict[str, float]]:
-    """Print Dice per regime over patients and over folds, and paired Wilcoxon tests of every
-    two regimes over the patients both scored; return the per-regime summary."""
+def report(table: pd.DataFrame, reference: str | None = None) -> dict[str, dict]:
+    """Print per regime and view the mean LV-wall Dice over patients with its 95 % CI, over
+    folds, and a paired Wilcoxon test against ``reference`` (default: the first regime) over
+    the patients both scored; return the per-regime summary."""
     regimes = list(dict.fromkeys(table.regime))
-    summary = {}
-    print("\nLV-wall Dice, patient-wise 5-fold CV on CAMUS dev (101 frames, 92 patients)")
-    print(f"{'regime':19s} {'over patients':>16s} {'over folds':>14s}")
+    reference = reference or regimes[0]
+    n_patients = table.patient.nunique()
+    print(f"\nLV-wall Dice, patient-wise {FOLDS}-fold CV over {n_patients} patients")
+    print(f"{'regime':19s} {'view':4s} {'mean over patients [95% CI]':>30s} {'over folds':>14s}")
+    summary: dict[str, dict] = {}
     for regime in regimes:
-        part = table[table.regime == regime]
-        per_fold = part.groupby("fold").dice.mean()
-        summary[regime] = {
-            "patients_mean": part.dice.mean(),
-            "patients_std": part.dice.std(),
-            "folds_mean": per_fold.mean(),
-            "folds_std": per_fold.std(),
-            "n_patients": int(part.patient.nunique()),
-        }
-        print(
-            f"{regime:19s} {part.dice.mean():.3f} ± {part.dice.std():.3f}"
-            f"   {per_fold.mean():.3f} ± {per_fold.std():.3f}"
-            f"   (folds {', '.join(f'{value:.3f}' for value in per_fold)})"
-        )
-    by_patient = table.pivot_table(index="patient", columns="regime", values="dice")
-    for first, second in itertools.combinations(regimes, 2):
-        test = paired_wilcoxon(by_patient[first], by_patient[second])
-        print(
-            f"{first} - {second}: mean difference {test.mean_difference:+.4f} over "
-            f"{test.n} patients, Wilcoxon {format_p(test.p_value)}"
-        )
+        summary[regime] = {}
+        for view, part in _views(table[table.regime == regime]):
+            by_patient = part.groupby("patient").dice.mean()
+            stats = summarise(by_patient.to_numpy())
+            per_fold = part.groupby("fold").dice.mean()
+            summary[regime][view] = {
+                **stats.to_dict(),
+                "median": float(by_patient.median()),
+                "min": float(by_patient.min()),
+                "folds": per_fold.tolist(),
+            }
+            print(
+                f"{regime:19s} {view:4s} {stats.mean:.3f} [{stats.ci_low:.3f}, "
+                f"{stats.ci_high:.3f}] (median {by_patient.median():.3f}, min "
+                f"{by_patient.min():.3f})   {per_fold.mean():.3f} ± {per_fold.std():.3f}"
+            )
+    for regime in regimes:
+        if regime == reference:
+            continue
+        for view, _ in _views(table):
+            by_patient = _views_of(table, view).pivot_table(
+                index="patient", columns="regime", values="dice"
+            )
+            test = paired_wilcoxon(by_patient[regime], by_patient[reference])
+            summary[regime][view]["against_reference"] = test.to_dict()
+            print(
+                f"{regime} - {reference}, {view}: mean difference {test.mean_difference:+.4f} "
+                f"over {test.n} patients, Wilcoxon {format_p(test.p_value)}"
+            )
     return summary
 
 
-def pool(paths: list[Path]) -> None:
+def _views_of(table: pd.DataFrame, view: str) -> pd.DataFrame:
+    return table if view == "all" else table[table.view == view]
+
+
+def _views(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Each view's rows, then all rows (a patient's Dice: the mean over its views)."""
+    views = sorted(table.view.unique()) if "view" in table else []
+    return [(view, _views_of(table, view)) for view in views] + [("all", table)]
+
+
+def pool(paths: list[Path], reference: str | None = None) -> None:
     """Report the pooled ``camus_cv.csv`` of runs that each did some folds or regimes."""
-    report(pd.concat([pd.read_csv(path) for path in paths], ignore_index=True))
+    report(pd.concat([pd.read_csv(path) for path in paths], ignore_index=True), reference)
 
 
 if __name__ == "__main__":

@@ -89,6 +89,9 @@ def report(table: pd.DataFrame, scores: pd.Series, score: str) -> dict[str, dict
         "CAMUS dev, degraded": (table.source == "camus") & ~table.clean_camus,
         "phantom, clean and degraded": table.source == "phantom",
     }
+    if "view" in table:
+        for view in sorted(table.view[table.clean_camus].unique()):
+            subsets[f"CAMUS dev, clean, {view}"] = table.clean_camus & (table.view == view)
     print(
         f"\nQuality ({score}) vs Dice, nested patient-wise 5-fold CV (failure: Dice < {FAIL_BELOW})"
     )

@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lvwall.data.camus import WALL_LABEL
+from lvwall.data.camus import CAMUS_VIEWS, WALL_LABEL
 from lvwall.data.inputs import discover
 from lvwall.data.phantom import draw_params, recording_seed, simulate_recording
 from lvwall.data.preprocess import prepare_frame, resize
@@ -40,18 +40,20 @@ class TruthFrame:
     patient: str
     image: np.ndarray
     truth: np.ndarray
+    view: str = "A4C"
 
 
 def camus_frames(camus: Path) -> list[TruthFrame]:
     """Every CAMUS dev image as ``lvwall predict --format png`` decodes it, with its wall
-    (label 2) resized to model size by nearest neighbour, as the CAMUS reader does."""
+    (label 2) resized to model size by nearest neighbour, as the CAMUS reader does, and its
+    view from its name (``patientNNNN_2CH_ED``: A2C)."""
     frames = []
     for source in discover([camus / "images"], image_folders_as_recordings=False):
         (image,) = list(source.open().frames())
         labels = cv2.imread(str(camus / "masks" / f"{source.name}.png"), cv2.IMREAD_UNCHANGED)
         wall = resize((labels == WALL_LABEL).astype(np.uint8), MODEL_SIZE, mask=True)
-        patient = source.name.split("_")[0]
-        frames.append(TruthFrame(source.name, patient, image, wall))
+        patient, view = source.name.split("_")[:2]
+        frames.append(TruthFrame(source.name, patient, image, wall, CAMUS_VIEWS[view]))
     return frames
 
 

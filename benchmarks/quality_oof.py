@@ -8,11 +8,12 @@ frame (``quality_data.DEGRADATIONS``) and phantom frames (seed 21, which no mode
 recording ``i`` goes to fold ``i mod 5``), clean and degraded, cover the low-Dice range. The
 Dice of each mask is against the ground-truth wall at model size (224 x 224), the size of
 the mask quality control scores. With ``--companions``, each row also has the disagreement of
-the fold's companion network (``quality_companion.py``). Writes one row per frame to
-``OUT/quality_oof.csv``.
+the fold's companion network (``quality_companion.py``). ``--camus`` and ``--views`` must be
+those of the ``camus_cv.py`` run that trained the fold models, so that the folds agree.
+Writes one row per frame (with its view) to ``OUT/quality_oof.csv``.
 
-    python benchmarks/quality_oof.py --camus ../shared/data/camus-a4c-dev \\
-        --models '/work/main/runs/camus_cv/phantom+camus-fold{fold}/last.ckpt' --out runs/quality
+    python benchmarks/quality_oof.py --camus ../shared/data/camus-2view-dev \\
+        --models 'runs/cv2view/camus-fold{fold}/last.ckpt' --out runs/quality
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pandas as pd
 
 from camus_cv import fold_splits
 from lvwall.atomic import atomic_path
-from lvwall.data.camus import load_dataset
+from lvwall.data.registry import load_labelled
 from lvwall.infer import PredictOptions, SegmentationModel, load_segmentation_model, segment_frames
 from lvwall.metrics import frame_metrics
 from lvwall.quality import QualityControl
@@ -79,6 +80,7 @@ def frame_rows(
             "fold": fold,
             "group": frame.patient,
             "name": frame.name,
+            "view": frame.view,
             "degradation": degradation,
             **measured_row(model, image, truth, companion),
         }
@@ -88,7 +90,10 @@ def frame_rows(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--camus", type=Path, default=Path("../shared/data/camus-a4c-dev"))
+    parser.add_argument(
+        "--camus", type=Path, nargs="+", default=[Path("../shared/data/camus-2view-dev")]
+    )
+    parser.add_argument("--views", default="A4C,A2C", help="comma-separated views")
     parser.add_argument(
         "--models",
         required=True,
@@ -109,9 +114,11 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
+    views = args.views.upper().split(",")
+    recordings = load_labelled(args.camus, progress=False, views=views)
     held_out = {
         recording.patient: fold
-        for fold, _, test in fold_splits(load_dataset(args.camus, progress=False), None)
+        for fold, _, test in fold_splits(recordings, None)
         for recording in test
     }
     models = {
@@ -129,7 +136,8 @@ def main() -> None:
         for fold in range(FOLDS)
     }
     rows = []
-    for frame in camus_frames(args.camus):
+    frames = [frame for root in args.camus for frame in camus_frames(root)]
+    for frame in (frame for frame in frames if frame.view in views):
         fold = held_out[frame.patient]
         rows += frame_rows(
             frame, "camus", fold, models[fold], args.camus_degraded, companions[fold]

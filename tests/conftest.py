@@ -41,6 +41,12 @@ def camus_dev_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def camus_2view_dir() -> Path:
+    """``../shared/data/camus-2view-dev``: 309 CAMUS patients, A4C and A2C, ED and ES."""
+    return _shared("camus-2view-dev")
+
+
+@pytest.fixture(scope="session")
 def hmcqu_sample_dir() -> Path:
     """``../shared/data/hmcqu-sample``: the real A4C.xlsx and one real recording as GIF."""
     return _shared("hmcqu-sample")

@@ -50,6 +50,23 @@ def test_dev_set_at_model_size_keeps_wall_area(camus_dev_dir: Path) -> None:
     )
 
 
+def test_two_view_set_loads_both_views_of_every_patient(camus_2view_dir: Path) -> None:
+    manifest = pd.read_csv(camus_2view_dir / "manifest.csv")
+    recordings = camus.load_dataset(camus_2view_dir, progress=False)
+
+    assert len(recordings) == 2 * manifest["patient"].nunique()
+    assert {r.view for r in recordings} == {"A4C", "A2C"}
+    counted = {}
+    for recording in recordings:
+        assert recording.name == f"{recording.patient}_{recording.meta['view']}"
+        assert recording.view == camus.CAMUS_VIEWS[recording.meta["view"]]
+        for phase, frame in recording.meta["phase_frames"].items():
+            key = (recording.patient, recording.meta["view"], phase)
+            counted[key] = int(recording.masks[frame].sum())
+    expected = {(r.patient, r.view, r.phase): r.wall_pixels for r in manifest.itertuples()}
+    assert counted == expected
+
+
 # ---------------------------------------------------------------------------------------------
 # Fakes of both layouts
 
@@ -162,6 +179,60 @@ def test_png_layout_groups_phases_by_patient(tmp_path: Path) -> None:
     assert "pixel_spacing_mm" not in recordings[0].meta
 
 
+def _add_a2c_rows(root: Path) -> None:
+    """Give patient0001 of a PNG layout an A2C view (ED and ES) in its manifest."""
+    manifest = pd.read_csv(root / "manifest.csv")
+    rows = []
+    for seed, phase in enumerate(("ED", "ES")):
+        name = f"patient0001_2CH_{phase}.png"
+        cv2.imwrite(str(root / "images" / name), _image(24, 32, 10 + seed))
+        cv2.imwrite(str(root / "masks" / name), _labels(24, 32, 2))
+        rows.append(["patient0001", "2CH", phase, f"images/{name}", f"masks/{name}", 0])
+    extra = pd.DataFrame(rows, columns=manifest.columns)
+    pd.concat([manifest, extra]).to_csv(root / "manifest.csv", index=False)
+
+
+def test_png_layout_reads_each_view_as_a_recording(tmp_path: Path) -> None:
+    root = _write_png_layout(tmp_path)
+    _add_a2c_rows(root)
+    recordings = camus.load_dataset(root, size=24, progress=False)
+
+    assert [(r.name, r.patient, r.view, len(r)) for r in recordings] == [
+        ("patient0001_2CH", "patient0001", "A2C", 2),
+        ("patient0001_4CH", "patient0001", "A4C", 2),
+        ("patient0002_4CH", "patient0002", "A4C", 1),
+    ]
+    np.testing.assert_array_equal(
+        recordings[0].masks[1], resize((_labels(24, 32, 2) == 2).astype(np.uint8), 24, mask=True)
+    )
+
+
+def test_a_manifest_without_views_lists_a4c_frames(tmp_path: Path) -> None:
+    root = _write_png_layout(tmp_path)
+    path = root / "manifest.csv"
+    pd.read_csv(path).drop(columns="view").to_csv(path, index=False)
+    recordings = camus.load_dataset(root, size=24, progress=False)
+    assert [(r.name, r.view) for r in recordings] == [
+        ("patient0001_4CH", "A4C"),
+        ("patient0002_4CH", "A4C"),
+    ]
+
+
+def test_original_layout_reads_both_views(tmp_path: Path) -> None:
+    _write_original(tmp_path, ".nii.gz", patients=1)
+    folder = tmp_path / "patient0001"
+    for phase in ("ED", "ES"):
+        _write_itk(folder / f"patient0001_2CH_{phase}.nii.gz", _image(24, 32, 7), (0.2, 0.3))
+        _write_itk(folder / f"patient0001_2CH_{phase}_gt.nii.gz", _labels(24, 32, 1), (0.2, 0.3))
+    recordings = camus.load_dataset(tmp_path, size=16, progress=False)
+
+    assert [(r.name, r.view, len(r)) for r in recordings] == [
+        ("patient0001_4CH", "A4C", 2),
+        ("patient0001_2CH", "A2C", 2),
+    ]
+    assert "info" not in recordings[1].meta  # Info_4CH.cfg belongs to the other view
+
+
 # ---------------------------------------------------------------------------------------------
 # Bad inputs: one DataError naming the file
 
@@ -201,6 +272,21 @@ def _drop_mask_column(root: Path) -> Path:
     return path
 
 
+def _unknown_view(root: Path) -> Path:
+    path = root / "manifest.csv"
+    table = pd.read_csv(path)
+    table.loc[1, "view"] = "3CH"
+    table.to_csv(path, index=False)
+    return path
+
+
+def _repeated_frame(root: Path) -> Path:
+    path = root / "manifest.csv"
+    table = pd.read_csv(path)
+    pd.concat([table, table.iloc[[0]]]).to_csv(path, index=False)
+    return path
+
+
 def _mismatched_mask(root: Path) -> Path:
     path = root / "masks" / "patient0002_4CH_ED.png"
     cv2.imwrite(str(path), _labels(20, 32, 0))
@@ -217,6 +303,8 @@ def _mismatched_mask(root: Path) -> Path:
         (_corrupt_image, "cannot be read as an image"),
         (_drop_mask_column, "lacks the column(s) mask"),
         (_mismatched_mask, "holds (1, 20, 32)"),
+        (_unknown_view, "line 3 names the view '3CH'"),
+        (_repeated_frame, "lists patient0001 4CH ED twice"),
     ],
 )
 def test_bad_png_layout_names_the_file(tmp_path: Path, damage, message: str) -> None:

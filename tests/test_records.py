@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lvwall.data.records import SEGMENT_NAMES, EchoRecord, LabelledRecording
+from lvwall.data.records import SEGMENT_NAMES, EchoRecord, LabelledRecording, check_views
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,27 @@ def test_labelled_recording_shapes_must_agree() -> None:
     assert len(LabelledRecording("r", "p", frames, np.zeros((2, 8, 8), np.uint8))) == 2
     with pytest.raises(ValueError, match="must both be"):
         LabelledRecording("r", "p", frames, np.zeros((3, 8, 8), np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("views", "expected"),
+    [
+        (None, ("A4C", "A2C")),
+        (["a2c"], ("A2C",)),
+        (["A4C", "a4c", "A2C"], ("A4C", "A2C")),
+    ],
+)
+def test_check_views(views, expected) -> None:
+    assert check_views(views) == expected
+
+
+@pytest.mark.parametrize("views", [[], ["A3C"], ["4CH"]])
+def test_check_views_rejects(views) -> None:
+    with pytest.raises(ValueError, match="views must be among"):
+        check_views(views)
+
+
+def test_a_recording_names_a_known_view() -> None:
+    frames = np.zeros((1, 4, 4), np.float32)
+    with pytest.raises(ValueError, match="view must be one of"):
+        LabelledRecording("r", "p", frames, frames.astype(np.uint8), view="PLAX")

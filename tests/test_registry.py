@@ -118,12 +118,42 @@ def test_load_labelled_mixes_formats_in_order(tmp_path: Path) -> None:
     assert {r.frames.shape[1:] for r in recordings} == {(32, 32)}
 
 
-def test_load_labelled_rejects_a_recording_read_twice(tmp_path: Path) -> None:
+def test_a_second_copy_of_a_recording_keeps_its_patient(tmp_path: Path) -> None:
     first = _camus_png(tmp_path / "a")
     second = _camus_png(tmp_path / "b")
-    with pytest.raises(DataError, match="already read from") as info:
-        registry.load_labelled([first, second], size=16, progress=False)
-    assert info.value.path == second
+    recordings = registry.load_labelled([first, second], size=16, progress=False)
+
+    assert [(r.name, r.patient) for r in recordings] == [
+        ("patient0001_4CH", "patient0001"),
+        ("patient0001_4CH@b", "patient0001"),
+    ]
+
+
+def test_load_labelled_rejects_a_folder_read_twice(tmp_path: Path) -> None:
+    folder = _camus_png(tmp_path / "a")
+    with pytest.raises(DataError, match="is given twice") as info:
+        registry.load_labelled([folder, folder], size=16, progress=False)
+    assert info.value.path == folder
+
+
+@pytest.mark.parametrize(
+    ("views", "names"),
+    [
+        (None, ["ES0001 _4CH_1", "patient0001_4CH"]),
+        (["a4c"], ["ES0001 _4CH_1", "patient0001_4CH"]),
+        (["A4C", "A2C"], ["ES0001 _4CH_1", "patient0001_4CH"]),
+    ],
+)
+def test_load_labelled_keeps_the_views_asked_for(tmp_path: Path, views, names) -> None:
+    paths = [_hmcqu(tmp_path / "hmcqu"), _camus_png(tmp_path / "png")]
+    recordings = registry.load_labelled(paths, size=16, progress=False, views=views)
+    assert [r.name for r in recordings] == names
+
+
+def test_load_labelled_says_when_no_recording_has_the_view(tmp_path: Path) -> None:
+    folder = _camus_png(tmp_path / "png")
+    with pytest.raises(DataError, match="holds no A2C recordings \\(views found: A4C\\)"):
+        registry.load_labelled([folder], size=16, progress=False, views=["A2C"])
 
 
 @pytest.mark.parametrize(("paths", "message"), [([], "paths is empty"), ("some/dir", "single")])

@@ -116,3 +116,43 @@ def test_train_val_split_rejects_bad_arguments(
 ) -> None:
     with pytest.raises(ValueError, match=problem):
         train_val_split(_recordings(n_patients, 3, 0.0), val_fraction=val_fraction)
+
+
+def _two_view_cohort() -> list[LabelledRecording]:
+    """30 patients with A4C and A2C and 10 with A4C alone, plus second A4C copies of 12."""
+    empty = np.zeros((1, 2, 2), np.float32)
+    recordings = []
+    for patient in range(40):
+        views = ("A4C", "A2C") if patient < 30 else ("A4C",)
+        copies = [(view, "") for view in views] + ([("A4C", "@copy")] if patient % 3 == 0 else [])
+        recordings += [
+            LabelledRecording(
+                name=f"P{patient:03d}_{view}{copy}",
+                patient=f"P{patient:03d}",
+                frames=empty,
+                masks=empty.astype(np.uint8),
+                view=view,
+            )
+            for view, copy in copies
+        ]
+    return recordings
+
+
+def test_kfold_keeps_a_patients_views_and_copies_together_and_spreads_view_sets() -> None:
+    recordings = _two_view_cohort()
+    for train, validation in kfold(recordings, k=5, seed=0):
+        assert not _patients(recordings, train) & _patients(recordings, validation)
+        held_out = _patients(recordings, validation)
+        one_view = {p for p in held_out if int(p[1:]) >= 30}
+        # 10 of 40 patients have one view: 2 of every 8 held out, give or take one.
+        assert abs(len(one_view) - len(held_out) / 4) <= 1
+
+
+@pytest.mark.shared_data
+def test_real_two_folder_splits_never_share_a_patient(camus_2view_dir, camus_dev_dir) -> None:
+    from lvwall.data.registry import load_labelled
+
+    recordings = load_labelled([camus_2view_dir, camus_dev_dir], size=16, progress=False)
+    assert len({r.patient for r in recordings}) == 309
+    for train, validation in [*kfold(recordings, k=5, seed=0), train_val_split(recordings)]:
+        assert not _patients(recordings, train) & _patients(recordings, validation)

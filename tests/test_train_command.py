@@ -148,3 +148,70 @@ def test_training_on_a_phantom_shows_no_lightning_chatter(tmp_path: Path) -> Non
     assert "best val Dice" in output
     for chatter in ("Tip:", "litlogger", "GPU available", "TPU available", "Traceback"):
         assert chatter not in output, output
+
+
+def _camus_folder(root: Path, patients: range, views: tuple[str, ...]) -> Path:
+    """A CAMUS PNG folder: ED and ES of ``views`` for each patient, a bright band as wall."""
+    import cv2
+    import numpy as np
+    import pandas as pd
+
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    rows = []
+    for number in patients:
+        for view in views:
+            for phase in ("ED", "ES"):
+                name = f"patient{number:04d}_{view}_{phase}.png"
+                labels = np.zeros((32, 32), np.uint8)
+                labels[8:24, 10 + number % 4 : 14 + number % 4] = 2
+                cv2.imwrite(str(root / "images" / name), 40 + 150 * (labels == 2).astype(np.uint8))
+                cv2.imwrite(str(root / "masks" / name), labels)
+                rows.append(
+                    (f"patient{number:04d}", view, phase, f"images/{name}", f"masks/{name}")
+                )
+    columns = ["patient", "view", "phase", "image", "mask"]
+    pd.DataFrame(rows, columns=columns).to_csv(root / "manifest.csv", index=False)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("views", "trained_views"), [([], {"4CH", "2CH"}), (["--view", "a2c"], {"2CH"})]
+)
+def test_cli_trains_on_two_folders_without_sharing_a_patient(
+    tmp_path: Path, views: list[str], trained_views: set[str]
+) -> None:
+    import json
+
+    two_view = _camus_folder(tmp_path / "two-view", range(1, 11), ("4CH", "2CH"))
+    a4c_copies = _camus_folder(tmp_path / "a4c", range(1, 7), ("4CH",))
+    config = tmp_path / "tiny.yaml"
+    tiny_config(epochs=1, frames_per_epoch=8, batch_size=4).to_yaml(config)
+    run_dir = tmp_path / "run"
+    result = runner.invoke(
+        app,
+        ["train", "--config", str(config), "--data", str(two_view), "--data", str(a4c_copies)]
+        + views
+        + ["--out", str(run_dir)],
+    )
+    assert result.exit_code == 0, result.output
+    split = json.loads((run_dir / "split.json").read_text())
+    patients = {side: {name.split("_")[0] for name in names} for side, names in split.items()}
+    assert patients["train"] and patients["val"]
+    assert not patients["train"] & patients["val"]
+    names = split["train"] + split["val"]
+    assert {name.split("_")[1].split("@")[0] for name in names} == trained_views
+    if "4CH" in trained_views:
+        assert sum(name.endswith("@a4c") for name in names) == 6
+    saved = TrainConfig.from_yaml(run_dir / "config.yaml")
+    assert saved.views == (["A2C"] if views else ["A4C", "A2C"])
+
+
+def test_cli_rejects_an_unknown_view(tmp_path: Path) -> None:
+    data = _camus_folder(tmp_path / "data", range(1, 3), ("4CH",))
+    result = runner.invoke(
+        app, ["train", "--data", str(data), "--view", "plax", "--out", str(tmp_path / "run")]
+    )
+    assert result.exit_code != 0
+    assert "views must be among ['A4C', 'A2C']" in result.output
+    assert "Traceback" not in result.output

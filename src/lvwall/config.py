@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from lvwall.atomic import to_plain, write_text
-from lvwall.data.records import MODEL_SIZE
+from lvwall.data.records import MODEL_SIZE, VIEWS, check_views
 from lvwall.errors import DataError
 
 #: Lightning precisions; "auto" means bf16-mixed on a CUDA device that supports it, else 32.
@@ -34,6 +34,7 @@ LOSS_KWARGS: tuple[str, ...] = ("alpha", "beta", "gamma", "smooth")
 #: Fields that define what is learned; ``--resume`` refuses to change them mid-run.
 RUN_DEFINING_FIELDS: tuple[str, ...] = (
     "data",
+    "views",
     "val_data",
     "loss",
     "loss_kwargs",
@@ -73,9 +74,10 @@ class TrainConfig:
     ``fold`` picks fold ``fold`` of a patient-wise ``folds``-fold split; when it is ``None``
     a patient-wise ``val_fraction`` of the recordings is held out. ``val_data`` names datasets
     to validate on instead: every recording of ``data`` then trains (the final model of a
-    recipe whose accuracy was cross-validated). ``num_workers`` ``None``
-    means 0 on CPU (the model already uses every core) and up to 8 on a GPU;
-    ``channels_last`` ``None`` means on for GPUs. With ``init_checkpoint`` the architecture
+    recipe whose accuracy was cross-validated). ``views`` keeps only the recordings of those
+    apical views (:data:`lvwall.data.records.VIEWS`) in ``data`` and ``val_data``.
+    ``num_workers`` ``None`` means 0 on CPU (the model already uses every core) and up to 8 on
+    a GPU; ``channels_last`` ``None`` means on for GPUs. With ``init_checkpoint`` the architecture
     and starting weights come from that file, and ``preset``/``model_overrides`` are unused.
     ``frames_per_epoch`` draws that many training frames per epoch (with repeats when it
     exceeds the training set), which keeps epochs comparable across dataset sizes.
@@ -85,6 +87,7 @@ class TrainConfig:
     """
 
     data: list[str] = field(default_factory=list)
+    views: list[str] = field(default_factory=lambda: list(VIEWS))
     val_data: list[str] = field(default_factory=list)
     loss: str = "dice"
     loss_kwargs: dict[str, float] = field(default_factory=dict)
@@ -116,6 +119,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.data = [str(path) for path in self.data]
         self.val_data = [str(path) for path in self.val_data]
+        self.views = list(check_views(self.views))
         self.loss_kwargs = {key: float(value) for key, value in self.loss_kwargs.items()}
         self.model_overrides = to_plain(dict(self.model_overrides))
         if self.init_checkpoint is not None:

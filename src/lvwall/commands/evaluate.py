@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from lvwall.commands._options import view_option
+
 if TYPE_CHECKING:
     from rich.table import Table
 
@@ -43,6 +45,7 @@ def command(
     data: list[Path] = typer.Option(
         ..., "--data", help="Dataset folder (HMC-QU layout, phantom or CAMUS); repeat to mix."
     ),
+    views: list[str] = view_option("Views to score"),
     fold: int = typer.Option(
         None, "--fold", help="Score only the validation recordings of this fold (default: all)."
     ),
@@ -95,7 +98,12 @@ def command(
         raise LvwallError(f"--threshold must lie strictly between 0 and 1, got {threshold}")
     if fold is not None and not 0 <= fold < folds:
         raise LvwallError(f"--fold must be in 0..{folds - 1}, got {fold}")
-    recordings = load_labelled(data, size=meta["image_size"], progress=True)
+    try:
+        recordings = load_labelled(
+            data, size=meta["image_size"], progress=True, views=views or None
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--view") from None
     if fold is not None:
         try:
             _, val_idx = kfold(recordings, k=folds, seed=seed)[fold]

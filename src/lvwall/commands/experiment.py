@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from lvwall.commands._options import view_option
+
 if TYPE_CHECKING:
     from lvwall.experiment.config import ExperimentConfig
 
@@ -21,6 +23,7 @@ def command(
         help="Dataset folder (HMC-QU layout, a phantom from 'lvwall simulate', or CAMUS); "
         "repeat for several. Optional with --resume.",
     ),
+    views: list[str] = view_option("Views to cross-validate on"),
     preset: str = typer.Option(
         None, "--preset", help="Budget: tiny (seconds), quick (CPU minutes; default), full (GPU)."
     ),
@@ -50,7 +53,7 @@ def command(
 
     use_torch_threads(threads)
     check_output_dir(out)
-    config = requested_config(out, resume, data, preset, folds, losses, seed)
+    config = requested_config(out, resume, data, preset, folds, losses, seed, views)
     progress = ExperimentProgress(Console(stderr=True))
     outcome = run_experiment(config, out, resume=resume, progress=progress)
     print_experiment_outcome(outcome, Console())
@@ -64,6 +67,7 @@ def requested_config(
     folds: int | None,
     losses: str | None,
     seed: int | None,
+    views: list[str] | None = None,
 ) -> ExperimentConfig:
     """The config the options ask for. With ``--resume`` and no options it is the saved one;
     options given with ``--resume`` replace saved values (and the runner refuses a change)."""
@@ -76,7 +80,9 @@ def requested_config(
     if resume and not saved_path.is_file():
         raise LvwallError(f"{out}: nothing to resume, there is no {CONFIG_FILE}")
     saved = ExperimentConfig.from_yaml(saved_path) if resume else None
-    if saved is not None and all(v is None for v in (data, preset, folds, losses, seed)):
+    if saved is not None and all(
+        not value for value in (data, preset, folds, losses, seed is not None, views)
+    ):
         return saved
     if not data and saved is None:
         raise typer.BadParameter("give at least one --data folder", param_hint="--data")
@@ -88,6 +94,7 @@ def requested_config(
             losses=names or (saved.losses if saved else None),
             folds=folds or (saved.folds if saved else None),
             seed=seed if seed is not None else (saved.seed if saved else 0),
+            views=views or (saved.train.views if saved else None),
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from lvwall.commands._options import view_option
+
 if TYPE_CHECKING:
     from lvwall.config import TrainConfig
 
@@ -21,6 +23,7 @@ def command(
     data: list[Path] = typer.Option(
         None, "--data", help="Dataset folder (HMC-QU layout, phantom or CAMUS); repeat to mix."
     ),
+    views: list[str] = view_option("Views to train and validate on"),
     val_data: list[Path] = typer.Option(
         None,
         "--val-data",
@@ -147,6 +150,7 @@ def command(
     try:
         settings = base.with_overrides(
             data=[str(path.resolve()) for path in data] if data else None,
+            views=views or None,
             val_data=[str(path.resolve()) for path in val_data] if val_data else None,
             loss=loss,
             loss_kwargs=loss_kwargs or None,

@@ -1,20 +1,24 @@
-"""Read CAMUS apical-4-chamber frames and their LV-wall masks, in either of two layouts.
+"""Read CAMUS apical-4- and 2-chamber frames and their LV-wall masks, in either of two layouts.
 
 CAMUS (Leclerc et al., "Deep Learning for Segmentation using an Open Large-Scale Dataset in
 2D Echocardiography", IEEE TMI 38(9):2198-2210, 2019) labels 0 background, 1 LV cavity,
 2 myocardium (the LV wall) and 3 left atrium; the reader keeps label 2 as a binary mask.
+Each view of a patient is one recording, named ``patientNNNN_4CH`` or ``patientNNNN_2CH``;
+both share the patient ID, so that splits keep a patient's views together.
 
-``png`` layout (the project's development set)::
+``png`` layout (the project's development sets)::
 
-    <root>/manifest.csv          patient, view, phase, image, mask, wall_pixels
-    <root>/images/patientNNNN_4CH_{ED,ES}.png
-    <root>/masks/patientNNNN_4CH_{ED,ES}.png
+    <root>/manifest.csv          patient, view, phase, image, mask[, wall_pixels, ...]
+    <root>/images/patientNNNN_{4CH,2CH}_{ED,ES}.png
+    <root>/masks/patientNNNN_{4CH,2CH}_{ED,ES}.png
+
+(a manifest without a ``view`` column lists 4CH frames only).
 
 ``original`` layout (the CAMUS download, MetaImage or NIfTI, read with SimpleITK)::
 
-    <root>/patientNNNN/patientNNNN_4CH_{ED,ES}[_gt].{mhd,nii.gz}
-    <root>/patientNNNN/patientNNNN_4CH_half_sequence[_gt].{mhd,nii.gz}
-    <root>/patientNNNN/Info_4CH.cfg     (optional: ED, ES, ImageQuality, ...)
+    <root>/patientNNNN/patientNNNN_{4CH,2CH}_{ED,ES}[_gt].{mhd,nii.gz}
+    <root>/patientNNNN/patientNNNN_{4CH,2CH}_half_sequence[_gt].{mhd,nii.gz}
+    <root>/patientNNNN/Info_{4CH,2CH}.cfg     (optional: ED, ES, ImageQuality, ...)
 """
 
 from __future__ import annotations
@@ -33,13 +37,15 @@ from lvwall.data.records import MODEL_SIZE, LabelledRecording
 from lvwall.errors import DataError
 
 WALL_LABEL: int = 2
-VIEW: str = "4CH"
+#: CAMUS's name of each view, and lvwall's (:data:`lvwall.data.records.VIEWS`).
+CAMUS_VIEWS: dict[str, str] = {"4CH": "A4C", "2CH": "A2C"}
+#: The view of a manifest without a ``view`` column.
+DEFAULT_VIEW: str = "4CH"
 PHASES: tuple[str, ...] = ("ED", "ES")
 MANIFEST_NAME: str = "manifest.csv"
 MANIFEST_COLUMNS: tuple[str, ...] = ("patient", "phase", "image", "mask")
 ITK_SUFFIXES: tuple[str, ...] = (".nii.gz", ".mhd")
 PATIENT_PATTERN = re.compile(r"patient\d{4}")
-INFO_NAME: str = f"Info_{VIEW}.cfg"
 #: The file part (and pseudo-phase) of CAMUS sequences, which run from ED to ES.
 HALF_SEQUENCE: str = "half_sequence"
 
@@ -49,6 +55,7 @@ class PatientFiles:
     """The image and mask files that make up one patient's recording."""
 
     patient: str
+    view: str
     phases: tuple[str, ...]
     images: tuple[Path, ...]
     masks: tuple[Path, ...]
@@ -73,8 +80,9 @@ def _patient_dirs(root: Path) -> list[Path]:
 
 def _is_original_layout(root: Path) -> bool:
     return any(
-        _itk_file(folder, f"{folder.name}_{VIEW}_{part}") is not None
+        _itk_file(folder, f"{folder.name}_{view}_{part}") is not None
         for folder in _patient_dirs(root)
+        for view in CAMUS_VIEWS
         for part in (*PHASES, HALF_SEQUENCE)
     )
 
@@ -91,7 +99,7 @@ def find_layout(root: str | Path) -> str:
     raise DataError(
         root,
         f"not a CAMUS dataset folder: expected '{MANIFEST_NAME}' with 'images/' and 'masks/', "
-        f"or patientNNNN/ folders holding patientNNNN_{VIEW}_ED.mhd or .nii.gz files",
+        "or patientNNNN/ folders holding patientNNNN_4CH_ED.mhd or .nii.gz files",
     )
 
 
@@ -117,29 +125,14 @@ def _png_patients(root: Path, sequences: bool) -> list[PatientFiles]:
             "holds CAMUS stills only (PNG layout); sequences need the original CAMUS layout "
             "with patientNNNN_4CH_half_sequence files",
         )
-    try:
-        table = pd.read_csv(manifest, dtype=str)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise DataError(manifest, f"cannot be read as CSV ({error})") from None
-    missing = [column for column in MANIFEST_COLUMNS if column not in table.columns]
-    if missing:
-        raise DataError(manifest, f"lacks the column(s) {', '.join(missing)}")
-    if table.empty:
-        raise DataError(manifest, "lists no frames")
-    blank = table[list(MANIFEST_COLUMNS)].isna().any(axis=1)
-    if blank.any():
-        # +2: one header line, and line numbers count from 1.
-        raise DataError(manifest, f"line {int(blank.idxmax()) + 2} has empty cells")
-    repeated = table.duplicated(["patient", "phase"])
-    if repeated.any():
-        row = table[repeated].iloc[0]
-        raise DataError(manifest, f"lists {row['patient']} {row['phase']} twice")
+    table = _read_manifest(manifest)
     patients = []
-    for patient, rows in table.groupby("patient", sort=True):
+    for (patient, view), rows in table.groupby(["patient", "view"], sort=True):
         rows = rows.sort_values("phase", key=lambda phase: phase.map(_phase_order))
         patients.append(
             PatientFiles(
                 patient=str(patient),
+                view=str(view),
                 phases=tuple(rows["phase"]),
                 images=tuple(
                     _require(root / name, "image listed in manifest") for name in rows["image"]
@@ -152,27 +145,60 @@ def _png_patients(root: Path, sequences: bool) -> list[PatientFiles]:
     return patients
 
 
+def _read_manifest(manifest: Path) -> pd.DataFrame:
+    """``manifest.csv`` checked row by row, with a ``view`` column (4CH where it had none)."""
+    try:
+        table = pd.read_csv(manifest, dtype=str)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DataError(manifest, f"cannot be read as CSV ({error})") from None
+    missing = [column for column in MANIFEST_COLUMNS if column not in table.columns]
+    if missing:
+        raise DataError(manifest, f"lacks the column(s) {', '.join(missing)}")
+    if table.empty:
+        raise DataError(manifest, "lists no frames")
+    if "view" not in table.columns:
+        table["view"] = DEFAULT_VIEW
+    blank = table[[*MANIFEST_COLUMNS, "view"]].isna().any(axis=1)
+    if blank.any():
+        # +2: one header line, and line numbers count from 1.
+        raise DataError(manifest, f"line {int(blank.idxmax()) + 2} has empty cells")
+    unknown = ~table["view"].isin(list(CAMUS_VIEWS))
+    if unknown.any():
+        line = int(unknown.idxmax())
+        raise DataError(
+            manifest,
+            f"line {line + 2} names the view {table['view'][line]!r}; CAMUS views are "
+            f"{', '.join(CAMUS_VIEWS)}",
+        )
+    repeated = table.duplicated(["patient", "view", "phase"])
+    if repeated.any():
+        row = table[repeated].iloc[0]
+        raise DataError(manifest, f"lists {row['patient']} {row['view']} {row['phase']} twice")
+    return table
+
+
 def _phase_order(phase: str) -> int:
     return PHASES.index(phase) if phase in PHASES else len(PHASES)
 
 
-def _original_patient(folder: Path, sequences: bool) -> PatientFiles:
+def _original_view(folder: Path, view: str, sequences: bool) -> PatientFiles | None:
+    """The files of one view in one patient folder, or ``None`` if it holds none."""
     parts = (HALF_SEQUENCE,) if sequences else PHASES
-    images = {part: _itk_file(folder, f"{folder.name}_{VIEW}_{part}") for part in parts}
+    images = {part: _itk_file(folder, f"{folder.name}_{view}_{part}") for part in parts}
     present = [part for part, path in images.items() if path is not None]
     if not present:
-        wanted = " or ".join(f"{folder.name}_{VIEW}_{part}.mhd/.nii.gz" for part in parts)
-        raise DataError(folder, f"holds no {wanted}")
+        return None
     masks = []
     for part in present:
-        stem = f"{folder.name}_{VIEW}_{part}_gt"
+        stem = f"{folder.name}_{view}_{part}_gt"
         mask = _itk_file(folder, stem)
         if mask is None:
             raise DataError(folder / f"{stem}{ITK_SUFFIXES[0]}", "ground-truth mask not found")
         masks.append(mask)
-    info = folder / INFO_NAME
+    info = folder / f"Info_{view}.cfg"
     return PatientFiles(
         patient=folder.name,
+        view=view,
         phases=tuple(present),
         images=tuple(images[part] for part in present),
         masks=tuple(masks),
@@ -180,8 +206,21 @@ def _original_patient(folder: Path, sequences: bool) -> PatientFiles:
     )
 
 
+def _original_patient(folder: Path, sequences: bool) -> list[PatientFiles]:
+    """Every view of one patient folder; DataError if it holds none."""
+    views = [_original_view(folder, view, sequences) for view in CAMUS_VIEWS]
+    found = [files for files in views if files is not None]
+    if not found:
+        parts = (HALF_SEQUENCE,) if sequences else PHASES
+        wanted = " or ".join(f"{folder.name}_4CH_{part}.mhd/.nii.gz" for part in parts)
+        raise DataError(folder, f"holds no {wanted} (nor their 2CH counterparts)")
+    return found
+
+
 def _original_patients(root: Path, sequences: bool) -> list[PatientFiles]:
-    return [_original_patient(folder, sequences) for folder in _patient_dirs(root)]
+    return [
+        files for folder in _patient_dirs(root) for files in _original_patient(folder, sequences)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,7 +297,8 @@ def _read_info(path: Path) -> dict[str, str]:
 
 
 def load_patient(files: PatientFiles, size: int = MODEL_SIZE) -> LabelledRecording:
-    """One patient's frames (ED then ES, or the half sequence) and binary LV-wall masks."""
+    """One view of one patient: its frames (ED then ES, or the half sequence) and binary
+    LV-wall masks."""
     if size < 1:
         raise ValueError(f"size must be positive, got {size}")
     frames, masks, phase_frames = [], [], {}
@@ -276,7 +316,7 @@ def load_patient(files: PatientFiles, size: int = MODEL_SIZE) -> LabelledRecordi
         masks.append(_wall_masks(mask_path, labels, size))
     original_size = (int(image.shape[1]), int(image.shape[2]))
     meta: dict = {
-        "view": VIEW,
+        "view": files.view,
         "phase_frames": phase_frames,
         "original_size": original_size,
         "files": [str(path) for path in files.images],
@@ -291,12 +331,13 @@ def load_patient(files: PatientFiles, size: int = MODEL_SIZE) -> LabelledRecordi
         meta["info"] = _read_info(files.info)
     suffix = f"_{HALF_SEQUENCE}" if files.phases == (HALF_SEQUENCE,) else ""
     return LabelledRecording(
-        name=f"{files.patient}_{VIEW}{suffix}",
+        name=f"{files.patient}_{files.view}{suffix}",
         patient=files.patient,
         frames=np.concatenate(frames),
         masks=np.concatenate(masks),
         source="camus",
         meta=meta,
+        view=CAMUS_VIEWS[files.view],
     )
 
 
@@ -326,9 +367,9 @@ def load_dataset(
     sequences: bool = False,
     progress: bool = True,
 ) -> list[LabelledRecording]:
-    """Load one :class:`LabelledRecording` per CAMUS patient at ``root``.
+    """Load one :class:`LabelledRecording` per CAMUS patient and view at ``root``.
 
-    Each holds the patient's A4C ED and ES stills (those present), or with ``sequences`` its
+    Each holds one view's ED and ES stills (those present), or with ``sequences`` its
     ED-to-ES half sequence, as grey float32 frames and binary LV-wall masks at ``size``.
     """
     from rich.progress import track

@@ -6,6 +6,7 @@ frames and binary LV-wall masks at model size, with the IDs needed for patient-w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,22 @@ SEGMENT_TITLES: dict[str, str] = {
     "SEG12": "mid anterolateral",
     "SEG6": "basal anterolateral",
 }
+
+#: The apical views lvwall segments: 4-chamber and 2-chamber (Lang et al., JASE 28(1), 2015).
+VIEWS: tuple[str, ...] = ("A4C", "A2C")
+
+
+def check_views(views: Sequence[str] | None) -> tuple[str, ...]:
+    """``views`` as names from :data:`VIEWS`, any case, repeats dropped (all of them for
+    ``None``); :class:`ValueError` for an unknown one or none."""
+    if views is None:
+        return VIEWS
+    chosen = tuple(dict.fromkeys(str(view).upper() for view in views))
+    unknown = [view for view in chosen if view not in VIEWS]
+    if unknown or not chosen:
+        raise ValueError(f"views must be among {list(VIEWS)}, got {list(views)}")
+    return chosen
+
 
 #: The side of every HMC-QU ground-truth mask (Degerli et al., IEEE Access 9:34442, 2021).
 HMCQU_MASK_SIZE: int = 224
@@ -76,7 +93,7 @@ class LabelledRecording:
 
     ``frames`` is float32 (T, H, W) in [0, 1]; ``masks`` is uint8 (T, H, W) in {0, 1}.
     ``patient`` groups recordings for splits; ``label`` is the stratification class
-    (1 = MI) where it is known.
+    (1 = MI) where it is known; ``view`` is one of :data:`VIEWS`.
     """
 
     name: str
@@ -86,8 +103,11 @@ class LabelledRecording:
     label: int = 0
     source: str = ""
     meta: dict = field(default_factory=dict)
+    view: str = VIEWS[0]
 
     def __post_init__(self) -> None:
+        if self.view not in VIEWS:
+            raise ValueError(f"{self.name}: view must be one of {list(VIEWS)}, got {self.view!r}")
         if self.frames.ndim != 3 or self.frames.shape != self.masks.shape:
             raise ValueError(
                 f"{self.name}: frames {self.frames.shape} and masks {self.masks.shape} "

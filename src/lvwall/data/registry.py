@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lvwall.data import camus, hmcqu
-from lvwall.data.records import MODEL_SIZE, LabelledRecording
+from lvwall.data.records import MODEL_SIZE, LabelledRecording, check_views
 from lvwall.errors import DataError
 
 #: Dataset readers by format name; each is called as ``reader(path, size, progress=...)``.
@@ -49,22 +49,36 @@ def detect_format(path: str | Path) -> str:
 
 
 def load_labelled(
-    paths: Sequence[str | Path], size: int = MODEL_SIZE, progress: bool = True
+    paths: Sequence[str | Path],
+    size: int = MODEL_SIZE,
+    progress: bool = True,
+    views: Sequence[str] | None = None,
 ) -> list[LabelledRecording]:
     """Read every folder in ``paths`` with the reader its layout calls for, in order.
 
-    Folders of different formats may be mixed; recordings keep their ``source``. Recording
-    names must be unique over all folders, since results and splits are keyed by them.
+    Folders of different formats may be mixed; recordings keep their ``source``. A recording
+    name that an earlier folder already gave (another copy of the same patient's view, e.g.
+    ``camus-a4c-dev`` beside ``camus-2view-dev``) gets the folder's name appended
+    (``patient0001_4CH@camus-a4c-dev``), since results are keyed by name; its patient ID
+    stays, so patient-wise splits keep both copies on one side. ``views`` keeps only the
+    recordings of those views (:data:`lvwall.data.records.VIEWS`; all when ``None``).
     """
     if isinstance(paths, str | Path):
         raise ValueError(f"paths must be a sequence of folders, got the single path {paths!r}")
     if not paths:
         raise ValueError("paths is empty; give at least one dataset folder")
+    wanted = check_views(views)
     recordings: list[LabelledRecording] = []
     origin: dict[str, Path] = {}
+    read: set[Path] = set()
     for path in (Path(item).expanduser() for item in paths):
+        if path.resolve() in read:
+            raise DataError(path, "is given twice; name each dataset folder once")
+        read.add(path.resolve())
         reader = DATASET_READERS[detect_format(path)]
         for recording in reader(path, size, progress=progress):
+            if recording.name in origin:
+                recording.name = f"{recording.name}@{path.name}"
             if recording.name in origin:
                 raise DataError(
                     path,
@@ -73,4 +87,11 @@ def load_labelled(
                 )
             origin[recording.name] = path
             recordings.append(recording)
-    return recordings
+    chosen = [recording for recording in recordings if recording.view in wanted]
+    if recordings and not chosen:
+        found = sorted({recording.view for recording in recordings})
+        raise DataError(
+            Path(paths[0]),
+            f"holds no {' or '.join(wanted)} recordings (views found: {', '.join(found)})",
+        )
+    return chosen

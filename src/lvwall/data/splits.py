@@ -3,7 +3,8 @@
 Frames of one recording, and recordings of one patient, are near-duplicates; a split that
 puts them on both sides leaks and inflates validation scores. Degerli et al. (IEEE Access
 9:34442, 2021) evaluate HMC-QU with 5-fold cross-validation over recordings; here folds are
-drawn over patients and stratified by the MI label with scikit-learn's StratifiedGroupKFold.
+drawn over patients (all their recordings, views and copies on one side) and stratified by the
+MI label and the views each patient has, with scikit-learn's StratifiedGroupKFold.
 """
 
 from __future__ import annotations
@@ -21,8 +22,18 @@ Fold = tuple[list[int], list[int]]
 def _labels_and_groups(
     recordings: Sequence[LabelledRecording],
 ) -> tuple[np.ndarray, np.ndarray]:
-    labels = np.array([recording.label for recording in recordings])
+    """Stratification classes and patient groups: a recording's class combines its ``label``
+    with the views its patient has, so that patients with both views and those with one are
+    spread evenly over the folds."""
     groups = np.array([recording.patient for recording in recordings])
+    views: dict[str, set[str]] = {}
+    for recording in recordings:
+        views.setdefault(recording.patient, set()).add(recording.view)
+    strata = [
+        f"{recording.label}|{'+'.join(sorted(views[recording.patient]))}"
+        for recording in recordings
+    ]
+    _, labels = np.unique(np.array(strata), return_inverse=True)
     return labels, groups
 
 
@@ -30,8 +41,8 @@ def kfold(recordings: Sequence[LabelledRecording], k: int = 5, seed: int = 0) ->
     """Split into ``k`` (train, validation) folds of indices into ``recordings``.
 
     Every patient's recordings land in one validation fold, every index is validated exactly
-    once, each fold keeps roughly the overall share of each ``label``, and the same ``seed``
-    gives the same folds.
+    once, each fold keeps roughly the overall share of each ``label`` and of patients with
+    each set of views, and the same ``seed`` gives the same folds.
     """
     if k < 2:
         raise ValueError(f"k-fold needs k >= 2, got k={k}")

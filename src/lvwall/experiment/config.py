@@ -84,9 +84,10 @@ class ExperimentConfig:
         losses: list[str] | None = None,
         folds: int | None = None,
         seed: int = 0,
+        views: list[str] | None = None,
     ) -> ExperimentConfig:
         """The config of experiment preset ``preset`` on ``data``; ``folds`` overrides the
-        preset's number of folds."""
+        preset's number of folds; ``views`` keeps those apical views only (default: all)."""
         budget = experiment_preset(preset)
         return cls(
             data=[str(path) for path in data],
@@ -95,7 +96,12 @@ class ExperimentConfig:
             folds=budget.folds if folds is None else folds,
             seed=seed,
             search={loss: list(candidates) for loss, candidates in budget.search.items()},
-            train=TrainConfig(data=[str(path) for path in data], seed=seed, **budget.train),
+            train=TrainConfig(
+                data=[str(path) for path in data],
+                seed=seed,
+                **({"views": list(views)} if views else {}),
+                **budget.train,
+            ),
         )
 
     def candidates(self, loss: str) -> list[dict[str, float]]:

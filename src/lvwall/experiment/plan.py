@@ -105,7 +105,9 @@ def prepare_experiment(
     out_dir = Path(out_dir).expanduser().resolve()
     _check_out_dir(out_dir, config, resume)
     if recordings is None:
-        recordings = load_labelled(config.data, size=config.train.image_size, progress=True)
+        recordings = load_labelled(
+            config.data, size=config.train.image_size, progress=True, views=config.train.views
+        )
     recordings = list(recordings)
     n_patients = len({recording.patient for recording in recordings})
     if n_patients < config.folds:

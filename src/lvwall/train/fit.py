@@ -187,11 +187,9 @@ def fit(
         # the data are read.
         trainer = build_trainer(config, out_dir)
         if recordings is None:
-            recordings = _load_recordings(config.data, config.image_size, "train", is_launcher)
+            recordings = _load_recordings(config, config.data, "train", is_launcher)
         if val_recordings is None and config.val_data:
-            val_recordings = _load_recordings(
-                config.val_data, config.image_size, "validate", is_launcher
-            )
+            val_recordings = _load_recordings(config, config.val_data, "validate", is_launcher)
         datamodule = SegmentationDataModule(
             recordings, config, resolve_num_workers(config), val_recordings
         )
@@ -309,14 +307,15 @@ def _check_resume_config(out_dir: Path, config: TrainConfig) -> None:
 
 
 def _load_recordings(
-    paths: list[str], size: int, purpose: str, progress: bool
+    config: TrainConfig, paths: list[str], purpose: str, progress: bool
 ) -> list[LabelledRecording]:
-    """The labelled recordings of the datasets at ``paths``, to ``purpose`` on."""
+    """The labelled recordings of ``config.views`` in the datasets at ``paths``, to
+    ``purpose`` on."""
     from lvwall.data.registry import load_labelled
 
     if not paths:
         raise ValueError(f"config names no dataset to {purpose} on")
-    recordings = load_labelled(paths, size=size, progress=progress)
+    recordings = load_labelled(paths, size=config.image_size, progress=progress, views=config.views)
     if not recordings:
         raise DataError(paths[0], f"holds no labelled recordings to {purpose} on")
     return recordings
