@@ -1,32 +1,36 @@
-"""Real-data accuracy: patient-wise 5-fold cross-validation on the CAMUS dev frames.
+"""Real-data accuracy: patient-wise 5-fold cross-validation on CAMUS frames.
 
 For each fold the model trains on 4/5 of the patients and is scored on the 5th, with the
-weights of the last epoch (the held-out fold never picks a checkpoint). Three regimes:
+weights of the last epoch (the held-out fold never picks a checkpoint). ``--camus`` takes one
+or more CAMUS folders, read as one dataset (``lvwall.data.registry.load_labelled``): a
+patient's views and copies always land on one side of the split, and ``--views`` keeps some
+views only. Three regimes:
 
 * ``phantom``: trained on the synthetic phantom only (one model, scored on every fold);
 * ``camus``: trained on the CAMUS training folds only;
 * ``phantom+camus``: the phantom model fine-tuned on the CAMUS training folds.
 
-Usage (about 40 minutes per regime on 2 CPU cores with the default budget)::
+Usage, the bundled model's recipe on both views of 309 patients (about 32 minutes per fold
+and process on 2 CPU cores, one thread each)::
 
-    lvwall simulate runs/phantom60 -n 60 --seed 1 --workers 2
-    lvwall train --data runs/phantom60 --loss dice --preset fast6 --epochs 8 \\
-        --frames-per-epoch 1000 --batch-size 16 --augment echo --out runs/pretrain
-    python benchmarks/camus_cv.py --camus ../shared/data/camus-a4c-dev \\
-        --pretrained runs/pretrain/best.ckpt --out runs/camus_cv
+    python benchmarks/camus_cv.py --camus ../shared/data/camus-2view-dev --regimes camus \
+        --seeds 0 --swa-start 0.5 --lr 0.01 --epochs 50 --frames-per-epoch 480 \
+        --threads 1 --folds 0,1,2 --out runs/cv2view-a
+    python benchmarks/camus_cv.py ... --folds 3,4 --out runs/cv2view-b
+    python benchmarks/camus_cv.py --pool runs/cv2view-a/camus_cv.csv runs/cv2view-b/camus_cv.csv
 
-It prints LV-wall Dice mean ± std over patients (frame means per patient) and over folds,
-and a paired Wilcoxon signed-rank test of every two regimes over their patients. With
-``--seeds 0,1,2`` every fold is fine-tuned once per training seed (the patient split stays
-that of seed 0), each model is scored as ``REGIME sS``, and their uniform model soup
-(``lvwall soup``) as ``REGIME soup``. ``--swa-start 0.5`` fine-tunes with stochastic weight
-averaging from half-way through (``lvwall train --swa-start``); those models are labelled
-``REGIME+swa``. Folds or regimes run in separate processes
-(``--folds 0,1,2`` and ``--folds 3,4`` use both cores) are reported together with
-``python benchmarks/camus_cv.py --pool RUN1/camus_cv.csv RUN2/camus_cv.csv ...``; seeds run
-in separate processes (``--seeds 0``, ``--seeds 1``, ... with the same other options) are scored
-with their soup by ``--regimes REGIME --soup RUN1 RUN2 ...``. The bundled model's recipe
-is ``--regimes phantom+camus --seeds 0,1,2 --swa-start 0.5``.
+It prints per regime and view (A4C, A2C, and both: a patient's mean over its views) the mean
+LV-wall Dice over patients (frame means per recording) with its 95 % t-interval, median,
+minimum and the mean over folds, and a paired Wilcoxon test of every regime against
+``--reference`` (default: the first) over the patients both scored. With ``--seeds 0,1,2``
+every fold is fine-tuned once per training seed (the patient split stays that of seed 0),
+each model is scored as ``REGIME sS``, and their uniform model soup (``lvwall soup``) as
+``REGIME soup``. ``--swa-start 0.5`` trains with stochastic weight averaging from half-way
+through (``lvwall train --swa-start``); those models are labelled ``REGIME+swa``. Folds or
+regimes run in separate processes are reported together with ``--pool``; seeds run in
+separate processes (``--seeds 0``, ``--seeds 1``, ... with the same other options) are scored
+with their soup by ``--regimes REGIME --soup RUN1 RUN2 ...``. The phantom regimes need
+``--pretrained`` (a phantom pre-training, ``lvwall train --data runs/phantom60 ...``).
 """
 
 from __future__ import annotations

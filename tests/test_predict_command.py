@@ -311,3 +311,21 @@ def test_predict_runs_the_bundled_model_on_cuda_by_default(tmp_path: Path) -> No
     masks = np.load(tmp_path / "out" / "clip" / "masks.npz")
     assert masks["model"].shape == (N_FRAMES, MODEL_SIZE, MODEL_SIZE)
     assert masks["original"].shape == (N_FRAMES, HEIGHT, WIDTH)
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("name", ["ES0001 _4CH_1.gif", "ES0001_CH2_1.gif"])
+def test_bundled_model_segments_both_apical_views_of_the_hmcqu_sample(
+    tmp_path: Path, hmcqu_sample_dir: Path, name: str
+) -> None:
+    result = runner.invoke(app, ["predict", str(hmcqu_sample_dir / name), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    stem = Path(name).stem
+    with (tmp_path / stem / "quality.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    flagged = sum(bool(row["flags"]) for row in rows)
+    assert len(rows) >= 40
+    assert flagged <= 0.1 * len(rows), f"{flagged} of {len(rows)} frames flagged"
+    assert np.median([float(row["quality"]) for row in rows]) >= 0.7
+    masks = np.load(tmp_path / stem / "masks.npz")["model"]
+    assert len(masks) == len(rows) and all(mask.any() for mask in masks)

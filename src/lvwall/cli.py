@@ -60,10 +60,14 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+#: What lvwall does, in one line of ``lvwall --help``.
+SUMMARY = "Segment, explain and analyse the LV wall in apical 4- and 2-chamber echocardiography."
+
+
 def build_app() -> typer.Typer:
     app = typer.Typer(
         name="lvwall",
-        help="Segment, explain and analyse the LV wall in apical-4-chamber echocardiography.",
+        help=SUMMARY,
         no_args_is_help=True,
         pretty_exceptions_enable=False,
         add_completion=False,
@@ -75,7 +79,7 @@ def build_app() -> typer.Typer:
             False, "--version", callback=_version, is_eager=True, help="Show the version."
         ),
     ) -> None:
-        """Segment, explain and analyse the LV wall in apical-4-chamber echocardiography."""
+        """Segment, explain and analyse the LV wall in apical 4- and 2-chamber echo."""
 
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
