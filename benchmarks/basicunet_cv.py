@@ -34,15 +34,16 @@ from monai.networks.nets import BasicUNet
 
 # The sibling script (a script's folder is on sys.path): its folds and its scoring.
 from camus_cv import fold_splits, scored_rows
-from lvwall.config import TrainConfig
 from lvwall.data.camus import load_dataset
 from lvwall.train import SegmentationDataModule
+from lvwall.train.config import TrainConfig
 
 FEATURES = (16, 16, 32, 64, 128, 16)
 
 
 class BaselineNet(BasicUNet):
-    """BasicUNet with the ``predict_proba`` that :func:`lvwall.evaluate.evaluate_model` calls."""
+    """BasicUNet with the ``predict_proba`` that
+    :func:`lvwall.experiment.evaluate.evaluate_model` calls."""
 
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self(x))

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from lvwall.benchmarking import time_runs
+from lvwall.benchmark.timing import time_runs
 from lvwall.data.augment import AUGMENTATIONS, build_augment
 from lvwall.data.dataset import FrameDataset
 from lvwall.data.records import LabelledRecording

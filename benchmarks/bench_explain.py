@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from lvwall.benchmarking import time_runs
+from lvwall.benchmark.timing import time_runs
 from lvwall.data.records import MODEL_SIZE
 from lvwall.explain.filters import feature_maps
 from lvwall.explain.receptive_field import summarise

@@ -42,7 +42,7 @@ from lvwall.measure import (
 )
 from lvwall.measure.intervals import conformal_scale, normalised_error
 from lvwall.measure.sources import segment_for_measurement
-from lvwall.regional.segments import split_wall
+from lvwall.wall.segments import split_wall
 
 #: Weights of the Eulerian estimate compared by --shares, and the AUROC every segment keeps.
 WEIGHTS = (0.0, 0.25, 0.5, 0.6, 0.75, 1.0)

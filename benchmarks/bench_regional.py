@@ -19,12 +19,12 @@ from pathlib import Path
 
 import cv2
 
-from lvwall.benchmarking import time_runs
+from lvwall.benchmark.timing import time_runs
 from lvwall.regional.analysis import analyse_cycle
 from lvwall.regional.evaluation import evaluate_dataset
 from lvwall.regional.mi import DEFAULT_SCORE, SCORES
 from lvwall.regional.schematic import beating_wall
-from lvwall.regional.segments import split_wall
+from lvwall.wall.segments import split_wall
 
 
 def ms_per_call(call: Callable[[], object], samples: int) -> float:

@@ -43,17 +43,17 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from lvwall.checkpoint import DEFAULT_THRESHOLD, load_model
-from lvwall.config import TrainConfig
 from lvwall.data.dataset import select_recordings
 from lvwall.data.records import MODEL_SIZE
 from lvwall.data.registry import load_labelled
 from lvwall.data.splits import kfold
-from lvwall.evaluate import evaluate_model
+from lvwall.experiment.evaluate import evaluate_model
 from lvwall.experiment.stats import format_p, paired_wilcoxon, summarise
-from lvwall.soup import average_models
+from lvwall.model.checkpoint import DEFAULT_THRESHOLD, load_model
 from lvwall.train import fit
+from lvwall.train.config import TrainConfig
 from lvwall.train.run_folder import CONFIG_FILE, LAST_CHECKPOINT
+from lvwall.train.soup import average_models
 
 FOLDS = 5
 SPLIT_SEED = 0

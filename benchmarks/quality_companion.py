@@ -34,7 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lvwall.benchmarking import time_runs
+from lvwall.benchmark.timing import time_runs
 from lvwall.data.preprocess import prepare_frame, resize
 from lvwall.infer import SegmentationModel, load_segmentation_model, network_inputs
 

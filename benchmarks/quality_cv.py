@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from lvwall.atomic import atomic_path
-from lvwall.bundled import ASSETS_DIR
+from lvwall.model.bundled import ASSETS_DIR
 from lvwall.quality import FAIL_BELOW, FEATURE_NAMES, FLAGS, quality_agreement
 from lvwall.quality.control import UNTRUSTWORTHY
 from lvwall.quality.score_model import QUALITY_MODEL_NAME, QualityModel, fit_quality_model

@@ -11,9 +11,9 @@ import torch
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, UltrasoundMultiFrameImageStorage
 
-from lvwall.checkpoint import save_model
-from lvwall.export import export_onnx
 from lvwall.model import UNetConfig, build_model
+from lvwall.model.checkpoint import save_model
+from lvwall.model.export import export_onnx
 
 HEIGHT, WIDTH, N_FRAMES = 64, 80, 5
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lvwall import benchmarking
-from lvwall.checkpoint import save_model
+from lvwall.benchmark import timing as benchmarking
 from lvwall.cli import app
 from lvwall.commands import benchmark
 from lvwall.model import UNetConfig, build_model
+from lvwall.model.checkpoint import save_model
 
 runner = CliRunner()
 

@@ -1,4 +1,4 @@
-"""lvwall.benchmarking: the timing rule, the synthetic benchmark video, the machine facts."""
+"""lvwall.benchmark.timing: the timing rule, the synthetic benchmark video, the machine facts."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lvwall import benchmarking
-from lvwall.benchmarking import median_seconds, synthetic_echo_video, time_runs
+from lvwall.benchmark import timing as benchmarking
+from lvwall.benchmark.timing import median_seconds, synthetic_echo_video, time_runs
 from lvwall.data.inputs import discover
 from lvwall.data.sector import find_sector
 

@@ -11,13 +11,19 @@ import torch
 from typer.testing import CliRunner
 
 import lvwall
-from lvwall.bundled import ASSETS_DIR, ONNX_NAME, WEIGHTS_NAME, bundle_model, default_model_paths
-from lvwall.checkpoint import load_model, save_model
 from lvwall.cli import app
 from lvwall.errors import ModelError
-from lvwall.export import read_onnx_meta
 from lvwall.infer import OnnxPredictor
 from lvwall.model import DEFAULT_PRESET, PRESETS, UNetConfig, build_model
+from lvwall.model.bundled import (
+    ASSETS_DIR,
+    ONNX_NAME,
+    WEIGHTS_NAME,
+    bundle_model,
+    default_model_paths,
+)
+from lvwall.model.checkpoint import load_model, save_model
+from lvwall.model.export import read_onnx_meta
 
 runner = CliRunner()
 
@@ -71,7 +77,7 @@ def test_cli_install_default_needs_force_and_keeps_what_it_replaces(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assets = tmp_path / "assets"
-    monkeypatch.setattr("lvwall.bundled.ASSETS_DIR", assets)
+    monkeypatch.setattr("lvwall.model.bundled.ASSETS_DIR", assets)
     first = save_model(tmp_path / "m1.safetensors", build_model(UNetConfig(widths=(4, 8))))
     second = save_model(tmp_path / "m2.safetensors", build_model(UNetConfig(widths=(8, 16))))
     refused = runner.invoke(app, ["export", str(first), "--install-default"])

@@ -11,9 +11,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from lvwall.checkpoint import DEFAULT_THRESHOLD, load_model, save_model
 from lvwall.errors import ModelError
 from lvwall.model import UNet, UNetConfig, build_model
+from lvwall.model.checkpoint import DEFAULT_THRESHOLD, load_model, save_model
 
 TINY = UNetConfig(in_channels=1, widths=(4, 8), norm="batch")
 

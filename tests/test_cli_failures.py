@@ -28,13 +28,13 @@ from safetensors.torch import save_file
 from typer.testing import CliRunner
 
 from echo_inputs import echo_frames, write_image
-from lvwall.checkpoint import META_KEY
 from lvwall.cli import app
-from lvwall.config import TrainConfig
 from lvwall.data.hmcqu import read_mask_mat, write_mask_mat
 from lvwall.data.phantom import write_dataset
 from lvwall.data.video import write_video
 from lvwall.infer import SUMMARY_FILE
+from lvwall.model.checkpoint import META_KEY
+from lvwall.train.config import TrainConfig
 
 runner = CliRunner(env={"COLUMNS": "1000"})
 SMALL_PHANTOM = {"width": 128, "height": 96, "n_frames": 8, "cycle_frames": 6}

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from lvwall.config import RUN_DEFINING_FIELDS, TrainConfig
 from lvwall.errors import DataError
 from lvwall.model import DEFAULT_PRESET
+from lvwall.train.config import RUN_DEFINING_FIELDS, TrainConfig
 
 
 def test_defaults_are_valid_and_use_the_default_preset() -> None:

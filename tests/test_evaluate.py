@@ -13,12 +13,12 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from lvwall.checkpoint import save_model
 from lvwall.cli import app
 from lvwall.data.records import LabelledRecording
-from lvwall.evaluate import evaluate_model, predict_masks
+from lvwall.experiment.evaluate import evaluate_model, predict_masks
 from lvwall.metrics import METRIC_NAMES, OVERLAP_METRICS, frame_metrics
 from lvwall.model import UNet, UNetConfig
+from lvwall.model.checkpoint import save_model
 
 SIZE = 32
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from lvwall.config import TrainConfig
 from lvwall.errors import DataError
 from lvwall.experiment.config import DEFAULT_LOSSES, ExperimentConfig
 from lvwall.experiment.presets import EXPERIMENT_PRESETS
+from lvwall.train.config import TrainConfig
 
 
 @pytest.mark.parametrize("preset", sorted(EXPERIMENT_PRESETS))

@@ -29,8 +29,9 @@ from lvwall.experiment.results import ExperimentResults
 from lvwall.metrics import METRIC_NAMES
 from lvwall.model import UNet, build_model
 from lvwall.quality import FrameQuality
-from lvwall.regional import RegionalError, analyse_cycle
+from lvwall.regional import analyse_cycle
 from lvwall.regional.schematic import beating_wall
+from lvwall.wall import RegionalError
 
 LOSSES = ["dice", "focal-tversky"]
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from lvwall.config import TrainConfig
 from lvwall.experiment.presets import (
     DEFAULT_EXPERIMENT_PRESET,
     EXPERIMENT_PRESETS,
     ExperimentPreset,
     experiment_preset,
 )
-from lvwall.losses import build_loss
 from lvwall.model import PRESETS
+from lvwall.train.config import TrainConfig
+from lvwall.train.losses import build_loss
 
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENT_PRESETS))

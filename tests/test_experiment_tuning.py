@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from lvwall.config import TrainConfig
 from lvwall.data.records import LabelledRecording
 from lvwall.data.splits import kfold
 from lvwall.experiment.tuning import (
@@ -20,6 +19,7 @@ from lvwall.experiment.tuning import (
     short_kwargs,
 )
 from lvwall.train import SegmentationDataModule
+from lvwall.train.config import TrainConfig
 
 
 def _cohort(n_patients: int, per_patient: int, mi_share: float) -> list[LabelledRecording]:

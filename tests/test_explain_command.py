@@ -12,7 +12,6 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from lvwall.checkpoint import save_model
 from lvwall.cli import app
 from lvwall.commands.explain import Method, Randomisation, Split, Target
 from lvwall.data.video import write_video
@@ -21,7 +20,8 @@ from lvwall.explain.saliency import METHODS
 from lvwall.explain.sanity import RANDOMISATIONS
 from lvwall.explain.targets import SPLITTERS, TARGET_NAMES
 from lvwall.model import UNet, UNetConfig
-from lvwall.regional.errors import RegionalError
+from lvwall.model.checkpoint import save_model
+from lvwall.wall.errors import RegionalError
 
 runner = CliRunner()
 SIZE = 32
@@ -120,10 +120,10 @@ def test_an_image_with_a_segment_target_and_the_sanity_check(
 def test_default_means_the_bundled_model(
     files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import lvwall.bundled
+    import lvwall.model.bundled
 
-    bundled = lvwall.bundled.BundledModel(files["model"], files["model"].with_suffix(".onnx"))
-    monkeypatch.setattr(lvwall.bundled, "default_model_paths", lambda: bundled)
+    bundled = lvwall.model.bundled.BundledModel(files["model"], files["model"].with_suffix(".onnx"))
+    monkeypatch.setattr(lvwall.model.bundled, "default_model_paths", lambda: bundled)
     result = _invoke(
         "default", files["image"], "--out", tmp_path, "--no-receptive-fields", "--no-filters"
     )

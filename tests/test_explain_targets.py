@@ -13,8 +13,8 @@ from lvwall.explain.targets import (
     split_by_thirds,
     target_region,
 )
-from lvwall.regional.errors import RegionalError
 from lvwall.regional.schematic import draw_wall, horseshoe
+from lvwall.wall.errors import RegionalError
 
 
 def _box_wall() -> np.ndarray:

@@ -11,18 +11,18 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-import lvwall.export as export_module
-from lvwall.checkpoint import save_model
+import lvwall.model.export as export_module
 from lvwall.cli import app
 from lvwall.errors import ModelError
-from lvwall.export import (
+from lvwall.model import UNetConfig, build_model
+from lvwall.model.checkpoint import save_model
+from lvwall.model.export import (
     INPUT_NAME,
     export_checkpoint,
     export_onnx,
     read_onnx_meta,
     split_concatenated_convolutions,
 )
-from lvwall.model import UNetConfig, build_model
 
 runner = CliRunner()
 

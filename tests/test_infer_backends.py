@@ -36,7 +36,7 @@ def test_bundled_model_is_used_without_model(
 ) -> None:
     clip = write_image(tmp_path / "still.png", echo_frames(1)[0])
     args = ["predict", str(clip), "--out", str(tmp_path / "out")]
-    monkeypatch.setattr("lvwall.bundled.ASSETS_DIR", tmp_path / "no-assets")
+    monkeypatch.setattr("lvwall.model.bundled.ASSETS_DIR", tmp_path / "no-assets")
     result = runner.invoke(app, args)
     assert result.exit_code == 1 and "lvwall train" in result.output
 
@@ -44,14 +44,14 @@ def test_bundled_model_is_used_without_model(
     assets.mkdir()
     (assets / "lvwall-default.onnx").write_bytes(tiny_model["onnx"].read_bytes())
     (assets / "lvwall-default.safetensors").write_bytes(tiny_model["weights"].read_bytes())
-    monkeypatch.setattr("lvwall.bundled.ASSETS_DIR", assets)
+    monkeypatch.setattr("lvwall.model.bundled.ASSETS_DIR", assets)
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "bundled default model" in result.output
 
 
 def test_onnx_and_torch_predictors_agree(tiny_model: dict[str, Path]) -> None:
-    from lvwall.checkpoint import load_model
+    from lvwall.model.checkpoint import load_model
 
     network, _ = load_model(tiny_model["weights"])
     images = np.random.default_rng(0).random((3, 1, MODEL_SIZE, MODEL_SIZE), dtype=np.float32)

@@ -6,7 +6,14 @@ import monai.losses
 import pytest
 import torch
 
-from lvwall.losses import LOSSES, REDUCTIONS, DiceBCELoss, DiceLoss, FocalTverskyLoss, build_loss
+from lvwall.train.losses import (
+    LOSSES,
+    REDUCTIONS,
+    DiceBCELoss,
+    DiceLoss,
+    FocalTverskyLoss,
+    build_loss,
+)
 
 SMOOTH = 1e-5
 #: Our reduction -> MONAI's (batch, reduction) arguments.

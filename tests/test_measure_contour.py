@@ -11,7 +11,7 @@ from lvwall.data.records import MODEL_SIZE
 from lvwall.measure.contour import Endocardium, endocardium
 from lvwall.measure.scale import PixelScale, pixel_scale
 from lvwall.measure.volumes import disc_volume
-from lvwall.regional.segments import split_wall
+from lvwall.wall.segments import split_wall
 
 
 def ellipse_wall(

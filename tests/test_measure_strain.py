@@ -9,7 +9,7 @@ from lvwall.measure.contour import Endocardium, endocardium
 from lvwall.measure.scale import PixelScale
 from lvwall.measure.strain import inward_motion, segmental_strain, strain_percent
 from lvwall.regional.schematic import beating_wall
-from lvwall.regional.segments import split_wall
+from lvwall.wall.segments import split_wall
 
 CENTRE = np.array([150.0, 100.0])
 

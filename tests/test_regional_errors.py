@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lvwall.errors import LvwallError
-from lvwall.regional.errors import RegionalError
+from lvwall.wall.errors import RegionalError
 
 
 @pytest.mark.parametrize(

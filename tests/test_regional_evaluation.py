@@ -10,8 +10,8 @@ import pytest
 from lvwall.data import hmcqu
 from lvwall.data.phantom import write_dataset
 from lvwall.data.records import SEGMENT_NAMES, EchoRecord
-from lvwall.regional.errors import RegionalError
 from lvwall.regional.evaluation import DatasetEvaluation, evaluate_dataset
+from lvwall.wall.errors import RegionalError
 
 N_RECORDINGS = 4
 

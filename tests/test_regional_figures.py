@@ -18,7 +18,7 @@ from lvwall.regional.figures import (
 )
 from lvwall.regional.motion import MotionCurves
 from lvwall.regional.schematic import draw_wall, horseshoe
-from lvwall.regional.segments import split_wall
+from lvwall.wall.segments import split_wall
 
 
 def _pixels(path: Path) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 
 from lvwall.regional.motion import MotionCurves, wall_motion, wall_profile
 from lvwall.regional.schematic import beating_wall, draw_wall, horseshoe
-from lvwall.regional.segments import split_sequence, split_wall
+from lvwall.wall.segments import split_sequence, split_wall
 
 
 @pytest.mark.parametrize("still", range(6))

@@ -1,4 +1,4 @@
-"""lvwall.schedules: the learning-rate schedules by name."""
+"""lvwall.train.schedules: the learning-rate schedules by name."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lvwall.schedules import LR_SCHEDULES
+from lvwall.train.schedules import LR_SCHEDULES
 
 
 @pytest.mark.parametrize(

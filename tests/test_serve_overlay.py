@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from lvwall.infer.writers import FLAG_COLOUR, WALL_COLOUR, WALL_OPACITY
-from lvwall.regional.figures import SEGMENT_COLOURS
 from lvwall.serve.overlay import overlay_frames, segment_overlay, write_webm
+from lvwall.wall import SEGMENT_COLOURS
 
 GREY = 100
 

@@ -8,11 +8,11 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from lvwall.checkpoint import load_model, save_model
 from lvwall.cli import app
 from lvwall.errors import ModelError
 from lvwall.model import build_model
-from lvwall.soup import average_models
+from lvwall.model.checkpoint import load_model, save_model
+from lvwall.train.soup import average_models
 
 
 def _saved(path: Path, seed: int, widths: tuple[int, ...] = (4, 8), **meta) -> Path:

@@ -11,8 +11,8 @@ import torch
 from typer.testing import CliRunner
 
 from lvwall.cli import app
-from lvwall.config import TrainConfig
 from lvwall.data.phantom import write_dataset
+from lvwall.train.config import TrainConfig
 from tiny_training import tiny_config
 
 runner = CliRunner()

@@ -16,17 +16,17 @@ import pandas as pd
 import pytest
 import torch
 
-from lvwall.checkpoint import load_model
-from lvwall.config import TrainConfig
 from lvwall.data.records import LabelledRecording
 from lvwall.errors import LvwallError
-from lvwall.evaluate import evaluate_model
+from lvwall.experiment.evaluate import evaluate_model
+from lvwall.model.checkpoint import load_model
 from lvwall.train import (
     SegmentationModule,
     fit,
     resolve_num_workers,
     resolve_precision,
 )
+from lvwall.train.config import TrainConfig
 from lvwall.train.run_folder import VAL_METRICS
 from tiny_training import SIZE, tiny_config, tiny_recordings
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from lvwall.config import TrainConfig
 from lvwall.data.records import LabelledRecording
+from lvwall.train.config import TrainConfig
 
 SIZE = 32
 

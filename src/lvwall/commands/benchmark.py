@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from lvwall.benchmarking import VIDEO_FRAMES
+from lvwall.benchmark.timing import VIDEO_FRAMES
 
 if TYPE_CHECKING:
     import numpy as np
@@ -74,7 +74,7 @@ def command(
 
     from rich.console import Console
 
-    from lvwall.benchmarking import machine_facts, synthetic_echo_video
+    from lvwall.benchmark.timing import machine_facts, synthetic_echo_video
     from lvwall.infer import BACKENDS
 
     console = Console(stderr=True)
@@ -114,17 +114,17 @@ def command(
 
 def default_backends() -> list[str]:
     """ONNX Runtime and PyTorch, and PyTorch in bfloat16 where it runs natively."""
-    from lvwall.benchmarking import native_bf16
+    from lvwall.benchmark.timing import native_bf16
 
     return ["onnx", "torch", *(["torch-bf16"] if native_bf16() else [])]
 
 
 def _candidates(model: Path | None, presets: list[str], work: Path) -> list[tuple[str, Path]]:
     """(label, model file) pairs: the chosen or bundled model, then random-weight presets."""
-    from lvwall.bundled import default_model_paths
-    from lvwall.checkpoint import save_model
     from lvwall.errors import ModelError
     from lvwall.model import DEFAULT_PRESET, PRESETS, build_model
+    from lvwall.model.bundled import default_model_paths
+    from lvwall.model.checkpoint import save_model
 
     candidates: list[tuple[str, Path]] = []
     if model is not None:
@@ -155,7 +155,7 @@ def _measure(
 ) -> Measurement | None:
     import numpy as np
 
-    from lvwall.benchmarking import measure_video, median_seconds, predict_video
+    from lvwall.benchmark.timing import measure_video, median_seconds, predict_video
     from lvwall.data.inputs import discover
     from lvwall.errors import ModelError
     from lvwall.infer import PredictOptions, load_segmentation_model

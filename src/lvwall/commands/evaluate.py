@@ -14,7 +14,7 @@ from lvwall.commands._options import view_option
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from lvwall.evaluate import EvaluationResult
+    from lvwall.experiment.evaluate import EvaluationResult
 
 #: Column titles of the printed table, by metric name.
 TITLES: dict[str, str] = {
@@ -77,12 +77,12 @@ def command(
     from rich.console import Console
 
     from lvwall.atomic import check_output_dir
-    from lvwall.checkpoint import load_model
     from lvwall.data.dataset import select_recordings
     from lvwall.data.registry import load_labelled
     from lvwall.data.splits import kfold
     from lvwall.errors import DataError, LvwallError
-    from lvwall.evaluate import evaluate_model
+    from lvwall.experiment.evaluate import evaluate_model
+    from lvwall.model.checkpoint import load_model
 
     if out is not None:
         check_output_dir(out)  # before the evaluation, so that a typo does not cost it

@@ -195,9 +195,9 @@ def _parse_frames(text: str) -> list[int]:
 
 
 def _load_model(checkpoint: str) -> tuple[nn.Module, dict[str, Any]]:
-    from lvwall.bundled import default_model_paths
-    from lvwall.checkpoint import load_model
     from lvwall.errors import ModelError
+    from lvwall.model.bundled import default_model_paths
+    from lvwall.model.checkpoint import load_model
 
     if checkpoint == DEFAULT_MODEL:
         return load_model(default_model_paths().weights)
@@ -263,7 +263,7 @@ def _explain_frames(
     from lvwall.explain.figures import saliency_figure, save_figure
     from lvwall.explain.saliency import explain_frame
     from lvwall.explain.targets import EmptyRegionError
-    from lvwall.regional.errors import RegionalError
+    from lvwall.wall.errors import RegionalError
 
     jobs = [(index, frame, method) for index, frame in chosen for method in methods]
     results: dict[int, list[Explanation]] = {}

@@ -35,8 +35,8 @@ def command(
     from rich.console import Console
 
     from lvwall.atomic import check_output_file
-    from lvwall.bundled import ASSETS_DIR
-    from lvwall.export import MAX_OPSET, MIN_OPSET, export_checkpoint
+    from lvwall.model.bundled import ASSETS_DIR
+    from lvwall.model.export import MAX_OPSET, MIN_OPSET, export_checkpoint
 
     if onnx is None and not install_default:
         raise typer.BadParameter("give --onnx OUT.onnx, --install-default, or both")
@@ -66,7 +66,7 @@ def command(
             highlight=False,
         )
     if install_default:
-        from lvwall.bundled import bundle_model
+        from lvwall.model.bundled import bundle_model
 
         paths, backup = bundle_model(checkpoint)
         kept = f"; the replaced files are in {backup}" if backup else ""

@@ -24,8 +24,8 @@ def command(
     from rich.console import Console
 
     from lvwall.atomic import check_output_file
-    from lvwall.checkpoint import save_model
-    from lvwall.soup import average_models
+    from lvwall.model.checkpoint import save_model
+    from lvwall.train.soup import average_models
 
     if len(models) < 2:
         raise typer.BadParameter("give two or more models to average")

@@ -10,7 +10,7 @@ import typer
 from lvwall.commands._options import view_option
 
 if TYPE_CHECKING:
-    from lvwall.config import TrainConfig
+    from lvwall.train.config import TrainConfig
 
 #: What ``--init`` takes for the bundled model.
 BUNDLED_INIT = "default"
@@ -113,11 +113,11 @@ def command(
     from lightning.pytorch.utilities import rank_zero_only
     from rich.console import Console
 
-    from lvwall.bundled import default_model_paths
-    from lvwall.config import TrainConfig
     from lvwall.errors import DataError, LvwallError
+    from lvwall.model.bundled import default_model_paths
     from lvwall.threads import use_torch_threads
     from lvwall.train import fit
+    from lvwall.train.config import TrainConfig
     from lvwall.train.run_folder import CONFIG_FILE, check_run_dir
 
     if rank_zero_only.rank == 0:
@@ -198,8 +198,8 @@ def command(
 
 def _model_line(settings: TrainConfig, resume: bool, out: Path) -> str:
     """What is about to train: the U-Net, its size, the loss and the budget."""
-    from lvwall.checkpoint import load_model
     from lvwall.model import build_model, count_parameters
+    from lvwall.model.checkpoint import load_model
 
     if settings.init_checkpoint is not None:
         model, _ = load_model(settings.init_checkpoint)

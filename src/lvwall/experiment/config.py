@@ -2,7 +2,7 @@
 
 An experiment is fully described by an :class:`ExperimentConfig`: the data, the losses to
 compare, the outer cross-validation (folds, seed), the loss settings searched per loss, and
-the base :class:`lvwall.config.TrainConfig` every run starts from (each run sets only its
+the base :class:`lvwall.train.config.TrainConfig` every run starts from (each run sets only its
 loss and loss keywords). ``--resume`` continues only an experiment with the same config.
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 
 from lvwall.atomic import write_text
-from lvwall.config import TrainConfig
 from lvwall.errors import DataError
 from lvwall.experiment.presets import DEFAULT_EXPERIMENT_PRESET, experiment_preset
+from lvwall.train.config import TrainConfig
 
 #: The losses compared when none are named, in the order of the report's columns.
 DEFAULT_LOSSES: tuple[str, ...] = ("dice", "focal-tversky")
@@ -41,7 +41,7 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
-        from lvwall.losses import LOSSES, build_loss
+        from lvwall.train.losses import LOSSES, build_loss
 
         self.data = [str(Path(path).expanduser().resolve()) for path in self.data]
         if isinstance(self.train, dict):

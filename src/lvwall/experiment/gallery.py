@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from lvwall.data.records import SEGMENT_NAMES, SEGMENT_TITLES, LabelledRecording
 from lvwall.errors import LvwallError
-from lvwall.evaluate import predict_masks, predict_probabilities
+from lvwall.experiment.evaluate import predict_masks, predict_probabilities
 from lvwall.experiment.figures import (
     Case,
     case_panels,

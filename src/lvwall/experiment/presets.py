@@ -22,7 +22,7 @@ from lvwall.lookup import look_up
 
 @dataclass(frozen=True)
 class ExperimentPreset:
-    """A budget: ``train`` holds :class:`lvwall.config.TrainConfig` fields (model preset,
+    """A budget: ``train`` holds :class:`lvwall.train.config.TrainConfig` fields (model preset,
     image size, epochs, batch size, ...); ``folds`` outer cross-validation folds;
     ``search`` the loss keyword candidates searched on each training fold, by loss name
     (a loss not named trains once with its defaults); ``demo_recordings`` how many phantom

@@ -21,10 +21,9 @@ from typing import Protocol
 import torch
 
 from lvwall.atomic import atomic_path
-from lvwall.checkpoint import load_model
 from lvwall.data.records import LabelledRecording
-from lvwall.evaluate import evaluate_model
 from lvwall.experiment.config import ExperimentConfig
+from lvwall.experiment.evaluate import evaluate_model
 from lvwall.experiment.fold_results import (
     FoldResult,
     collect_results,
@@ -40,6 +39,7 @@ from lvwall.experiment.stats import loss_label
 from lvwall.experiment.tuning import Candidate, candidate_label, choose_candidate
 from lvwall.metrics import METRIC_NAMES
 from lvwall.model import UNet
+from lvwall.model.checkpoint import load_model
 from lvwall.train import fit
 from lvwall.train.run_folder import (
     BEST_CHECKPOINT,

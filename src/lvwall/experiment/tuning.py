@@ -29,7 +29,7 @@ def focal_tversky_grid(
     """Every ``(alpha, beta)`` pair with every ``gamma``, as Focal Tversky loss keywords.
 
     ``alpha`` weighs false positives and ``beta`` false negatives, as in
-    :class:`lvwall.losses.FocalTverskyLoss`. Raises :class:`ValueError` for an empty grid or
+    :class:`lvwall.train.losses.FocalTverskyLoss`. Raises :class:`ValueError` for an empty grid or
     values the loss would refuse.
     """
     if not alpha_beta or not gammas:

@@ -34,9 +34,9 @@ from captum.attr import (
 )
 from torch import nn
 
-from lvwall.checkpoint import DEFAULT_THRESHOLD
 from lvwall.explain.targets import DEFAULT_SPLITTER, TARGET_NAMES, target_region
 from lvwall.lookup import look_up
+from lvwall.model.checkpoint import DEFAULT_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -252,7 +252,7 @@ def explain_frame(
     original model. The model is put in eval mode.
 
     Raises :class:`lvwall.explain.targets.EmptyRegionError` when the region is empty, and
-    :class:`lvwall.regional.errors.RegionalError` when a segment target is asked of a
+    :class:`lvwall.wall.errors.RegionalError` when a segment target is asked of a
     prediction that the centreline splitter cannot split.
     """
     look_up(METHODS, method, "method")

@@ -24,7 +24,6 @@ import torch
 from scipy.stats import spearmanr
 from torch import nn
 
-from lvwall.checkpoint import DEFAULT_THRESHOLD
 from lvwall.explain.filters import block_names
 from lvwall.explain.saliency import (
     AttributionSettings,
@@ -34,6 +33,7 @@ from lvwall.explain.saliency import (
 )
 from lvwall.explain.targets import DEFAULT_SPLITTER
 from lvwall.lookup import look_up
+from lvwall.model.checkpoint import DEFAULT_THRESHOLD
 
 #: A randomisation order: from layers ordered output-first to (step label, layers to
 #: re-initialise at that step).

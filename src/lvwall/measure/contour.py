@@ -26,8 +26,8 @@ from scipy import ndimage
 
 from lvwall.data.records import SEGMENT_NAMES
 from lvwall.measure.scale import PixelScale
-from lvwall.regional.motion import wall_profile
-from lvwall.regional.segments import SegmentSplit
+from lvwall.wall import wall_profile
+from lvwall.wall.segments import SegmentSplit
 
 #: Standard deviation (mask pixels) of the smoothing along the border.
 SMOOTHING_PX = 2.0

@@ -25,7 +25,7 @@ from matplotlib.ticker import MaxNLocator
 from lvwall.atomic import atomic_path
 from lvwall.data.records import SEGMENT_NAMES
 from lvwall.measure.result import Measurements
-from lvwall.regional.figures import SEGMENT_COLOURS, segment_legend_label
+from lvwall.wall import SEGMENT_COLOURS, segment_legend_label
 
 #: Strain (%) at the ends of the diagram's colour scale.
 STRAIN_RANGE = (-25.0, 25.0)

@@ -24,8 +24,8 @@ from lvwall.measure.result import Measurements, QualitySummary
 from lvwall.measure.scale import PixelScale, pixel_scale
 from lvwall.measure.strain import segmental_strain, strain_percent
 from lvwall.measure.volumes import area_length_volume, disc_volume, ejection_fraction
-from lvwall.regional.errors import RegionalError
-from lvwall.regional.segments import split_wall
+from lvwall.wall.errors import RegionalError
+from lvwall.wall.segments import split_wall
 
 #: The numbers of a cycle, by their JSON key; segments report under ``segments.<NAME>``.
 NUMBER_KEYS: tuple[str, ...] = (

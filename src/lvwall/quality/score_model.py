@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from lvwall.bundled import ASSETS_DIR
 from lvwall.errors import ModelError
+from lvwall.model.bundled import ASSETS_DIR
 
-#: File name of the bundled quality model in :data:`lvwall.bundled.ASSETS_DIR`.
+#: File name of the bundled quality model in :data:`lvwall.model.bundled.ASSETS_DIR`.
 QUALITY_MODEL_NAME = "quality-model.json"
 #: Version of the JSON layout :meth:`QualityModel.to_json` writes.
 FORMAT_VERSION = 1
@@ -140,7 +140,7 @@ def read_quality_model(path: str | Path) -> QualityModel:
 
 @functools.lru_cache(maxsize=1)
 def bundled_quality_model() -> QualityModel:
-    """The quality model shipped in :data:`lvwall.bundled.ASSETS_DIR`, read once."""
+    """The quality model shipped in :data:`lvwall.model.bundled.ASSETS_DIR`, read once."""
     return read_quality_model(ASSETS_DIR / QUALITY_MODEL_NAME)
 
 

@@ -1,4 +1,6 @@
-"""Regional wall analysis: the six A4C segments, their motion over a cycle, and MI flags.
+"""Regional wall analysis: the six A4C segments' motion over a cycle, and MI flags.
+
+The wall's geometry (centreline, segments, profiles) is :mod:`lvwall.wall`.
 
 Typical use on one cycle of wall masks (T, H, W), frame 0 the reference (end-diastole)::
 
@@ -24,14 +26,6 @@ from lvwall.regional.analysis import (
     motion_table,
     write_outputs,
 )
-from lvwall.regional.centreline import (
-    SEPTAL_SIDES,
-    Centreline,
-    clean_wall_mask,
-    main_wall_pixels,
-    wall_centreline,
-)
-from lvwall.regional.errors import RegionalError
 from lvwall.regional.mi import (
     PUBLISHED_HMCQU_MI_DETECTION,
     SCORES,
@@ -44,46 +38,24 @@ from lvwall.regional.mi import (
     learn_thresholds,
     segment_scores,
 )
-from lvwall.regional.motion import MotionCurves, WallProfile, wall_motion, wall_profile
-from lvwall.regional.segments import (
-    SegmentSplit,
-    centreline_segments,
-    label_maps,
-    segment_dice,
-    split_sequence,
-    split_wall,
-)
+from lvwall.regional.motion import MotionCurves, wall_motion
 
 __all__ = [
     "PUBLISHED_HMCQU_MI_DETECTION",
     "SCORES",
-    "SEPTAL_SIDES",
-    "Centreline",
     "DetectionMetrics",
     "MIEvaluation",
     "MotionCurves",
     "RegionalAnalysis",
-    "RegionalError",
-    "SegmentSplit",
     "Thresholds",
-    "WallProfile",
     "analyse_cycle",
-    "centreline_segments",
-    "clean_wall_mask",
     "cross_validate",
     "evaluate_cycles",
     "flag_hypokinetic",
-    "label_maps",
     "learn_threshold",
     "learn_thresholds",
-    "main_wall_pixels",
     "motion_table",
-    "segment_dice",
     "segment_scores",
-    "split_sequence",
-    "split_wall",
-    "wall_centreline",
     "wall_motion",
-    "wall_profile",
     "write_outputs",
 ]

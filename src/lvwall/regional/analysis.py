@@ -16,7 +16,7 @@ from lvwall.errors import DataError
 from lvwall.regional.figures import plot_motion_curves, plot_segment_diagram, plot_segment_overlay
 from lvwall.regional.mi import DEFAULT_SCORE, SCORES, MIEvaluation, flag_hypokinetic, segment_scores
 from lvwall.regional.motion import MotionCurves, wall_motion
-from lvwall.regional.segments import SegmentSplit, label_maps, split_predicted_sequence
+from lvwall.wall.segments import SegmentSplit, label_maps, split_predicted_sequence
 
 #: The files :func:`write_outputs` writes, by what they hold.
 OUTPUT_FILES: dict[str, str] = {

@@ -19,28 +19,12 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Polygon
 
 from lvwall.atomic import atomic_path
-from lvwall.data.records import SEGMENT_NAMES, SEGMENT_TITLES
-from lvwall.regional.centreline import Centreline
+from lvwall.data.records import SEGMENT_NAMES
 from lvwall.regional.motion import MotionCurves
 from lvwall.regional.schematic import horseshoe
-from lvwall.regional.segments import centreline_segments
-
-#: One colour per segment, ``SEGMENT_NAMES`` order (Okabe-Ito palette).
-SEGMENT_COLOURS: tuple[str, ...] = (
-    "#E69F00",
-    "#56B4E9",
-    "#009E73",
-    "#CC79A7",
-    "#0072B2",
-    "#D55E00",
-)
+from lvwall.wall import SEGMENT_COLOURS, Centreline, centreline_segments, segment_legend_label
 
 _DPI = 120
-
-
-def segment_legend_label(index: int) -> str:
-    name = SEGMENT_NAMES[index]
-    return f"{name} {SEGMENT_TITLES[name]}"
 
 
 def plot_motion_curves(motion: MotionCurves, target: str | Path, title: str = "") -> Path:

@@ -24,7 +24,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from lvwall.data.records import SEGMENT_NAMES
 from lvwall.lookup import look_up
 from lvwall.regional.motion import MotionCurves, wall_motion
-from lvwall.regional.segments import split_sequence
+from lvwall.wall.segments import split_sequence
 
 #: Recording-level MI detection on HMC-QU A4C published by Degerli et al. (2021).
 PUBLISHED_HMCQU_MI_DETECTION: dict[str, float] = {

@@ -32,35 +32,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from lvwall.data.records import SEGMENT_NAMES
-from lvwall.regional.centreline import resample_by_arc_length
-from lvwall.regional.segments import SegmentSplit
+from lvwall.wall.centreline import resample_by_arc_length
+from lvwall.wall.profile import WallProfile, inward_normals, wall_profile
+from lvwall.wall.segments import SegmentSplit
 
 #: Boundary points per segment compared between frames.
 POINTS_PER_SEGMENT = 24
-#: Step (pixels) of the rays cast from the centreline to the wall's borders.
-_RAY_STEP = 0.25
-
-
-@dataclass(frozen=True)
-class WallProfile:
-    """Where one frame's wall lies along its centreline.
-
-    ``endocardium`` (N, 2) is the inner border point (row, col) on each centreline point's
-    normal, ``thickness`` (N,) the wall's width along that normal, in pixels.
-    """
-
-    endocardium: np.ndarray
-    thickness: np.ndarray
-
-
-def wall_profile(split: SegmentSplit) -> WallProfile:
-    """Cast rays along the centreline's normals to the endocardium and the epicardium."""
-    points = split.centreline.points
-    inward = _inward_normals(points)
-    wall = split.wall
-    inner = _distance_to_border(wall, points, inward)
-    outer = _distance_to_border(wall, points, -inward)
-    return WallProfile(endocardium=points + inner[:, None] * inward, thickness=inner + outer)
 
 
 @dataclass(frozen=True)
@@ -150,7 +127,7 @@ def _boundary_normals(boundaries: np.ndarray, split: SegmentSplit) -> np.ndarray
     tangent = np.gradient(boundaries, axis=1)
     normal = np.stack([-tangent[..., 1], tangent[..., 0]], axis=-1)
     normal /= np.linalg.norm(normal, axis=-1, keepdims=True)
-    centreline_normals = _inward_normals(split.centreline.points)
+    centreline_normals = inward_normals(split.centreline.points)
     for index, label in enumerate(range(1, len(SEGMENT_NAMES) + 1)):
         if np.sum(normal[index] * centreline_normals[_run(split, label)].mean(axis=0)) < 0:
             normal[index] = -normal[index]
@@ -177,28 +154,3 @@ def _run(split: SegmentSplit, label: int) -> slice:
     """The centreline indices of one segment, plus the next point so segments meet."""
     indices = np.flatnonzero(split.point_labels == label)
     return slice(indices[0], min(indices[-1] + 2, len(split.point_labels)))
-
-
-def _inward_normals(points: np.ndarray) -> np.ndarray:
-    """Unit normals of the centreline that point into the cavity."""
-    tangent = np.gradient(points, axis=0)
-    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
-    normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
-    # The centreline closed across the annulus encloses the cavity; rotating the tangent a
-    # quarter turn points inside when the curve turns the matching way round.
-    rows, cols = points[:, 0], points[:, 1]
-    turning = np.sum(cols * np.roll(rows, -1) - np.roll(cols, -1) * rows)
-    return normal if turning < 0 else -normal
-
-
-def _distance_to_border(wall: np.ndarray, points: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """How far (pixels) each point can travel along its direction before leaving the wall."""
-    reach = max(wall.shape) / 4
-    steps = np.arange(_RAY_STEP, reach, _RAY_STEP)
-    along = points[None] + steps[:, None, None] * direction[None]  # (S, N, 2)
-    rows = np.clip(np.round(along[..., 0]).astype(int), 0, wall.shape[0] - 1)
-    cols = np.clip(np.round(along[..., 1]).astype(int), 0, wall.shape[1] - 1)
-    outside = ~wall[rows, cols]
-    first_outside = np.where(outside.any(axis=0), outside.argmax(axis=0), len(steps) - 1)
-    # The border lies between the last step inside and the first step outside.
-    return steps[first_outside] - _RAY_STEP / 2

@@ -14,8 +14,8 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from lvwall.data.records import MODEL_SIZE, SEGMENT_NAMES
-from lvwall.regional.centreline import Centreline, resample_by_arc_length
-from lvwall.regional.segments import centreline_segments
+from lvwall.wall.centreline import Centreline, resample_by_arc_length
+from lvwall.wall.segments import centreline_segments
 
 #: Spacing (pixels) of the dense polyline that :func:`draw_wall` rasterises.
 _DENSE_SPACING = 0.25

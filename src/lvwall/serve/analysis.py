@@ -39,13 +39,13 @@ from lvwall.infer.writers import DEFAULT_FPS
 from lvwall.measure import Cycle, measure_recording
 from lvwall.measure import write_outputs as write_measurements
 from lvwall.quality import FrameQuality
-from lvwall.regional import RegionalError, Thresholds, analyse_cycle
+from lvwall.regional import Thresholds, analyse_cycle
 from lvwall.regional import write_outputs as write_regional
-from lvwall.regional.figures import SEGMENT_COLOURS
 from lvwall.regional.mi import DEFAULT_SCORE
-from lvwall.regional.segments import label_maps, split_predicted_sequence
 from lvwall.serve.overlay import overlay_frames, write_webm
 from lvwall.serve.quality import RecordingQuality
+from lvwall.wall import SEGMENT_COLOURS, RegionalError
+from lvwall.wall.segments import label_maps, split_predicted_sequence
 
 #: The sub-folder of each command's outputs, by command.
 PREDICT, MEASURE, REGIONAL, SERVE = "predict", "measure", "regional", "serve"

@@ -42,7 +42,6 @@ from lvwall.data.records import SEGMENT_NAMES
 from lvwall.errors import LvwallError
 from lvwall.infer import SegmentationModel
 from lvwall.regional import Thresholds
-from lvwall.regional.figures import SEGMENT_COLOURS
 from lvwall.serve.analysis import analyse
 from lvwall.serve.jobs import DONE, KEPT_JOBS, Job, JobQueue
 from lvwall.serve.uploads import (
@@ -52,6 +51,7 @@ from lvwall.serve.uploads import (
     save_upload,
     upload_too_large,
 )
+from lvwall.wall import SEGMENT_COLOURS
 
 STATIC_DIR = Path(__file__).parent / "static"
 #: Bytes a multipart body holds besides the file (boundaries, part headers), allowed on top

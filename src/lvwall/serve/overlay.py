@@ -17,7 +17,7 @@ import numpy as np
 
 from lvwall.atomic import atomic_path
 from lvwall.infer.writers import WALL_COLOUR, WALL_OPACITY, mark_flagged
-from lvwall.regional.figures import SEGMENT_COLOURS
+from lvwall.wall import SEGMENT_COLOURS
 
 #: Encoders for the overlay video, in order of preference, with options for a quick encode
 #: at a quality fit for looking (VP9 realtime is ~3x faster than VP8 here).

@@ -9,9 +9,9 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, RandomSampler
 
-from lvwall.config import TrainConfig
 from lvwall.data.records import LabelledRecording
 from lvwall.errors import LvwallError
+from lvwall.train.config import TrainConfig
 
 
 class SegmentationDataModule(L.LightningDataModule):

@@ -1,7 +1,7 @@
 """One training run into a run folder, with Lightning running the loop.
 
 Lightning runs the loop, checkpoints, mixed precision, several GPUs and nodes (DDP) and the
-loggers; :func:`fit` builds the trainer for a :class:`~lvwall.config.TrainConfig` (hardware
+loggers; :func:`fit` builds the trainer for a :class:`~lvwall.train.config.TrainConfig` (hardware
 settings resolved for the machine), trains :class:`~lvwall.train.module.SegmentationModule`
 on :class:`~lvwall.train.data.SegmentationDataModule` and writes the run folder
 (:mod:`lvwall.train.run_folder`).
@@ -28,11 +28,11 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 from lvwall.atomic import write_json
-from lvwall.checkpoint import load_model
-from lvwall.config import RUN_DEFINING_FIELDS, TrainConfig
 from lvwall.data.records import LabelledRecording
 from lvwall.errors import DataError, LvwallError, RunInterruptedError
 from lvwall.model import UNet, build_model
+from lvwall.model.checkpoint import load_model
+from lvwall.train.config import RUN_DEFINING_FIELDS, TrainConfig
 from lvwall.train.data import SegmentationDataModule
 from lvwall.train.module import SegmentationModule
 from lvwall.train.quiet import quiet_lightning
@@ -169,7 +169,7 @@ def fit(
 
     ``resume=True`` continues an interrupted run from ``out_dir/last.ckpt`` (epochs, optimiser,
     schedule, early-stopping state) and requires ``config`` to match the run's saved
-    ``config.yaml`` in every field of :data:`lvwall.config.RUN_DEFINING_FIELDS`; hardware
+    ``config.yaml`` in every field of :data:`lvwall.train.config.RUN_DEFINING_FIELDS`; hardware
     settings (devices, precision, workers) may change. ``recordings`` and ``val_recordings``
     skip loading ``config.data`` and ``config.val_data`` (for callers that already hold the
     data). Lightning's banners and tips are silenced (:mod:`lvwall.train.quiet`).

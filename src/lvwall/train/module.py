@@ -1,7 +1,7 @@
 """The LightningModule: the U-Net with its loss, optimiser, schedule and validation metrics.
 
-The loss comes from :data:`lvwall.losses.LOSSES`, the optimiser is AdamW (Loshchilov & Hutter,
-ICLR 2019) and the learning-rate schedule one of :data:`lvwall.schedules.LR_SCHEDULES`.
+The loss comes from :data:`lvwall.train.losses.LOSSES`, the optimiser is AdamW (Loshchilov & Hutter,
+ICLR 2019) and the learning-rate schedule one of :data:`lvwall.train.schedules.LR_SCHEDULES`.
 Validation accumulates pixel confusion counts over the whole validation fold (summed over
 processes under DDP) and logs the study's metrics from them (Degerli et al., IEEE Access
 2021: Dice, IoU, accuracy, precision, recall, F1; plus specificity) as ``val/<name>``.
@@ -16,13 +16,13 @@ import lightning as L
 import torch
 from torchmetrics import Metric
 
-from lvwall.checkpoint import DEFAULT_THRESHOLD, META_KEY
-from lvwall.config import TrainConfig
-from lvwall.losses import build_loss
 from lvwall.metrics import batch_confusion, metrics_from_confusion
 from lvwall.model import UNet
-from lvwall.schedules import LR_SCHEDULES
+from lvwall.model.checkpoint import DEFAULT_THRESHOLD, META_KEY
+from lvwall.train.config import TrainConfig
+from lvwall.train.losses import build_loss
 from lvwall.train.run_folder import VAL_METRICS
+from lvwall.train.schedules import LR_SCHEDULES
 
 
 class ConfusionCounts(Metric):
@@ -55,7 +55,7 @@ class SegmentationModule(L.LightningModule):
     """The U-Net with its loss, optimiser, schedule and validation metrics.
 
     Hyper-parameters saved into checkpoints are plain dicts (``train_config``,
-    ``model_config``), so :func:`lvwall.checkpoint.load_model` reads them with
+    ``model_config``), so :func:`lvwall.model.checkpoint.load_model` reads them with
     ``torch.load(weights_only=True)``.
     """
 

@@ -8,7 +8,7 @@ rate; :class:`EpochWeightAveraging` keeps the schedule (the second half of one-c
 moves the weights enough to be worth averaging) and uses Lightning's ``WeightAveraging``
 for the rest: the averaged weights are validated, and checkpoints hold them.
 
-Where it sits next to :mod:`lvwall.soup`: SWA averages along one run, a soup across runs;
+Where it sits next to :mod:`lvwall.train.soup`: SWA averages along one run, a soup across runs;
 a soup of SWA runs does both.
 """
 

@@ -17,7 +17,7 @@ from lvwall.atomic import atomic_path
 from lvwall.errors import ModelError
 
 #: The package folder the bundled model is installed into.
-ASSETS_DIR: Path = Path(__file__).resolve().parent / "assets"
+ASSETS_DIR: Path = Path(__file__).resolve().parents[1] / "assets"
 #: File names of the bundled model's two forms.
 WEIGHTS_NAME, ONNX_NAME = "lvwall-default.safetensors", "lvwall-default.onnx"
 
@@ -51,12 +51,12 @@ def bundle_model(
     """Install a trained checkpoint as the default model: slim weights plus checked ONNX.
 
     Both files are written atomically; the ONNX file only if it reproduces PyTorch (see
-    :func:`lvwall.export.export_onnx`). The files they replace are kept in a new
+    :func:`lvwall.model.export.export_onnx`). The files they replace are kept in a new
     ``replaced-<UTC time>/`` folder beside them, which is returned (``None`` when there was
     nothing to replace).
     """
-    from lvwall.checkpoint import load_model, save_model
-    from lvwall.export import export_checkpoint
+    from lvwall.model.checkpoint import load_model, save_model
+    from lvwall.model.export import export_checkpoint
 
     assets_dir = Path(ASSETS_DIR if assets_dir is None else assets_dir)
     paths = BundledModel(assets_dir / WEIGHTS_NAME, assets_dir / ONNX_NAME)

@@ -100,7 +100,7 @@ def export_onnx(
 def export_checkpoint(checkpoint: str | Path, path: str | Path, *, opset: int = 17) -> ExportReport:
     """Export a trained model file (``.ckpt`` or ``.safetensors``) with its threshold, input
     size and configuration as ONNX metadata."""
-    from lvwall.checkpoint import load_model
+    from lvwall.model.checkpoint import load_model
 
     model, meta = load_model(checkpoint)
     onnx_meta = {key: meta[key] for key in ONNX_META_KEYS if key in meta}

@@ -21,13 +21,13 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from lvwall.data.records import SEGMENT_NAMES
-from lvwall.regional.centreline import (
+from lvwall.wall.centreline import (
     Centreline,
     clean_wall_mask,
     main_wall_pixels,
     wall_centreline,
 )
-from lvwall.regional.errors import RegionalError
+from lvwall.wall.errors import RegionalError
 
 #: Segments per side (basal, mid, apical).
 _PER_SIDE = 3
@@ -61,7 +61,7 @@ def centreline_segments(centreline: Centreline) -> np.ndarray:
 def split_wall(mask: np.ndarray, septal_side: str = "left", source: str = "mask") -> SegmentSplit:
     """Split one binary wall mask (H, W) into the six segments.
 
-    Raises :class:`lvwall.regional.errors.RegionalError` naming ``source`` when the mask
+    Raises :class:`lvwall.wall.errors.RegionalError` naming ``source`` when the mask
     holds no recognisable wall (empty, too small, a blob, a closed ring, no apex).
     """
     wall = clean_wall_mask(mask, source=source)

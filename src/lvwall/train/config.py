@@ -136,9 +136,9 @@ class TrainConfig:
 
     def _check_choices(self) -> None:
         from lvwall.data.augment import AUGMENTATIONS
-        from lvwall.losses import LOSSES
         from lvwall.model import PRESETS
-        from lvwall.schedules import LR_SCHEDULES
+        from lvwall.train.losses import LOSSES
+        from lvwall.train.schedules import LR_SCHEDULES
 
         _check_choice("loss", self.loss, tuple(LOSSES))
         _check_choice("preset", self.preset, tuple(PRESETS))
@@ -189,7 +189,7 @@ class TrainConfig:
 
     def _check_loss(self) -> None:
         """The loss must accept ``loss_kwargs`` (Dice takes no alpha, beta or gamma)."""
-        from lvwall.losses import build_loss
+        from lvwall.train.losses import build_loss
 
         unknown = sorted(set(self.loss_kwargs) - set(LOSS_KWARGS))
         if unknown:

@@ -1,6 +1,6 @@
 """Learning-rate schedules by name, each stepped after every optimiser step.
 
-PyTorch is imported when a schedule is built, so that :mod:`lvwall.config` can check names
+PyTorch is imported when a schedule is built, so that :mod:`lvwall.train.config` can check names
 against :data:`LR_SCHEDULES` without importing it.
 """
 

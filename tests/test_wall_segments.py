@@ -9,9 +9,9 @@ from scipy.spatial import cKDTree
 from sklearn.metrics import f1_score
 
 from lvwall.data.records import SEGMENT_NAMES
-from lvwall.regional.errors import RegionalError
 from lvwall.regional.schematic import draw_wall, horseshoe
-from lvwall.regional.segments import (
+from lvwall.wall.errors import RegionalError
+from lvwall.wall.segments import (
     centreline_segments,
     label_maps,
     segment_dice,

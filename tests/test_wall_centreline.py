@@ -11,14 +11,14 @@ import pytest
 from scipy import ndimage
 
 from lvwall.errors import LvwallError
-from lvwall.regional.centreline import (
+from lvwall.regional.schematic import draw_wall, horseshoe
+from lvwall.wall.centreline import (
     clean_wall_mask,
     main_wall_pixels,
     resample_by_arc_length,
     wall_centreline,
 )
-from lvwall.regional.errors import RegionalError
-from lvwall.regional.schematic import draw_wall, horseshoe
+from lvwall.wall.errors import RegionalError
 
 GEOMETRIES = [
     pytest.param({}, 5.0, id="symmetric"),

@@ -24,7 +24,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from lvwall.data.records import MODEL_SIZE
-from lvwall.regional.errors import RegionalError
+from lvwall.wall.errors import RegionalError
 
 #: Which side of the image the septum is on. In the standard A4C orientation (apex at the
 #: top) the septum is on the image left.
