@@ -32,7 +32,7 @@ from lvwall.data import hmcqu
 from lvwall.data.inputs import InputSource
 from lvwall.data.phantom import FunctionTruth, load_truth
 from lvwall.data.records import SEGMENT_NAMES, EchoRecord
-from lvwall.infer import load_segmentation_model
+from lvwall.infer import load_segmentation_model, segment_recording
 from lvwall.measure import (
     Measurements,
     endocardium,
@@ -41,7 +41,6 @@ from lvwall.measure import (
     segmental_strain,
 )
 from lvwall.measure.intervals import conformal_scale, normalised_error
-from lvwall.measure.sources import segment_for_measurement
 from lvwall.wall.segments import split_wall
 
 #: Weights of the Eulerian estimate compared by --shares, and the AUROC every segment keeps.
@@ -77,7 +76,7 @@ def measure_dataset(root: Path, model_path: Path | None, predict: bool) -> list[
         predicted = None
         if model is not None:
             source = InputSource(hmcqu.video_path(layout, record.echo), record.echo)
-            found = segment_for_measurement(source, model)
+            found = segment_recording(source, model)
             predicted = measure_recording(
                 found.masks, found.probabilities, spacing_mm=spacing, frame_size=size
             )

@@ -73,7 +73,7 @@ def main() -> None:
 
         def post_process() -> list[SegmentedFrame]:
             out = []
-            for frame, probability in zip(frames, probabilities, strict=True):
+            for frame, grey, probability in zip(frames, greys, probabilities, strict=True):
                 original = cv2.resize(probability, (recording.width, recording.height))
                 out.append(
                     SegmentedFrame(
@@ -81,6 +81,7 @@ def main() -> None:
                         probability,
                         (probability >= model.threshold).astype(np.uint8),
                         (original >= model.threshold).astype(np.uint8),
+                        grey,
                     )
                 )
             return out

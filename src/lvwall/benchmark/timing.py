@@ -182,9 +182,10 @@ def measure_video(model: SegmentationModel, video: Path) -> int:
     """``lvwall measure`` on one video without writing: segmented (probability maps and
     quality kept), then volumes, EF and strain with their intervals; its frame count."""
     from lvwall.data.inputs import discover
-    from lvwall.measure.sources import segment_for_measurement
+    from lvwall.infer import segment_recording
+    from lvwall.measure import measure_segmented
 
     (source,) = discover([video])
-    read = segment_for_measurement(source, model)
-    read.measure()
-    return len(read.masks)
+    recording = segment_recording(source, model)
+    measure_segmented(recording)
+    return len(recording.masks)

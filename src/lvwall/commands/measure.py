@@ -14,8 +14,8 @@ from lvwall.commands._options import model_option
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from lvwall.infer import SegmentedRecording
     from lvwall.measure.result import Measurements
-    from lvwall.measure.sources import MeasurementInput
 
 
 def _positive_spacing(value: float | None) -> float | None:
@@ -58,14 +58,14 @@ def command(
     from lvwall.atomic import check_output_dir
     from lvwall.commands._console import FrameProgress
     from lvwall.data.inputs import discover
-    from lvwall.measure.sources import read_predicted_masks, segment_for_measurement
+    from lvwall.infer import read_masks_npz, segment_recording
 
     console = Console(stderr=True)
     check_output_dir(out)
     npz_inputs = [path for path in inputs if path.suffix.lower() == ".npz"]
     sources = discover([path for path in inputs if path.suffix.lower() != ".npz"])
-    jobs: list[tuple[Path, Callable[[], MeasurementInput]]] = [
-        (path, lambda path=path: read_predicted_masks(path)) for path in npz_inputs
+    jobs: list[tuple[Path, Callable[[], SegmentedRecording]]] = [
+        (path, lambda path=path: read_masks_npz(path)) for path in npz_inputs
     ]
     if sources:
         from lvwall.infer import load_segmentation_model
@@ -76,7 +76,7 @@ def command(
         jobs += [
             (
                 source.path,
-                lambda source=source: segment_for_measurement(source, segmentation_model, progress),
+                lambda source=source: segment_recording(source, segmentation_model, progress),
             )
             for source in sources
         ]
@@ -103,18 +103,19 @@ class _Outcome:
 
 def _measure(
     path: Path,
-    read: Callable[[], MeasurementInput],
+    read: Callable[[], SegmentedRecording],
     out: Path,
     spacing: float | None,
     console: Console,
 ) -> _Outcome:
     from lvwall.errors import LvwallError
+    from lvwall.measure import measure_segmented
     from lvwall.measure.outputs import write_outputs
 
     try:
         recording = read()
         with console.status(f"measuring {recording.name}"):
-            measurements = recording.measure(spacing_mm=spacing)
+            measurements = measure_segmented(recording, spacing_mm=spacing)
             paths = write_outputs(measurements, out / recording.name)
     except LvwallError as error:
         return _Outcome(path, error=str(error))

@@ -13,6 +13,8 @@ from lvwall.commands._options import model_option
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from lvwall.commands._console import FrameProgress
+    from lvwall.infer import SegmentedRecording
     from lvwall.measure.result import Measurements
     from lvwall.regional.analysis import RegionalAnalysis
 
@@ -69,11 +71,11 @@ def command(
 
     from lvwall.atomic import check_output_dir
     from lvwall.commands._console import FrameProgress
-    from lvwall.measure import measure_recording
+    from lvwall.infer import read_masks_npz
+    from lvwall.measure import measure_segmented
     from lvwall.measure.outputs import write_measurement_files
     from lvwall.regional.analysis import Thresholds, analyse_cycle, write_outputs
     from lvwall.regional.mi import DEFAULT_SCORE, SCORES
-    from lvwall.regional.sources import read_masks_npz, segment_recording
 
     console = Console(stderr=True)
     check_output_dir(out)
@@ -90,7 +92,7 @@ def command(
         masks = read_masks_npz(recording)
     else:
         with FrameProgress(console, verb="segmenting") as progress:
-            masks = segment_recording(recording, model, progress=progress)
+            masks = _segment_one(recording, model, progress)
     cycle = masks.cycle(start, end, recording)
     with console.status(f"splitting {len(cycle.masks)} frames into the six segments"):
         analysis = analyse_cycle(
@@ -101,22 +103,34 @@ def command(
             source=str(recording),
             excluded=cycle.flagged,
         )
-        reference = cycle.frames[0] if cycle.frames is not None else cycle.masks[0] * 0.5
+        reference = cycle.greys[0] if cycle.greys is not None else cycle.masks[0] * 0.5
         paths = write_outputs(analysis, out / cycle.name, reference, title=cycle.name)
     with console.status("measuring volumes, EF and strain"):
-        measurements = measure_recording(
-            cycle.masks,
-            cycle.probabilities,
-            spacing_mm=cycle.spacing_mm,
-            frame_size=cycle.frame_size,
-            frame_flags=cycle.frame_flags,
-            septal_side=septal_side.value,
-            name=cycle.name,
-        )
+        measurements = measure_segmented(cycle, septal_side=septal_side.value)
         write_measurement_files(measurements, out / cycle.name)
     _warn_held(console, analysis, cycle.frame_flags)
     _print_table(analysis, measurements, cycle.name)
     console.print(f"results: {paths['table'].parent}", highlight=False)
+
+
+def _segment_one(
+    path: Path, model_path: Path | None, progress: FrameProgress
+) -> SegmentedRecording:
+    """Segment the one recording at ``path`` with the model at ``model_path`` (the bundled
+    one when ``None``); :class:`DataError` if ``path`` holds several or a single frame."""
+    from lvwall.data.inputs import discover
+    from lvwall.errors import DataError
+    from lvwall.infer import load_segmentation_model, segment_recording
+
+    sources = discover([path])
+    if len(sources) != 1:
+        raise DataError(
+            path, f"holds {len(sources)} recordings; regional analysis takes one at a time"
+        )
+    segmented = segment_recording(sources[0], load_segmentation_model(model_path), progress)
+    if len(segmented.masks) < 2:
+        raise DataError(path, "has 1 frame; motion needs a cycle of at least two")
+    return segmented
 
 
 def _warn_held(

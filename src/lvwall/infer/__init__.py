@@ -4,6 +4,7 @@ and the writers.
 * :mod:`~lvwall.infer.backends`: how the network runs (:data:`BACKENDS`) and loading a model;
 * :mod:`~lvwall.infer.postprocess`: test-time augmentation, temporal smoothing, mask filters;
 * :mod:`~lvwall.infer.pipeline`: one recording's frames, streamed through the network;
+* :mod:`~lvwall.infer.segmented`: one segmented recording, the type every analysis takes;
 * :mod:`~lvwall.infer.writers`: what is written per recording (:data:`OUTPUT_WRITERS`);
 * :mod:`~lvwall.infer.batch`: many inputs into one folder, each outcome reported.
 """
@@ -26,6 +27,12 @@ from lvwall.infer.postprocess import (
     FlipAverage,
     keep_largest_component,
 )
+from lvwall.infer.segmented import (
+    SegmentedCollector,
+    SegmentedRecording,
+    read_masks_npz,
+    segment_recording,
+)
 from lvwall.infer.writers import OUTPUT_FILES, OUTPUT_WRITERS, overlay
 
 __all__ = [
@@ -44,13 +51,17 @@ __all__ = [
     "PredictProgress",
     "Predictor",
     "SegmentationModel",
+    "SegmentedCollector",
     "SegmentedFrame",
+    "SegmentedRecording",
     "TorchPredictor",
     "keep_largest_component",
     "load_segmentation_model",
     "network_inputs",
     "overlay",
     "predict_sources",
+    "read_masks_npz",
     "segment_frames",
+    "segment_recording",
     "share",
 ]

@@ -65,13 +65,16 @@ class PredictOptions:
 @dataclass(frozen=True)
 class SegmentedFrame:
     """One frame's result: the decoded RGB ``image``, the model-size ``probability``, binary
-    masks (uint8 {0, 1}) at model size and at the frame's own size, and the frame's quality
-    (score, flags and reasons; ``None`` with quality control off)."""
+    masks (uint8 {0, 1}) at model size and at the frame's own size, the model-size ``grey``
+    frame (float32 in [0, 1], :func:`~lvwall.data.preprocess.prepare_frame`, before the
+    sector is applied) and the frame's quality (score, flags and reasons; ``None`` with
+    quality control off)."""
 
     image: np.ndarray
     probability: np.ndarray
     mask: np.ndarray
     mask_original: np.ndarray
+    grey: np.ndarray
     quality: FrameQuality | None = None
 
     @property
@@ -165,6 +168,7 @@ def _segment_inputs(
             probability=probability,
             mask=mask,
             mask_original=mask_filter((original >= threshold).astype(np.uint8)),
+            grey=grey,
             quality=None if control is None else control.assess(grey, probability, mask, sector),
         )
 

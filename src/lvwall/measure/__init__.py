@@ -10,9 +10,8 @@ probability maps for intervals and the video frame's pixel spacing for millilitr
     result.missing                           # {json key: why it is missing}
     write_outputs(result, "out/echo")        # measurements.json, .csv and .png
 
-or straight from a recording or a ``lvwall predict`` masks.npz with
-:func:`lvwall.measure.sources.segment_for_measurement` /
-:func:`lvwall.measure.sources.read_predicted_masks`. Methods and the JSON fields are
+or from a :class:`lvwall.infer.SegmentedRecording` (a recording segmented now, or a
+``lvwall predict`` masks.npz) with :func:`measure_segmented`. Methods and the JSON fields are
 described in docs/measure.md.
 """
 
@@ -20,7 +19,7 @@ from lvwall.measure.contour import Endocardium, endocardium
 from lvwall.measure.intervals import Interval
 from lvwall.measure.outputs import OUTPUT_FILES, write_outputs
 from lvwall.measure.phases import Cycle, NoCycleError, select_cycle
-from lvwall.measure.recording import measure_recording
+from lvwall.measure.recording import measure_recording, measure_segmented
 from lvwall.measure.result import Measurements, QualitySummary
 from lvwall.measure.scale import PixelScale, pixel_scale
 from lvwall.measure.strain import segmental_strain, strain_percent
@@ -40,6 +39,7 @@ __all__ = [
     "ejection_fraction",
     "endocardium",
     "measure_recording",
+    "measure_segmented",
     "pixel_scale",
     "segmental_strain",
     "select_cycle",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ from lvwall.measure.strain import segmental_strain, strain_percent
 from lvwall.measure.volumes import area_length_volume, disc_volume, ejection_fraction
 from lvwall.wall.errors import RegionalError
 from lvwall.wall.segments import split_wall
+
+if TYPE_CHECKING:
+    from lvwall.infer import SegmentedRecording
 
 #: The numbers of a cycle, by their JSON key; segments report under ``segments.<NAME>``.
 NUMBER_KEYS: tuple[str, ...] = (
@@ -113,6 +117,25 @@ def _numbers(ed: Endocardium, es: Endocardium, scale: PixelScale) -> _CycleNumbe
         ef_area_length=ejection_fraction(edv_al, esv_al),
         gls=float(strain_percent(es.length, ed.length)),
         strain=segmental_strain(ed, es),
+    )
+
+
+def measure_segmented(
+    recording: SegmentedRecording,
+    spacing_mm: float | tuple[float, float] | None = None,
+    septal_side: str = "left",
+) -> Measurements:
+    """:func:`measure_recording` of a segmented recording, with everything it knows (masks,
+    probabilities, frame size, pixel spacing, quality flags); ``spacing_mm`` (mm per pixel)
+    replaces the recording's own pixel spacing where given."""
+    return measure_recording(
+        recording.masks,
+        recording.probabilities,
+        spacing_mm=spacing_mm or recording.spacing_mm,
+        frame_size=recording.frame_size,
+        frame_flags=recording.frame_flags,
+        septal_side=septal_side,
+        name=recording.name,
     )
 
 

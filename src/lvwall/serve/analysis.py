@@ -26,19 +26,18 @@ import numpy as np
 
 from lvwall.atomic import to_plain
 from lvwall.data.inputs import InputSource
-from lvwall.data.preprocess import prepare_frame
 from lvwall.data.records import SEGMENT_NAMES
 from lvwall.infer import (
     OUTPUT_WRITERS,
     PredictOptions,
     SegmentationModel,
+    SegmentedCollector,
     SegmentedFrame,
     segment_frames,
 )
 from lvwall.infer.writers import DEFAULT_FPS
-from lvwall.measure import Cycle, measure_recording
+from lvwall.measure import Cycle, measure_segmented
 from lvwall.measure import write_outputs as write_measurements
-from lvwall.quality import FrameQuality
 from lvwall.regional import Thresholds, analyse_cycle
 from lvwall.regional import write_outputs as write_regional
 from lvwall.regional.mi import DEFAULT_SCORE
@@ -71,28 +70,13 @@ class Analysis:
     files: dict[str, Path]
 
 
-@dataclass
-class _Segmented:
-    """What is kept of each segmented frame on its way to predict's writer."""
-
-    masks: list[np.ndarray]
-    probabilities: list[np.ndarray]
-    masks_original: list[np.ndarray]
-    greys: list[np.ndarray]
-    qualities: list[FrameQuality | None]
-
-    def keep(
-        self, frames: Iterator[SegmentedFrame], size: int, progress: AnalysisProgress | None
-    ) -> Iterator[SegmentedFrame]:
-        for frame in frames:
-            self.masks.append(frame.mask)
-            self.probabilities.append(frame.probability)
-            self.masks_original.append(frame.mask_original)
-            self.greys.append(prepare_frame(frame.image, size))
-            self.qualities.append(frame.quality)
-            if progress is not None:
-                progress.advance()
-            yield frame
+def _keep_original_masks(
+    frames: Iterator[SegmentedFrame], kept: list[np.ndarray]
+) -> Iterator[SegmentedFrame]:
+    """Yield ``frames``, keeping their frame-size masks for the page's overlay video."""
+    for frame in frames:
+        kept.append(frame.mask_original)
+        yield frame
 
 
 def analyse(
@@ -115,24 +99,20 @@ def analyse(
     name = recording.name
     if progress is not None:
         progress.stage("segmenting", recording.n_frames)
-    kept = _Segmented([], [], [], [], [])
-    segmented = kept.keep(
-        segment_frames(recording.frames(), model, PredictOptions()), model.image_size, progress
+    collector = SegmentedCollector(recording, progress)
+    masks_original: list[np.ndarray] = []
+    frames = _keep_original_masks(
+        collector.keep(segment_frames(recording.frames(), model, PredictOptions())),
+        masks_original,
     )
-    predict_dir = OUTPUT_WRITERS["npz"].write(recording, segmented, out_dir / PREDICT)
-    masks = np.stack(kept.masks)
-    quality = RecordingQuality.of(kept.qualities)
+    predict_dir = OUTPUT_WRITERS["npz"].write(recording, frames, out_dir / PREDICT)
+    segmented = collector.result()
+    masks = segmented.masks
+    quality = RecordingQuality.of(segmented.qualities)
 
     if progress is not None:
         progress.stage("measuring")
-    measurements = measure_recording(
-        masks,
-        np.stack(kept.probabilities),
-        spacing_mm=recording.pixel_spacing_mm,
-        frame_size=(recording.height, recording.width),
-        frame_flags=quality.frame_flags,
-        name=name,
-    )
+    measurements = measure_segmented(segmented)
     measure_paths = write_measurements(measurements, out_dir / MEASURE / name)
 
     if progress is not None:
@@ -140,7 +120,7 @@ def analyse(
     score = thresholds.score if thresholds is not None else DEFAULT_SCORE
     regional, regional_paths = _regional(
         masks,
-        kept.greys,
+        segmented.greys,
         measurements.cycle,
         quality.flagged,
         (out_dir / REGIONAL / name, name),
@@ -155,7 +135,7 @@ def analyse(
         video,
         _counted(
             overlay_frames(
-                recording.frames(), kept.masks_original, _overlay_labels(masks), quality.frame_flags
+                recording.frames(), masks_original, _overlay_labels(masks), quality.frame_flags
             ),
             progress,
         ),
@@ -203,7 +183,7 @@ def _counted(
 
 def _regional(
     masks: np.ndarray,
-    greys: list[np.ndarray],
+    greys: np.ndarray,
     cycle: Cycle | None,
     flagged: list[int],
     where: tuple[Path, str],

@@ -1,0 +1,189 @@
+"""One segmented recording: what measurement, regional analysis and the page take.
+
+A :class:`SegmentedRecording` holds a recording's model-size wall masks and what else is
+known of it: the grey frames they were predicted on, the model's probabilities, each frame's
+quality, the video frame's size and pixel spacing. It comes from segmenting a recording now
+(:func:`segment_recording`, or :class:`SegmentedCollector` beside a writer) or from a
+``masks.npz`` that ``lvwall predict`` wrote (:func:`read_masks_npz`), which holds masks only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from lvwall.errors import DataError
+from lvwall.infer.pipeline import PredictOptions, SegmentedFrame, segment_frames
+from lvwall.infer.writers import npz_shape
+
+if TYPE_CHECKING:
+    from lvwall.data.inputs import InputSource, Recording
+    from lvwall.infer.backends import SegmentationModel
+    from lvwall.infer.batch import PredictProgress
+    from lvwall.quality import FrameQuality
+
+#: Keys of a masks NPZ, in order of preference: ``lvwall predict``'s model-size masks, then
+#: a plain ``masks`` array.
+MASK_KEYS: tuple[str, ...] = ("model", "masks")
+#: The key of ``lvwall predict``'s masks at the video frame's own size (their shape gives
+#: the frame's).
+ORIGINAL_KEY = "original"
+
+
+class FrameCounter(Protocol):
+    """Told after each frame is segmented (a progress bar, say)."""
+
+    def advance(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SegmentedRecording:
+    """A recording's wall masks, uint8 (T, H, W) in {0, 1} at model size, and what else is
+    known of it.
+
+    ``greys`` (float32 (T, H, W) in [0, 1], the frames the masks were predicted on),
+    ``probabilities`` (float32 (T, H, W), the model's) and ``qualities`` (each frame's
+    quality control) are ``None`` when only masks were read; ``frame_size`` is the video
+    frame's (height, width) and ``spacing_mm`` its (row, column) pixel size, ``None`` where
+    unknown; ``path`` the file it came from.
+    """
+
+    name: str
+    masks: np.ndarray
+    greys: np.ndarray | None = None
+    probabilities: np.ndarray | None = None
+    qualities: tuple[FrameQuality | None, ...] | None = None
+    frame_size: tuple[int, int] | None = None
+    spacing_mm: tuple[float, float] | None = None
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def frame_flags(self) -> list[tuple[str, ...]] | None:
+        """Each frame's failed quality checks, or ``None`` when quality was not checked."""
+        if self.qualities is None or any(quality is None for quality in self.qualities):
+            return None
+        return [quality.flags for quality in self.qualities]
+
+    @property
+    def flagged(self) -> list[int]:
+        """0-based indices of the frames quality control flagged."""
+        return [index for index, flags in enumerate(self.frame_flags or []) if flags]
+
+    def cycle(self, start: int, end: int | None, source: str | Path) -> SegmentedRecording:
+        """Frames ``start`` .. ``end`` (1-based, inclusive, as in HMC-QU's A4C.xlsx).
+
+        :class:`DataError` (naming ``source``) when the range does not fit the recording or
+        holds fewer than two frames.
+        """
+        n_frames = len(self.masks)
+        end = n_frames if end is None else end
+        if not 1 <= start < end <= n_frames:
+            raise DataError(
+                source,
+                f"has {n_frames} frames, so the cycle --start {start} --end {end} does not "
+                "fit (need 1 <= start < end <= frames)",
+            )
+        part = slice(start - 1, end)
+        return dataclasses.replace(
+            self,
+            masks=self.masks[part],
+            greys=None if self.greys is None else self.greys[part],
+            probabilities=None if self.probabilities is None else self.probabilities[part],
+            qualities=None if self.qualities is None else self.qualities[part],
+        )
+
+
+class SegmentedCollector:
+    """Keeps what a :class:`SegmentedRecording` needs of each frame as frames stream past
+    (to a writer, say), and builds it at the end."""
+
+    def __init__(self, recording: Recording, progress: FrameCounter | None = None) -> None:
+        self.recording = recording
+        self.progress = progress
+        self._frames: list[tuple[np.ndarray, np.ndarray, np.ndarray, FrameQuality | None]] = []
+
+    def keep(self, frames: Iterable[SegmentedFrame]) -> Iterator[SegmentedFrame]:
+        """Yield ``frames`` unchanged, keeping their model-size parts."""
+        for frame in frames:
+            self._frames.append((frame.mask, frame.grey, frame.probability, frame.quality))
+            if self.progress is not None:
+                self.progress.advance()
+            yield frame
+
+    def result(self) -> SegmentedRecording:
+        """The recording of every frame kept so far; :class:`DataError` if there was none."""
+        if not self._frames:
+            raise DataError(self.recording.path, "holds no frames")
+        masks, greys, probabilities, qualities = zip(*self._frames, strict=True)
+        return SegmentedRecording(
+            name=self.recording.name,
+            masks=np.stack(masks),
+            greys=np.stack(greys),
+            probabilities=np.stack(probabilities),
+            qualities=tuple(qualities),
+            frame_size=(self.recording.height, self.recording.width),
+            spacing_mm=self.recording.pixel_spacing_mm,
+            path=self.recording.path,
+        )
+
+
+def segment_recording(
+    source: InputSource,
+    model: SegmentationModel,
+    progress: PredictProgress | None = None,
+    options: PredictOptions | None = None,
+) -> SegmentedRecording:
+    """Segment every frame of a recording with ``lvwall predict``'s pipeline (its default
+    options unless ``options`` says otherwise); ``progress`` is told when the recording
+    starts and after each frame."""
+    recording = source.open()
+    if progress is not None:
+        progress.start(recording)
+    collector = SegmentedCollector(recording, progress)
+    for _ in collector.keep(segment_frames(recording.frames(), model, options or PredictOptions())):
+        pass
+    return collector.result()
+
+
+def read_masks_npz(path: str | Path) -> SegmentedRecording:
+    """Masks from an NPZ file: key ``model`` (``lvwall predict``) or ``masks``, (T, H, W),
+    with the frame size where ``lvwall predict`` also stored the masks at the frame's own
+    size.
+
+    A ``masks.npz`` inside ``lvwall predict``'s ``OUT/<name>/`` folder is named after that
+    folder; any other file after its stem.
+    """
+    path = Path(path)
+    try:
+        with np.load(path) as archive:
+            key = next((k for k in MASK_KEYS if k in archive.files), None)
+            if key is None:
+                raise DataError(
+                    path, f"holds no wall masks (expected an array named {' or '.join(MASK_KEYS)})"
+                )
+            masks = archive[key]
+    except FileNotFoundError:
+        raise DataError(path, "does not exist") from None
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise DataError(path, f"is not a readable NPZ file ({error})") from None
+    if masks.ndim != 3 or masks.shape[0] < 2:
+        raise DataError(path, f"masks must be (frames >= 2, H, W), got shape {masks.shape}")
+    name = path.parent.name if path.name == "masks.npz" and path.parent.name else path.stem
+    return SegmentedRecording(
+        name=name,
+        masks=(masks > 0).astype(np.uint8),
+        frame_size=_original_frame_size(path),
+        path=path,
+    )
+
+
+def _original_frame_size(path: Path) -> tuple[int, int] | None:
+    """(height, width) of the ``original`` masks of an NPZ, read from the array's header."""
+    shape = npz_shape(path, ORIGINAL_KEY)
+    return (shape[1], shape[2]) if shape is not None and len(shape) == 3 else None
