@@ -1,17 +1,26 @@
-"""The ``lvwall`` command line: one sub-command per module in :mod:`lvwall.commands`."""
+"""The ``lvwall`` command line: one sub-command per module in :mod:`lvwall.commands`.
+
+A command's module is imported only when that command runs: ``lvwall --help`` lists the
+commands from their docstrings, read from the source without importing it, so that listing
+them does not load PyTorch.
+"""
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib
 import inspect
 import pkgutil
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from lvwall import __version__, commands
 from lvwall.atomic import os_reason
@@ -64,10 +73,71 @@ def _version(value: bool) -> None:
 SUMMARY = "Segment, explain and analyse the LV wall in apical 4- and 2-chamber echocardiography."
 
 
+def command_modules() -> dict[str, str]:
+    """The module of each command by its name (``regional_eval``: ``regional-eval``)."""
+    return {
+        info.name.replace("_", "-"): f"{commands.__name__}.{info.name}"
+        for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name)
+        if not info.name.startswith("_")
+    }
+
+
+def single_command(name: str, command: Callable[..., Any]) -> click.Command:
+    """``command`` as a Click command called ``name``, with lvwall's error handling."""
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command(name, help=help_text(command))(user_errors(command))
+    return typer.main.get_command(app)
+
+
+class LazyCommand(click.Command):
+    """A command known by its help alone until it runs: then its module is imported and the
+    real command parses the arguments."""
+
+    def __init__(self, name: str, module: str) -> None:
+        super().__init__(name, help=_source_help(module))
+        self.module = module
+
+    @functools.cached_property
+    def real(self) -> click.Command:
+        return single_command(self.name, importlib.import_module(self.module).command)
+
+    def make_context(self, info_name: str | None, args: list[str], parent=None, **extra: Any):
+        return self.real.make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return self.real.invoke(ctx)
+
+
+class LazyCommands(TyperGroup):
+    """lvwall's commands, one :class:`LazyCommand` per module of :mod:`lvwall.commands`."""
+
+    @functools.cached_property
+    def lazy(self) -> dict[str, LazyCommand]:
+        return {name: LazyCommand(name, module) for name, module in command_modules().items()}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.lazy)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self.lazy.get(cmd_name)
+
+
+def _source_help(module: str) -> str:
+    """The docstring of ``command`` in ``module``, read from its source (not imported)."""
+    path = Path(commands.__file__).parent / f"{module.rsplit('.', 1)[-1]}.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    function = next(
+        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "command"
+    )
+    paragraphs = (ast.get_docstring(function) or "").split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
 def build_app() -> typer.Typer:
     app = typer.Typer(
         name="lvwall",
         help=SUMMARY,
+        cls=LazyCommands,
         no_args_is_help=True,
         pretty_exceptions_enable=False,
         add_completion=False,
@@ -79,15 +149,8 @@ def build_app() -> typer.Typer:
             False, "--version", callback=_version, is_eager=True, help="Show the version."
         ),
     ) -> None:
-        """Segment, explain and analyse the LV wall in apical 4- and 2-chamber echo."""
+        pass
 
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        app.command(info.name.replace("_", "-"), help=help_text(module.command))(
-            user_errors(module.command)
-        )
     return app
 
 
@@ -98,11 +161,10 @@ def main() -> None:
     app(prog_name="lvwall")
 
 
-def run_single(command: Callable[..., Any]) -> None:
+def run_single(name: str) -> None:
     """Entry point for one command as its own script (``lvwall-train`` and friends)."""
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command(help=help_text(command))(user_errors(command))
-    app()
+    module = command_modules()[name]
+    single_command(f"lvwall-{name}", importlib.import_module(module).command)()
 
 
 if __name__ == "__main__":

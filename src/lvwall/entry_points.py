@@ -6,7 +6,6 @@ lists them under ``[project.scripts]``.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 from lvwall.cli import run_single
@@ -14,7 +13,7 @@ from lvwall.cli import run_single
 
 def _script(module: str) -> Callable[[], None]:
     def main() -> None:
-        run_single(importlib.import_module(f"lvwall.commands.{module}").command)
+        run_single(module.replace("_", "-"))
 
     main.__name__ = module
     return main

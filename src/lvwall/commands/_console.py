@@ -7,16 +7,17 @@ Not a command: ``lvwall.cli`` skips modules whose names start with an underscore
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
-if TYPE_CHECKING:
-    from lvwall.data.inputs import Recording
-    from lvwall.experiment.runner import ExperimentOutcome
+from lvwall.data.inputs import Recording
+from lvwall.experiment.methods import format_duration
+from lvwall.experiment.report import format_value
+from lvwall.experiment.runner import ExperimentOutcome
+from lvwall.experiment.stats import METRIC_LABELS, format_p, loss_label
+from lvwall.experiment.tuning import short_kwargs
 
 
 class FrameProgress:
@@ -70,8 +71,6 @@ class ExperimentProgress:
         self.done += runs
 
     def start(self, fold: int, n_folds: int, loss: str, loss_kwargs: dict[str, float]) -> None:
-        from lvwall.experiment.methods import format_duration
-        from lvwall.experiment.tuning import short_kwargs
 
         remaining = self.total_runs - self.done
         eta = (
@@ -97,8 +96,6 @@ class ExperimentProgress:
 
 def print_experiment_outcome(outcome: ExperimentOutcome, console: Console) -> None:
     """The summary table, the verdicts and where the report is."""
-    from lvwall.experiment.report import format_value
-    from lvwall.experiment.stats import METRIC_LABELS, format_p, loss_label
 
     results = outcome.results
     table = Table(title=f"{results.n_recordings} recordings, mean ± SD (95% CIs in the report)")

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import numpy as np
 import typer
+from rich.console import Console
+from rich.table import Table
 
-from lvwall.benchmark.timing import VIDEO_FRAMES
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from lvwall.infer import SegmentationModel
+from lvwall.benchmark.timing import (
+    VIDEO_FRAMES,
+    machine_facts,
+    measure_video,
+    median_seconds,
+    native_bf16,
+    predict_video,
+    synthetic_echo_video,
+)
+from lvwall.data.inputs import discover
+from lvwall.errors import ModelError
+from lvwall.infer import BACKENDS, PredictOptions, SegmentationModel, load_segmentation_model
+from lvwall.model import DEFAULT_PRESET, PRESETS, build_model
+from lvwall.model.bundled import default_model_paths
+from lvwall.model.checkpoint import save_model
 
 #: Batch size of the batched model-only measurement and of the end-to-end pipeline.
 BATCH_SIZE = 8
@@ -69,13 +82,6 @@ def command(
     Times the bundled (or --model) model and each --preset with random weights (speed does
     not depend on the weights), on each backend; every figure is a median of --repeats runs.
     """
-    import json
-    import tempfile
-
-    from rich.console import Console
-
-    from lvwall.benchmark.timing import machine_facts, synthetic_echo_video
-    from lvwall.infer import BACKENDS
 
     console = Console(stderr=True)
     if backends is None:
@@ -114,17 +120,12 @@ def command(
 
 def default_backends() -> list[str]:
     """ONNX Runtime and PyTorch, and PyTorch in bfloat16 where it runs natively."""
-    from lvwall.benchmark.timing import native_bf16
 
     return ["onnx", "torch", *(["torch-bf16"] if native_bf16() else [])]
 
 
 def _candidates(model: Path | None, presets: list[str], work: Path) -> list[tuple[str, Path]]:
     """(label, model file) pairs: the chosen or bundled model, then random-weight presets."""
-    from lvwall.errors import ModelError
-    from lvwall.model import DEFAULT_PRESET, PRESETS, build_model
-    from lvwall.model.bundled import default_model_paths
-    from lvwall.model.checkpoint import save_model
 
     candidates: list[tuple[str, Path]] = []
     if model is not None:
@@ -153,12 +154,6 @@ def _measure(
     budget: float,
     threads: int | None,
 ) -> Measurement | None:
-    import numpy as np
-
-    from lvwall.benchmark.timing import measure_video, median_seconds, predict_video
-    from lvwall.data.inputs import discover
-    from lvwall.errors import ModelError
-    from lvwall.infer import PredictOptions, load_segmentation_model
 
     try:
         model = load_segmentation_model(path, backend, threads=threads)
@@ -199,8 +194,6 @@ def _predict_frames(model: SegmentationModel, batch: np.ndarray) -> None:
 
 
 def _print_table(results: list[Measurement], machine: dict[str, object]) -> None:
-    from rich.console import Console
-    from rich.table import Table
 
     table = Table(title="lvwall benchmark (frames per second, median)")
     for column in ("model", "backend"):

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import typer
+from rich.console import Console
+
+from lvwall.atomic import check_output_dir
+from lvwall.commands._console import ExperimentProgress, print_experiment_outcome
+from lvwall.data.phantom import write_dataset
+from lvwall.errors import LvwallError
+from lvwall.experiment.config import ExperimentConfig
+from lvwall.experiment.presets import experiment_preset
+from lvwall.experiment.runner import run_experiment
+from lvwall.threads import use_torch_threads
 
 #: Where ``lvwall demo`` writes the phantom inside its folder.
 PHANTOM_DIR = "phantom"
@@ -32,19 +44,6 @@ def command(
 ) -> None:
     """Simulate a small synthetic A4C phantom and run the whole study on it: cross-validated
     Dice vs Focal Tversky loss, statistics, figures and a self-contained HTML report."""
-    import os
-    import time
-
-    from rich.console import Console
-
-    from lvwall.atomic import check_output_dir
-    from lvwall.commands._console import ExperimentProgress, print_experiment_outcome
-    from lvwall.data.phantom import write_dataset
-    from lvwall.errors import LvwallError
-    from lvwall.experiment.config import ExperimentConfig
-    from lvwall.experiment.presets import experiment_preset
-    from lvwall.experiment.runner import run_experiment
-    from lvwall.threads import use_torch_threads
 
     use_torch_threads(threads)
     check_output_dir(out)

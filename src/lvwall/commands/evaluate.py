@@ -5,16 +5,20 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
+from lvwall.atomic import check_output_dir
 from lvwall.commands._options import view_option
-
-if TYPE_CHECKING:
-    from rich.table import Table
-
-    from lvwall.experiment.evaluate import EvaluationResult
+from lvwall.data.dataset import select_recordings
+from lvwall.data.registry import load_labelled
+from lvwall.data.splits import kfold
+from lvwall.errors import DataError, LvwallError
+from lvwall.experiment.evaluate import EvaluationResult, evaluate_model
+from lvwall.model.checkpoint import load_model
+from lvwall.quality import FAIL_BELOW
 
 #: Column titles of the printed table, by metric name.
 TITLES: dict[str, str] = {
@@ -74,15 +78,6 @@ def command(
     With --fold, the recordings are split patient-wise exactly as `lvwall train` splits them
     (same --folds and --seed) and only that fold's validation recordings are scored.
     """
-    from rich.console import Console
-
-    from lvwall.atomic import check_output_dir
-    from lvwall.data.dataset import select_recordings
-    from lvwall.data.registry import load_labelled
-    from lvwall.data.splits import kfold
-    from lvwall.errors import DataError, LvwallError
-    from lvwall.experiment.evaluate import evaluate_model
-    from lvwall.model.checkpoint import load_model
 
     if out is not None:
         check_output_dir(out)  # before the evaluation, so that a typo does not cost it
@@ -130,7 +125,6 @@ def command(
 
 def quality_line(result: EvaluationResult) -> str:
     """How well the quality score of ``lvwall predict`` predicts each frame's real Dice."""
-    from lvwall.quality import FAIL_BELOW
 
     agreement = result.quality
     if agreement is None:
@@ -145,7 +139,6 @@ def quality_line(result: EvaluationResult) -> str:
 
 def metrics_table(result: EvaluationResult, title: str = "") -> Table:
     """Every metric per recording (means over frames), then the macro and micro rows."""
-    from rich.table import Table
 
     names = [name for name in TITLES if name in result.macro]
     table = Table(title=title, caption=CAPTION)

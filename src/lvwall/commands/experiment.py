@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
+from rich.console import Console
 
+from lvwall.atomic import check_output_dir
+from lvwall.commands._console import ExperimentProgress, print_experiment_outcome
 from lvwall.commands._options import view_option
-
-if TYPE_CHECKING:
-    from lvwall.experiment.config import ExperimentConfig
+from lvwall.errors import LvwallError
+from lvwall.experiment.config import ExperimentConfig
+from lvwall.experiment.presets import DEFAULT_EXPERIMENT_PRESET
+from lvwall.experiment.runner import run_experiment
+from lvwall.threads import use_torch_threads
+from lvwall.train.run_folder import CONFIG_FILE
 
 
 def command(
@@ -44,12 +49,6 @@ def command(
     """Cross-validate the U-Net with each loss on the same patient-wise folds, tune Focal
     Tversky on the training folds only, compare the losses recording by recording (Wilcoxon)
     and write a self-contained HTML report."""
-    from rich.console import Console
-
-    from lvwall.atomic import check_output_dir
-    from lvwall.commands._console import ExperimentProgress, print_experiment_outcome
-    from lvwall.experiment.runner import run_experiment
-    from lvwall.threads import use_torch_threads
 
     use_torch_threads(threads)
     check_output_dir(out)
@@ -71,10 +70,6 @@ def requested_config(
 ) -> ExperimentConfig:
     """The config the options ask for. With ``--resume`` and no options it is the saved one;
     options given with ``--resume`` replace saved values (and the runner refuses a change)."""
-    from lvwall.errors import LvwallError
-    from lvwall.experiment.config import ExperimentConfig
-    from lvwall.experiment.presets import DEFAULT_EXPERIMENT_PRESET
-    from lvwall.train.run_folder import CONFIG_FILE
 
     saved_path = out / CONFIG_FILE
     if resume and not saved_path.is_file():

@@ -5,6 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.console import Console
+
+from lvwall.atomic import check_output_file
+from lvwall.model.bundled import ASSETS_DIR, bundle_model
+from lvwall.model.export import MAX_OPSET, MIN_OPSET, export_checkpoint
 
 
 def command(
@@ -32,11 +37,6 @@ def command(
     size (224 for HMC-QU) and returns wall probabilities; it is written only if it matches
     PyTorch within 1e-4.
     """
-    from rich.console import Console
-
-    from lvwall.atomic import check_output_file
-    from lvwall.model.bundled import ASSETS_DIR
-    from lvwall.model.export import MAX_OPSET, MIN_OPSET, export_checkpoint
 
     if onnx is None and not install_default:
         raise typer.BadParameter("give --onnx OUT.onnx, --install-default, or both")
@@ -66,8 +66,6 @@ def command(
             highlight=False,
         )
     if install_default:
-        from lvwall.model.bundled import bundle_model
-
         paths, backup = bundle_model(checkpoint)
         kept = f"; the replaced files are in {backup}" if backup else ""
         console.print(

@@ -5,17 +5,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
+from lvwall.atomic import check_output_dir
+from lvwall.commands._console import FrameProgress
 from lvwall.commands._options import model_option
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from lvwall.infer import SegmentedRecording
-    from lvwall.measure.result import Measurements
+from lvwall.data.inputs import discover
+from lvwall.errors import LvwallError
+from lvwall.infer import (
+    SegmentedRecording,
+    load_segmentation_model,
+    read_masks_npz,
+    segment_recording,
+)
+from lvwall.measure import measure_segmented
+from lvwall.measure.outputs import write_outputs
+from lvwall.measure.result import Measurements
 
 
 def _positive_spacing(value: float | None) -> float | None:
@@ -53,12 +61,6 @@ def command(
     are written as null with the reason. Every input is processed even when others fail;
     the exit code is 1 if any failed.
     """
-    from rich.console import Console
-
-    from lvwall.atomic import check_output_dir
-    from lvwall.commands._console import FrameProgress
-    from lvwall.data.inputs import discover
-    from lvwall.infer import read_masks_npz, segment_recording
 
     console = Console(stderr=True)
     check_output_dir(out)
@@ -68,8 +70,6 @@ def command(
         (path, lambda path=path: read_masks_npz(path)) for path in npz_inputs
     ]
     if sources:
-        from lvwall.infer import load_segmentation_model
-
         segmentation_model = load_segmentation_model(model)
         console.print(f"model: {segmentation_model.description}", highlight=False)
         progress = FrameProgress(console, verb="segmenting")
@@ -108,9 +108,6 @@ def _measure(
     spacing: float | None,
     console: Console,
 ) -> _Outcome:
-    from lvwall.errors import LvwallError
-    from lvwall.measure import measure_segmented
-    from lvwall.measure.outputs import write_outputs
 
     try:
         recording = read()
@@ -123,8 +120,6 @@ def _measure(
 
 
 def _print_summary(outcomes: list[_Outcome]) -> None:
-    from rich.console import Console
-    from rich.table import Table
 
     table = Table(title="lvwall measure")
     table.add_column("input", overflow="fold")

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.console import Console
+
+from lvwall.data.phantom.figure import comparison_figure
 
 _SHARED = Path("..") / "shared" / "data"
 
@@ -28,9 +31,6 @@ def command(
 
     Real references that are absent are left out, with a note.
     """
-    from rich.console import Console
-
-    from lvwall.data.phantom.figure import comparison_figure
 
     if out.suffix.lower() != ".png":
         raise typer.BadParameter(f"{out} must end in .png", param_hint="OUT")

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
+from lvwall.atomic import check_output_dir
+from lvwall.commands._console import FrameProgress
 from lvwall.commands._options import model_option
-
-if TYPE_CHECKING:
-    from lvwall.infer import Outcome
+from lvwall.data.inputs import discover
+from lvwall.errors import LvwallError
+from lvwall.infer import (
+    SUMMARY_FILE,
+    Outcome,
+    PredictOptions,
+    load_segmentation_model,
+    predict_sources,
+    share,
+)
 
 
 class Backend(str, Enum):
@@ -97,19 +107,6 @@ def command(
     --num-parts N --part-id K processes the K-th of N deterministic shares of the inputs, so
     that N machines (e.g. a SLURM array) split one batch into one OUT without coordination.
     """
-    from rich.console import Console
-
-    from lvwall.atomic import check_output_dir
-    from lvwall.commands._console import FrameProgress
-    from lvwall.data.inputs import discover
-    from lvwall.errors import LvwallError
-    from lvwall.infer import (
-        SUMMARY_FILE,
-        PredictOptions,
-        load_segmentation_model,
-        predict_sources,
-        share,
-    )
 
     if part_id >= num_parts:
         raise typer.BadParameter(
@@ -157,8 +154,6 @@ def command(
 
 
 def _print_summary(outcomes: list[Outcome]) -> None:
-    from rich.console import Console
-    from rich.table import Table
 
     table = Table(title="lvwall predict")
     table.add_column("input", overflow="fold")

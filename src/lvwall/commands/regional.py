@@ -4,19 +4,27 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
+from lvwall.atomic import check_output_dir
+from lvwall.commands._console import FrameProgress
 from lvwall.commands._options import model_option
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from lvwall.commands._console import FrameProgress
-    from lvwall.infer import SegmentedRecording
-    from lvwall.measure.result import Measurements
-    from lvwall.regional.analysis import RegionalAnalysis
+from lvwall.data.inputs import discover
+from lvwall.errors import DataError
+from lvwall.infer import (
+    SegmentedRecording,
+    load_segmentation_model,
+    read_masks_npz,
+    segment_recording,
+)
+from lvwall.measure import measure_segmented
+from lvwall.measure.outputs import write_measurement_files
+from lvwall.measure.result import Measurements
+from lvwall.regional.analysis import RegionalAnalysis, Thresholds, analyse_cycle, write_outputs
+from lvwall.regional.mi import DEFAULT_SCORE, SCORES
 
 
 class SeptalSide(str, Enum):
@@ -67,15 +75,6 @@ def command(
     With --thresholds, segments whose motion score falls below the learned threshold are
     flagged hypokinetic (possible MI).
     """
-    from rich.console import Console
-
-    from lvwall.atomic import check_output_dir
-    from lvwall.commands._console import FrameProgress
-    from lvwall.infer import read_masks_npz
-    from lvwall.measure import measure_segmented
-    from lvwall.measure.outputs import write_measurement_files
-    from lvwall.regional.analysis import Thresholds, analyse_cycle, write_outputs
-    from lvwall.regional.mi import DEFAULT_SCORE, SCORES
 
     console = Console(stderr=True)
     check_output_dir(out)
@@ -118,9 +117,6 @@ def _segment_one(
 ) -> SegmentedRecording:
     """Segment the one recording at ``path`` with the model at ``model_path`` (the bundled
     one when ``None``); :class:`DataError` if ``path`` holds several or a single frame."""
-    from lvwall.data.inputs import discover
-    from lvwall.errors import DataError
-    from lvwall.infer import load_segmentation_model, segment_recording
 
     sources = discover([path])
     if len(sources) != 1:
@@ -161,8 +157,6 @@ def _warn_held(
 
 
 def _print_table(analysis: RegionalAnalysis, measurements: Measurements, name: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
 
     table = Table(title=f"lvwall regional: {name}")
     table.add_column("segment")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import pandas as pd
 import typer
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
 
+from lvwall.atomic import check_output_dir, write_text
 from lvwall.commands.regional import SeptalSide
-
-if TYPE_CHECKING:
-    import pandas as pd
-    from rich.table import Table
-
+from lvwall.regional.analysis import Thresholds
+from lvwall.regional.evaluation import evaluate_dataset
+from lvwall.regional.mi import SCORES
 
 #: Column headers of the printed MI table, short enough for an 80-column terminal.
 SHORT_HEADERS: dict[str, str] = {
@@ -64,13 +66,6 @@ def command(
     specificity, precision and F1 are reported per segment and per recording, beside the
     published HMC-QU figures.
     """
-    from rich.console import Console
-    from rich.progress import track
-
-    from lvwall.atomic import check_output_dir, write_text
-    from lvwall.regional.analysis import Thresholds
-    from lvwall.regional.evaluation import evaluate_dataset
-    from lvwall.regional.mi import SCORES
 
     if out is not None:
         check_output_dir(out)
@@ -114,7 +109,6 @@ def command(
 
 
 def _rich_table(frame: pd.DataFrame, title: str) -> Table:
-    from rich.table import Table
 
     table = Table(title=title)
     table.add_column("")

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import typer
+import uvicorn
+from rich.console import Console
 
 from lvwall.commands._options import model_option
+from lvwall.errors import LvwallError
+from lvwall.infer import load_segmentation_model
+from lvwall.regional import Thresholds
+from lvwall.serve.app import ServeSettings, create_app
 from lvwall.serve.uploads import DEFAULT_MAX_UPLOAD_MB
 
 #: Host names of the loopback interface, the only ones a loopback server answers to.
@@ -46,15 +53,6 @@ def command(
     that is removed when the server stops (Ctrl+C). Scripts can use the same JSON API
     (POST /api/analyse with the recording as the form field 'file'; see docs/serve.md).
     """
-    import socket
-
-    import uvicorn
-    from rich.console import Console
-
-    from lvwall.errors import LvwallError
-    from lvwall.infer import load_segmentation_model
-    from lvwall.regional import Thresholds
-    from lvwall.serve.app import ServeSettings, create_app
 
     console = Console()
     learned = Thresholds.load(thresholds) if thresholds is not None else None

@@ -5,17 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
+from rich.console import Console
 
-if TYPE_CHECKING:
-    from lvwall.data.records import EchoRecord
+from lvwall.atomic import check_output_dir
+from lvwall.data.phantom import write_dataset
+from lvwall.data.records import SEGMENT_NAMES, EchoRecord
 
 
 def summarise(out: Path, records: Sequence[EchoRecord]) -> str:
     """One line: how many recordings, how many MI, and which segments carry the MI."""
-    from lvwall.data.records import SEGMENT_NAMES
 
     n_mi = sum(record.mi for record in records)
     per_segment = [
@@ -46,10 +46,6 @@ def command(
     segmental strain, so every HMC-QU command runs on it unchanged. About 45 % of recordings
     are non-MI; the others have hypokinetic runs of adjacent segments.
     """
-    from rich.console import Console
-
-    from lvwall.atomic import check_output_dir
-    from lvwall.data.phantom import write_dataset
 
     check_output_dir(out, "OUT")
     records = write_dataset(

@@ -5,6 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.console import Console
+
+from lvwall.atomic import check_output_file
+from lvwall.model.checkpoint import save_model
+from lvwall.train.soup import average_models
 
 
 def command(
@@ -21,11 +26,6 @@ def command(
     The soup is a slim model file for `lvwall predict --model`, `lvwall evaluate` and
     `lvwall export` (also `--install-default`).
     """
-    from rich.console import Console
-
-    from lvwall.atomic import check_output_file
-    from lvwall.model.checkpoint import save_model
-    from lvwall.train.soup import average_models
 
     if len(models) < 2:
         raise typer.BadParameter("give two or more models to average")

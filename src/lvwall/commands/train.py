@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
+from lightning.fabric.utilities.exceptions import MisconfigurationException
+from lightning.pytorch.utilities import rank_zero_only
+from rich.console import Console
 
 from lvwall.commands._options import view_option
-
-if TYPE_CHECKING:
-    from lvwall.train.config import TrainConfig
+from lvwall.errors import DataError, LvwallError
+from lvwall.model import build_model, count_parameters
+from lvwall.model.bundled import default_model_paths
+from lvwall.model.checkpoint import load_model
+from lvwall.threads import use_torch_threads
+from lvwall.train import fit
+from lvwall.train.config import TrainConfig
+from lvwall.train.run_folder import CONFIG_FILE, check_run_dir
 
 #: What ``--init`` takes for the bundled model.
 BUNDLED_INIT = "default"
@@ -109,16 +116,6 @@ def command(
     epoch by validation Dice is kept. OUT also gets config.yaml, metrics.csv (one row per
     epoch), metrics.json, learning_curve.png and TensorBoard logs.
     """
-    from lightning.fabric.utilities.exceptions import MisconfigurationException
-    from lightning.pytorch.utilities import rank_zero_only
-    from rich.console import Console
-
-    from lvwall.errors import DataError, LvwallError
-    from lvwall.model.bundled import default_model_paths
-    from lvwall.threads import use_torch_threads
-    from lvwall.train import fit
-    from lvwall.train.config import TrainConfig
-    from lvwall.train.run_folder import CONFIG_FILE, check_run_dir
 
     if rank_zero_only.rank == 0:
         check_run_dir(out, resume)  # before anything else: a typo must not cost a run
@@ -198,8 +195,6 @@ def command(
 
 def _model_line(settings: TrainConfig, resume: bool, out: Path) -> str:
     """What is about to train: the U-Net, its size, the loss and the budget."""
-    from lvwall.model import build_model, count_parameters
-    from lvwall.model.checkpoint import load_model
 
     if settings.init_checkpoint is not None:
         model, _ = load_model(settings.init_checkpoint)
