@@ -44,7 +44,7 @@ def test_json_report(tmp_path: Path) -> None:
 def test_default_backends_time_bf16_only_where_it_is_native(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, native: bool, expected: list, note: bool
 ) -> None:
-    monkeypatch.setattr(benchmarking, "native_bf16", lambda: native)
+    monkeypatch.setattr(benchmark, "native_bf16", lambda: native)
     assert benchmark.default_backends() == expected
     model = save_model(tmp_path / "tiny.safetensors", build_model(UNetConfig(widths=(4, 8))))
     result = runner.invoke(

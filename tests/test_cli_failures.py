@@ -117,7 +117,7 @@ def _out_is_a_file(command: str) -> Callable[[Place], Case]:
             "predict": ["predict", str(place.video()), "-m", str(place.onnx)],
             "evaluate": ["evaluate", str(place.weights), "--data", str(place.phantom)],
             "regional": ["regional", str(place.video()), "-m", str(place.onnx)],
-            "explain": ["explain", str(place.weights), str(place.video())],
+            "explain": ["explain", str(place.video()), "-m", str(place.weights)],
             "train": ["train", "--data", str(place.phantom)],
         }[command]
         return Case([*args, "--out", str(target)], 1, [str(target), "is a file"])
@@ -220,14 +220,14 @@ def _export(place: Place, *extra: str) -> list[str]:
 def _export_onnx_folder(place: Place) -> Case:
     folder = place.tmp / "model.onnx"
     folder.mkdir()
-    return Case(_export(place, "--onnx", str(folder)), 1, [str(folder), "must be a file"])
+    return Case(_export(place, "--out", str(folder)), 1, [str(folder), "must be a file"])
 
 
 def _export_onnx_inside_a_file(place: Place) -> Case:
     blocker = place.tmp / "notes.txt"
     blocker.write_text("a file")
     target = blocker / "model.onnx"
-    return Case(_export(place, "--onnx", str(target)), 1, [str(target), f"inside {blocker}"])
+    return Case(_export(place, "--out", str(target)), 1, [str(target), f"inside {blocker}"])
 
 
 def _absurd_widths(place: Place) -> Case:
@@ -292,10 +292,10 @@ CASES: dict[str, Callable[[Place], Case]] = {
     "resume a truncated last.ckpt": _truncated_checkpoint,
     "resume an unsafe last.ckpt": _unsafe_checkpoint,
     "export --opset 99": lambda p: Case(
-        _export(p, "--onnx", str(p.tmp / "m.onnx"), "--opset", "99"), 2, ["--opset", "13 to 20"]
+        _export(p, "--out", str(p.tmp / "m.onnx"), "--opset", "99"), 2, ["--opset", "13 to 20"]
     ),  # noqa: E501
-    "export --onnx is a folder": _export_onnx_folder,
-    "export --onnx inside a file": _export_onnx_inside_a_file,
+    "export --out is a folder": _export_onnx_folder,
+    "export --out inside a file": _export_onnx_inside_a_file,
     "export --install-default without --force": lambda p: Case(
         _export(p, "--install-default"), 2, ["--force"]
     ),  # noqa: E501
@@ -314,7 +314,7 @@ CASES: dict[str, Callable[[Place], Case]] = {
         ["--folds", "--fold 0 --folds 2"],
     ),  # noqa: E501
     "explain with an ONNX model": lambda p: Case(
-        ["explain", str(p.onnx), str(p.video()), "--out", str(p.tmp / "x")],
+        ["explain", str(p.video()), "--model", str(p.onnx), "--out", str(p.tmp / "x")],
         1,
         [str(p.onnx), "explanations need the PyTorch weights"],
     ),  # noqa: E501

@@ -60,8 +60,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def _invoke(*args: object) -> object:
-    return runner.invoke(app, ["explain", *map(str, args)])
+def _invoke(model: object, recording: object, *args: object) -> object:
+    return runner.invoke(app, ["explain", str(recording), "--model", str(model), *map(str, args)])
 
 
 def test_video_frames_get_figures_and_maps(files: dict[str, Path], tmp_path: Path) -> None:
@@ -117,16 +117,19 @@ def test_an_image_with_a_segment_target_and_the_sanity_check(
     assert not (tmp_path / "model_summary.csv").exists()
 
 
-def test_default_means_the_bundled_model(
+def test_no_model_means_the_bundled_model(
     files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import lvwall.model.bundled
+    import lvwall.explain.run
+    from lvwall.model.bundled import BundledModel
 
-    bundled = lvwall.model.bundled.BundledModel(files["model"], files["model"].with_suffix(".onnx"))
-    monkeypatch.setattr(lvwall.model.bundled, "default_model_paths", lambda: bundled)
-    result = _invoke(
-        "default", files["image"], "--out", tmp_path, "--no-receptive-fields", "--no-filters"
-    )
+    bundled = BundledModel(files["model"], files["model"].with_suffix(".onnx"))
+    monkeypatch.setattr(lvwall.explain.run, "default_model_paths", lambda: bundled)
+    result = runner.invoke(
+        app,
+        ["explain", str(files["image"]), "--out", str(tmp_path), "--no-receptive-fields",
+         "--no-filters"],
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (tmp_path / "still_f000_wall_vanilla.png").is_file()
 
@@ -214,3 +217,16 @@ def test_the_real_hmcqu_recording_with_its_sector(
     assert frame.shape == (SIZE, SIZE)
     assert frame[0, 0] == 0 and frame[0, -1] == 0  # corners lie outside the sector
     assert frame.max() > 0.3
+
+
+def test_the_former_spelling_model_then_input_still_works(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    result = runner.invoke(
+        app,
+        ["explain", str(files["model"]), str(files["image"]), "--out", str(tmp_path),
+         "--no-filters", "--no-receptive-fields"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "deprecated: explain MODEL INPUT is now explain INPUT --model MODEL" in result.output
+    assert list(tmp_path.glob("*_wall_vanilla.png"))

@@ -187,14 +187,14 @@ def test_read_onnx_meta(tmp_path: Path, content: bytes | None, expected: object)
 
 def test_cli_prints_the_difference_and_refuses_unknown_files(tmp_path: Path) -> None:
     weights = save_model(tmp_path / "m.safetensors", _tiny("grey-batchnorm"))
-    result = runner.invoke(app, ["export", str(weights), "--onnx", str(tmp_path / "m.onnx")])
+    result = runner.invoke(app, ["export", str(weights), "--out", str(tmp_path / "m.onnx")])
     assert result.exit_code == 0, result.output
     assert "max abs difference from PyTorch" in result.output
     assert (tmp_path / "m.onnx").is_file()
 
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"\x00" * 64)
-    result = runner.invoke(app, ["export", str(junk), "--onnx", str(tmp_path / "j.onnx")])
+    result = runner.invoke(app, ["export", str(junk), "--out", str(tmp_path / "j.onnx")])
     assert result.exit_code == 1
     assert str(junk) in result.output and "Traceback" not in result.output
     assert not (tmp_path / "j.onnx").exists()
@@ -204,3 +204,11 @@ def test_cli_needs_an_output(tmp_path: Path) -> None:
     weights = save_model(tmp_path / "m.safetensors", _tiny("grey-batchnorm"))
     result = runner.invoke(app, ["export", str(weights)])
     assert result.exit_code == 2
+
+
+def test_the_former_onnx_option_still_writes_with_a_deprecation(tmp_path: Path) -> None:
+    weights = save_model(tmp_path / "w.safetensors", _tiny("grey-batchnorm"))
+    result = runner.invoke(app, ["export", str(weights), "--onnx", str(tmp_path / "m.onnx")])
+    assert result.exit_code == 0, result.output
+    assert "deprecated: --onnx is now --out" in result.output
+    assert (tmp_path / "m.onnx").is_file()

@@ -124,7 +124,7 @@ def test_a_phantom_video_is_segmented_and_measured_against_its_truth(
         [ndimage.gaussian_filter(m.astype(np.float32), 1.0) for m in recording.masks]
     )
     model = SegmentationModel(_ReplayPredictor(probabilities), 0.5, 224, "replay")
-    monkeypatch.setattr("lvwall.infer.load_segmentation_model", lambda path=None: model)
+    monkeypatch.setattr("lvwall.commands.measure.load_segmentation_model", lambda path=None: model)
     truth = recording.function
     spacing = str(truth.pixel_spacing_mm[0])
     result = runner.invoke(

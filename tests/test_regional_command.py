@@ -139,7 +139,7 @@ def test_a_video_is_segmented_then_analysed_over_the_chosen_cycle(
     video = tmp_path / "echo.gif"
     write_video(video, [np.full((64, 64, 3), 40 * i, np.uint8) for i in range(5)], fps=10)
     model = SegmentationModel(_ReplayPredictor(masks), 0.5, 224, "replay")
-    monkeypatch.setattr("lvwall.infer.load_segmentation_model", lambda path=None: model)
+    monkeypatch.setattr("lvwall.commands.regional.load_segmentation_model", lambda path=None: model)
     monkeypatch.setattr(QualityControl, "assess", _verdicts({2: "fragmented"}))
     result = runner.invoke(
         app, ["regional", str(video), "-o", str(tmp_path / "out"), "--start", "2", "--end", "5"]

@@ -1,6 +1,8 @@
 """Options that several commands share, declared once so that their flags and help agree.
 
-Not a command: ``lvwall.cli`` skips modules whose names start with an underscore.
+Not a command: ``lvwall.cli`` skips modules whose names start with an underscore. Each
+helper returns a Typer option; ``what`` starts its help where the option's role differs
+between commands (what the output folder holds, what the seed draws).
 """
 
 from __future__ import annotations
@@ -8,6 +10,42 @@ from __future__ import annotations
 from typing import Any
 
 import typer
+from rich.console import Console
+
+#: The help every ``--threads`` shows.
+THREADS_HELP = "CPU threads for PyTorch and ONNX Runtime (default: every available core)."
+
+
+def out_option(what: str, *, required: bool = True, default: Any = None) -> Any:
+    """``--out``/``-o``: where a command writes; ``what`` says what goes there. Optional
+    when not ``required`` (then ``default``, ``None`` unless given)."""
+    return typer.Option(... if required else default, "--out", "-o", help=what)
+
+
+def threads_option() -> Any:
+    """``--threads``: CPU threads, at least one."""
+    return typer.Option(None, "--threads", min=1, help=THREADS_HELP)
+
+
+def seed_option(what: str, default: int | None = 0) -> Any:
+    """``--seed``: a non-negative seed; ``what`` says what it draws."""
+    return typer.Option(default, "--seed", min=0, help=f"Seed of {what}.")
+
+
+def workers_option(what: str, default: int | None) -> Any:
+    """``--workers``: how many processes (or loader workers) to use; ``what`` says which."""
+    return typer.Option(default, "--workers", min=0, help=what)
+
+
+def spacing_option() -> Any:
+    """``--spacing``: the size of one video-frame pixel in millimetres."""
+    return typer.Option(
+        None,
+        "--spacing",
+        callback=_positive_spacing,
+        help="Size of one video-frame pixel in mm (square pixels), for volumes in ml; "
+        "overrides the spacing a DICOM file records. Without either, volumes are in px3.",
+    )
 
 
 def view_option(what: str) -> Any:
@@ -28,3 +66,17 @@ def model_option(what: str = "A trained model") -> Any:
         "-m",
         help=f"{what} (.ckpt, .safetensors or .onnx); default: the bundled model.",
     )
+
+
+def deprecated(old: str, new: str) -> None:
+    """Say once on stderr that the spelling ``old`` gives way to ``new``; it still works."""
+    Console(stderr=True).print(
+        f"[yellow]deprecated:[/] {old} is now {new}; {old} will be removed in the next release",
+        highlight=False,
+    )
+
+
+def _positive_spacing(value: float | None) -> float | None:
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be a positive number of millimetres per pixel, got {value}")
+    return value

@@ -21,6 +21,7 @@ from lvwall.benchmark.timing import (
     predict_video,
     synthetic_echo_video,
 )
+from lvwall.commands._options import threads_option
 from lvwall.data.inputs import discover
 from lvwall.errors import ModelError
 from lvwall.infer import BACKENDS, PredictOptions, SegmentationModel, load_segmentation_model
@@ -72,7 +73,7 @@ def command(
     frames: int = typer.Option(
         VIDEO_FRAMES, min=1, help="Frames of the synthetic video timed end to end."
     ),
-    threads: int | None = typer.Option(None, min=1, help="CPU threads (default: all cores)."),
+    threads: int | None = threads_option(),
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Frames per second, model-only (batch 1 and 8), end to end on a synthetic 636x422

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from lvwall.atomic import check_output_dir
 from lvwall.commands._console import ExperimentProgress, print_experiment_outcome
+from lvwall.commands._options import out_option, seed_option, threads_option
 from lvwall.data.phantom import write_dataset
 from lvwall.errors import LvwallError
 from lvwall.experiment.config import ExperimentConfig
@@ -23,8 +24,10 @@ PHANTOM_DIR = "phantom"
 
 
 def command(
-    out: Path = typer.Option(
-        Path("lvwall-demo"), "--out", help="Demo folder: the phantom data, runs and report.html."
+    out: Path = out_option(
+        "Demo folder: the phantom data, runs and report.html.",
+        required=False,
+        default=Path("lvwall-demo"),
     ),
     preset: str = typer.Option(
         "quick",
@@ -34,13 +37,11 @@ def command(
     recordings: int = typer.Option(
         None, "--recordings", min=2, help="Phantom recordings to simulate (default: the preset's)."
     ),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the phantom, folds and training."),
+    seed: int = seed_option("the phantom, folds and training"),
     resume: bool = typer.Option(
         False, "--resume", help="Continue an interrupted demo in --out, reusing its phantom."
     ),
-    threads: int = typer.Option(
-        None, "--threads", min=1, help="CPU threads for PyTorch (default: every available core)."
-    ),
+    threads: int = threads_option(),
 ) -> None:
     """Simulate a small synthetic A4C phantom and run the whole study on it: cross-validated
     Dice vs Focal Tversky loss, statistics, figures and a self-contained HTML report."""

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lvwall.atomic import check_output_dir
-from lvwall.commands._options import view_option
+from lvwall.commands._options import out_option, seed_option, view_option
 from lvwall.data.dataset import select_recordings
 from lvwall.data.registry import load_labelled
 from lvwall.data.splits import kfold
@@ -56,18 +56,15 @@ def command(
     folds: int = typer.Option(
         None, "--folds", help="Number of folds (default: the run's, else 5)."
     ),
-    seed: int = typer.Option(
-        None, "--seed", help="Seed of the split (default: the run's, else 0)."
-    ),
+    seed: int = seed_option("the split (default: the run's, else 0)", default=None),
     threshold: float = typer.Option(
         None, "--threshold", help="Wall probability threshold (default: the model's, 0.5)."
     ),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Frames per forward pass."),
-    out: Path = typer.Option(
-        None,
-        "--out",
-        help="Write metrics.csv, metrics.json and quality.csv (per frame: Dice, quality "
-        "score, flags) into this folder.",
+    out: Path = out_option(
+        "Write metrics.csv, metrics.json and quality.csv (per frame: Dice, quality score, "
+        "flags) into this folder.",
+        required=False,
     ),
 ) -> None:
     """Score a model on labelled recordings: Dice, IoU, accuracy, precision, recall, F1,

@@ -9,7 +9,7 @@ from rich.console import Console
 
 from lvwall.atomic import check_output_dir
 from lvwall.commands._console import ExperimentProgress, print_experiment_outcome
-from lvwall.commands._options import view_option
+from lvwall.commands._options import out_option, seed_option, threads_option, view_option
 from lvwall.errors import LvwallError
 from lvwall.experiment.config import ExperimentConfig
 from lvwall.experiment.presets import DEFAULT_EXPERIMENT_PRESET
@@ -19,9 +19,7 @@ from lvwall.train.run_folder import CONFIG_FILE
 
 
 def command(
-    out: Path = typer.Option(
-        ..., "--out", help="Experiment folder: runs, results.csv/json, figures and report.html."
-    ),
+    out: Path = out_option("Experiment folder: runs, results.csv/json, figures and report.html."),
     data: list[Path] = typer.Option(
         None,
         "--data",
@@ -38,13 +36,11 @@ def command(
     losses: str = typer.Option(
         None, "--losses", help="Losses to compare, comma-separated (default: dice,focal-tversky)."
     ),
-    seed: int = typer.Option(None, "--seed", help="Seed of folds and training (default 0)."),
+    seed: int = seed_option("folds and training (default 0)", default=None),
     resume: bool = typer.Option(
         False, "--resume", help="Continue an interrupted experiment in --out; finished folds stay."
     ),
-    threads: int = typer.Option(
-        None, "--threads", min=1, help="CPU threads for PyTorch (default: every available core)."
-    ),
+    threads: int = threads_option(),
 ) -> None:
     """Cross-validate the U-Net with each loss on the same patient-wise folds, tune Focal
     Tversky on the training folds only, compare the losses recording by recording (Wilcoxon)

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from lvwall.atomic import check_output_dir
+from lvwall.commands._options import deprecated, model_option, out_option, threads_option
 from lvwall.data.records import MODEL_SIZE
 from lvwall.explain import run as explain_run
 from lvwall.explain.saliency import METHODS, AttributionSettings
@@ -29,23 +30,16 @@ Randomisation = _choices("Randomisation", RANDOMISATIONS)
 
 
 def command(
-    checkpoint: str = typer.Argument(
-        ...,
-        metavar="CKPT",
-        help="A trained model (.ckpt or .safetensors), or 'default' for the bundled model.",
-        show_default=False,
-    ),
-    input_path: Path = typer.Argument(
+    arguments: list[str] = typer.Argument(
         ...,
         metavar="INPUT",
         help="A video (AVI/MP4/GIF), DICOM file, image, or folder of frame images.",
         show_default=False,
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder the figures and maps go to."),
+    out: Path = out_option("Folder the figures and maps go to."),
+    model: Path | None = model_option("Model to explain, with its PyTorch weights (no .onnx)"),
     methods: list[Method] = typer.Option(
-        ["vanilla"],
-        "--method",
-        help="Saliency method; repeat for several.",
+        ["vanilla"], "--method", help="Saliency method; repeat for several."
     ),
     target: Target = typer.Option(
         Target("wall"), help="Explain the whole predicted wall or one of its six segments."
@@ -90,9 +84,7 @@ def command(
     randomisation: Randomisation = typer.Option(
         Randomisation("cascading"), help="How --sanity re-initialises the layers."
     ),
-    threads: int | None = typer.Option(
-        None, min=1, help="CPU threads for the network; default: every available core."
-    ),
+    threads: int | None = threads_option(),
 ) -> None:
     """Explain what the network looks at when it segments the LV wall.
 
@@ -111,7 +103,8 @@ def command(
     console = Console(stderr=True)
     indices = _parse_frames(frames)
     check_output_dir(out)
-    model, meta = explain_run.load_explained_model(checkpoint)
+    input_path, model_path = _input_and_model(arguments, model)
+    model, meta = explain_run.load_explained_model(model_path)
     size = int(meta.get("image_size") or MODEL_SIZE)
     cutoff = float(threshold if threshold is not None else meta["threshold"])
     name, chosen, scanned = explain_run.read_frames(input_path, indices, size, sector)
@@ -131,6 +124,16 @@ def command(
         request, input_path, name, chosen, [m.value for m in methods], extras, scanned, size
     )
     console.print(f"wrote {len(written)} files to {out}", highlight=False)
+
+
+def _input_and_model(arguments: list[str], model: Path | None) -> tuple[Path, Path | None]:
+    """INPUT, or the former spelling MODEL INPUT (with a deprecation note)."""
+    if len(arguments) == 1:
+        return Path(arguments[0]), model
+    if len(arguments) == 2 and model is None:
+        deprecated("explain MODEL INPUT", "explain INPUT --model MODEL")
+        return Path(arguments[1]), None if arguments[0] == "default" else Path(arguments[0])
+    raise typer.BadParameter("give one INPUT (and the model with --model)")
 
 
 def _parse_frames(text: str) -> list[int]:

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from lvwall.atomic import check_output_file
+from lvwall.commands._options import deprecated, out_option
 from lvwall.model.bundled import ASSETS_DIR, bundle_model
 from lvwall.model.export import MAX_OPSET, MIN_OPSET, export_checkpoint
 
@@ -16,7 +17,8 @@ def command(
     checkpoint: Path = typer.Argument(
         ..., help="A trained model: Lightning .ckpt or lvwall .safetensors.", show_default=False
     ),
-    onnx: Path | None = typer.Option(None, "--onnx", help="Where to write the ONNX model."),
+    out: Path | None = out_option("Where to write the ONNX model (.onnx).", required=False),
+    onnx: Path | None = typer.Option(None, "--onnx", hidden=True),
     opset: int = typer.Option(17, help="ONNX operator set version (13 to 20)."),
     install_default: bool = typer.Option(
         False,
@@ -38,19 +40,20 @@ def command(
     PyTorch within 1e-4.
     """
 
-    if onnx is None and not install_default:
-        raise typer.BadParameter("give --onnx OUT.onnx, --install-default, or both")
+    if onnx is not None:
+        deprecated("--onnx", "--out")
+        out = out or onnx
+    if out is None and not install_default:
+        raise typer.BadParameter("give --out OUT.onnx, --install-default, or both")
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise typer.BadParameter(
             f"the ONNX exporter writes opsets {MIN_OPSET} to {MAX_OPSET}, not {opset}",
             param_hint="--opset",
         )
-    if onnx is not None:
-        if onnx.suffix.lower() != ".onnx":
-            raise typer.BadParameter(
-                f"{onnx}: the file needs the suffix .onnx", param_hint="--onnx"
-            )
-        check_output_file(onnx, "--onnx")
+    if out is not None:
+        if out.suffix.lower() != ".onnx":
+            raise typer.BadParameter(f"{out}: the file needs the suffix .onnx", param_hint="--out")
+        check_output_file(out, "--out")
     if install_default and not force:
         raise typer.BadParameter(
             f"--install-default replaces the bundled model in {ASSETS_DIR}; add --force to "
@@ -58,8 +61,8 @@ def command(
             param_hint="--install-default",
         )
     console = Console()
-    if onnx is not None:
-        report = export_checkpoint(checkpoint, onnx, opset=opset)
+    if out is not None:
+        report = export_checkpoint(checkpoint, out, opset=opset)
         console.print(
             f"wrote {report.path} (opset {report.opset}, {report.size}x{report.size}); "
             f"max abs difference from PyTorch: {report.max_abs_diff:.2e}",

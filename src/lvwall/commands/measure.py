@@ -12,7 +12,7 @@ from rich.table import Table
 
 from lvwall.atomic import check_output_dir
 from lvwall.commands._console import FrameProgress
-from lvwall.commands._options import model_option
+from lvwall.commands._options import model_option, out_option, spacing_option
 from lvwall.data.inputs import discover
 from lvwall.errors import LvwallError
 from lvwall.infer import (
@@ -26,12 +26,6 @@ from lvwall.measure.outputs import write_outputs
 from lvwall.measure.result import Measurements
 
 
-def _positive_spacing(value: float | None) -> float | None:
-    if value is not None and not value > 0:
-        raise typer.BadParameter(f"must be a positive number of millimetres per pixel, got {value}")
-    return value
-
-
 def command(
     inputs: list[Path] = typer.Argument(
         ...,
@@ -39,17 +33,9 @@ def command(
         "to segment, or masks.npz files written by `lvwall predict`.",
         show_default=False,
     ),
-    out: Path = typer.Option(
-        ..., "--out", "-o", help="Folder for the results; each recording's go to OUT/<name>/."
-    ),
+    out: Path = out_option("Folder for the results; each recording's go to OUT/<name>/."),
     model: Path | None = model_option("Model for recordings"),
-    spacing: float | None = typer.Option(
-        None,
-        "--spacing",
-        callback=_positive_spacing,
-        help="Size of one video-frame pixel in mm (square pixels), for volumes in ml; "
-        "overrides the spacing a DICOM file records. Without either, volumes are in px3.",
-    ),
+    spacing: float | None = spacing_option(),
 ) -> None:
     """Measure LV volumes (method of discs and area-length), ejection fraction, global
     longitudinal strain and the six A4C segments' strain from the wall masks of every

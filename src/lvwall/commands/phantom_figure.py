@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from lvwall.commands._options import seed_option
 from lvwall.data.phantom.figure import comparison_figure
 
 _SHARED = Path("..") / "shared" / "data"
@@ -24,7 +25,7 @@ def command(
         "--camus",
         help="A CAMUS folder (PNG layout or original) whose first frame and wall mask to show.",
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the first phantom recording shown."),
+    seed: int = seed_option("the first phantom recording shown"),
 ) -> None:
     """Draw phantom frames with their LV-wall mask outlined beside a real HMC-QU frame and a
     real CAMUS frame with its wall mask, to judge the phantom's realism by eye.

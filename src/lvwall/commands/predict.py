@@ -11,7 +11,7 @@ from rich.table import Table
 
 from lvwall.atomic import check_output_dir
 from lvwall.commands._console import FrameProgress
-from lvwall.commands._options import model_option
+from lvwall.commands._options import model_option, out_option, threads_option
 from lvwall.data.inputs import discover
 from lvwall.errors import LvwallError
 from lvwall.infer import (
@@ -43,7 +43,7 @@ def command(
         "of any of these.",
         show_default=False,
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder the results are written to."),
+    out: Path = out_option("Folder the results are written to."),
     model: Path | None = model_option(),
     backend: Backend = typer.Option(
         Backend.auto,
@@ -81,9 +81,7 @@ def command(
         None, min=0.01, max=0.99, help="Wall probability threshold; default: the model's own."
     ),
     batch_size: int = typer.Option(8, min=1, help="Frames per model call."),
-    threads: int | None = typer.Option(
-        None, min=1, help="CPU threads for the network; default: all cores available."
-    ),
+    threads: int | None = threads_option(),
     skip_existing: bool = typer.Option(
         False,
         "--skip-existing",

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from lvwall.atomic import check_output_dir
 from lvwall.commands._console import FrameProgress
-from lvwall.commands._options import model_option
+from lvwall.commands._options import model_option, out_option
 from lvwall.data.inputs import discover
 from lvwall.errors import DataError
 from lvwall.infer import (
@@ -39,9 +39,7 @@ def command(
         "written by `lvwall predict`.",
         show_default=False,
     ),
-    out: Path = typer.Option(
-        ..., "--out", "-o", help="Folder for the results; they go to OUT/<name>/."
-    ),
+    out: Path = out_option("Folder for the results; they go to OUT/<name>/."),
     model: Path | None = model_option("Model for a recording"),
     septal_side: SeptalSide = typer.Option(
         SeptalSide.left,

@@ -11,6 +11,7 @@ from rich.progress import track
 from rich.table import Table
 
 from lvwall.atomic import check_output_dir, write_text
+from lvwall.commands._options import out_option, seed_option
 from lvwall.commands.regional import SeptalSide
 from lvwall.regional.analysis import Thresholds
 from lvwall.regional.evaluation import evaluate_dataset
@@ -49,13 +50,11 @@ def command(
         help="Motion score per segment: combined, displacement, inward or thickening.",
     ),
     folds: int = typer.Option(5, "--folds", min=2, help="Patient-wise cross-validation folds."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the fold split."),
-    out: Path | None = typer.Option(
-        None,
-        "--out",
-        "-o",
-        help="Write split_dice.csv, mi_segments.csv, summary.txt and thresholds.json (for "
+    seed: int = seed_option("the fold split"),
+    out: Path | None = out_option(
+        "Write split_dice.csv, mi_segments.csv, summary.txt and thresholds.json (for "
         "`lvwall regional --thresholds`) into this folder.",
+        required=False,
     ),
 ) -> None:
     """Evaluate the regional analysis on labelled recordings.

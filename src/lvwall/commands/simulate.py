@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from lvwall.atomic import check_output_dir
+from lvwall.commands._options import seed_option, workers_option
 from lvwall.data.phantom import write_dataset
 from lvwall.data.records import SEGMENT_NAMES, EchoRecord
 
@@ -31,12 +32,10 @@ def summarise(out: Path, records: Sequence[EchoRecord]) -> str:
 def command(
     out: Path = typer.Argument(..., help="Dataset folder to create (must not exist, or be empty)."),
     recordings: int = typer.Option(20, "--recordings", "-n", min=1, help="How many recordings."),
-    seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same data."),
+    seed: int = seed_option("the simulation; the same seed gives the same data"),
     width: int = typer.Option(636, "--width", min=32, help="Video width in pixels (HMC-QU: 636)."),
     height: int = typer.Option(422, "--height", min=32, help="Video height (HMC-QU: 422)."),
-    workers: int = typer.Option(
-        0, "--workers", min=0, help="Simulate in this many processes (0: one per CPU core)."
-    ),
+    workers: int = workers_option("Simulate in this many processes (0: one per CPU core).", 0),
 ) -> None:
     """Simulate a synthetic apical-4-chamber echo dataset with known ground truth.
 

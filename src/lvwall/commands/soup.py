@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from lvwall.atomic import check_output_file
+from lvwall.commands._options import out_option
 from lvwall.model.checkpoint import save_model
 from lvwall.train.soup import average_models
 
@@ -18,7 +19,7 @@ def command(
         help="Two or more models fine-tuned from one --init checkpoint: .ckpt or .safetensors.",
         show_default=False,
     ),
-    out: Path = typer.Option(..., "--out", help="Where to write the soup (.safetensors)."),
+    out: Path = out_option("Where to write the soup (.safetensors)."),
 ) -> None:
     """Average the weights of models fine-tuned from one starting point with different
     seeds (Wortsman et al., ICML 2022): often more accurate than each, at one model's speed.

@@ -9,7 +9,14 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.utilities import rank_zero_only
 from rich.console import Console
 
-from lvwall.commands._options import view_option
+from lvwall.commands._options import (
+    deprecated,
+    out_option,
+    seed_option,
+    threads_option,
+    view_option,
+    workers_option,
+)
 from lvwall.errors import DataError, LvwallError
 from lvwall.model import build_model, count_parameters
 from lvwall.model.bundled import default_model_paths
@@ -24,9 +31,7 @@ BUNDLED_INIT = "default"
 
 
 def command(
-    out: Path = typer.Option(
-        ..., "--out", help="Run folder for checkpoints, logs, curves (new, or the one to resume)."
-    ),
+    out: Path = out_option("Run folder for checkpoints, logs, curves (new, or the one to resume)."),
     data: list[Path] = typer.Option(
         None, "--data", help="Dataset folder (HMC-QU layout, phantom or CAMUS); repeat to mix."
     ),
@@ -73,7 +78,7 @@ def command(
         None, "--fold", help="Validate on this fold (0-based) of a patient-wise k-fold split."
     ),
     folds: int = typer.Option(None, "--folds", help="Number of folds (default: 5)."),
-    seed: int = typer.Option(None, "--seed", help="Seed of the split, weights and augmentation."),
+    seed: int = seed_option("the split, weights and augmentation (default 0)", default=None),
     config: Path = typer.Option(
         None, "--config", help="YAML training config; the flags given here override it."
     ),
@@ -99,16 +104,11 @@ def command(
     precision: str = typer.Option(
         None, "--precision", help="auto, 32, bf16-mixed or 16-mixed (default: auto)."
     ),
-    num_workers: int = typer.Option(
-        None, "--num-workers", help="DataLoader workers (default: 0 on CPU, up to 8 on GPU)."
+    workers: int = workers_option(
+        "DataLoader worker processes (default: 0 on CPU, up to 8 on GPU).", None
     ),
-    threads: int = typer.Option(
-        None,
-        "--threads",
-        min=1,
-        help="CPU threads for PyTorch (default: every available core); fewer run faster on a "
-        "busy CPU.",
-    ),
+    num_workers: int = typer.Option(None, "--num-workers", hidden=True),
+    threads: int = threads_option(),
 ) -> None:
     """Train the U-Net on labelled recordings and write OUT/best.ckpt and OUT/last.ckpt.
 
@@ -126,6 +126,9 @@ def command(
             param_hint="--folds",
         )
     use_torch_threads(threads)
+    if num_workers is not None:
+        deprecated("--num-workers", "--workers")
+        workers = num_workers if workers is None else workers
     for path in [*(data or []), *(val_data or []), *([config] if config else [])]:
         if not path.exists():
             raise DataError(path, "does not exist")
@@ -169,7 +172,7 @@ def command(
             num_nodes=num_nodes,
             strategy=strategy,
             precision=precision,
-            num_workers=num_workers,
+            num_workers=workers,
         )
     except ValueError as error:
         raise LvwallError(f"bad training settings: {error}") from None

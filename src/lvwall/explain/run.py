@@ -39,9 +39,6 @@ from lvwall.model.bundled import default_model_paths
 from lvwall.model.checkpoint import load_model
 from lvwall.wall.errors import RegionalError
 
-#: What names the bundled model where a model file is expected.
-DEFAULT_MODEL = "default"
-
 
 @dataclass(frozen=True)
 class Extras:
@@ -67,17 +64,17 @@ class ExplainRequest:
     console: Console
 
 
-def load_explained_model(checkpoint: str) -> tuple[nn.Module, dict[str, Any]]:
-
-    if checkpoint == DEFAULT_MODEL:
+def load_explained_model(path: Path | None) -> tuple[nn.Module, dict[str, Any]]:
+    """The PyTorch model at ``path`` (the bundled one for ``None``): explanations need its
+    gradients, so an ONNX export is refused with a sentence saying what to give instead."""
+    if path is None:
         return load_model(default_model_paths().weights)
-    path = Path(checkpoint)
     if path.suffix.lower() == ".onnx":
         raise ModelError(
             path,
             "is an ONNX export, but explanations need the PyTorch weights (a .ckpt or "
-            ".safetensors file); give those, or 'default' for the bundled model's, which are "
-            f"in {default_model_paths().weights.parent}",
+            ".safetensors file); give those, or leave --model out for the bundled model's, "
+            f"which are in {default_model_paths().weights.parent}",
         )
     return load_model(path)
 
