@@ -34,9 +34,8 @@ from monai.networks.nets import BasicUNet
 
 # The sibling script (a script's folder is on sys.path): its folds and its scoring.
 from camus_cv import fold_splits, scored_rows
-from lvwall.data.camus import load_dataset
-from lvwall.train import SegmentationDataModule
-from lvwall.train.config import TrainConfig
+from lvwall.data import load_dataset
+from lvwall.train import SegmentationDataModule, TrainConfig
 
 FEATURES = (16, 16, 32, 64, 128, 16)
 

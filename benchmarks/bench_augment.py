@@ -13,10 +13,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from lvwall.benchmark.timing import time_runs
-from lvwall.data.augment import AUGMENTATIONS, build_augment
-from lvwall.data.dataset import FrameDataset
-from lvwall.data.records import LabelledRecording
+from lvwall.benchmark import time_runs
+from lvwall.data import AUGMENTATIONS, FrameDataset, LabelledRecording, build_augment
 
 
 def ms_per_call(call: Callable[[], object], samples: int) -> float:

@@ -15,12 +15,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from lvwall.benchmark.timing import time_runs
-from lvwall.data.records import MODEL_SIZE
-from lvwall.explain.filters import feature_maps
-from lvwall.explain.receptive_field import summarise
-from lvwall.explain.saliency import METHODS, explain_frame
-from lvwall.explain.sanity import randomisation_test
+from lvwall.benchmark import time_runs
+from lvwall.data import MODEL_SIZE
+from lvwall.explain import METHODS, explain_frame, feature_maps, randomisation_test, summarise
 from lvwall.model import PRESETS, build_model
 
 

@@ -37,16 +37,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from bench_train import TIMING_ONLY, synthetic_recordings
-from lvwall.benchmark.timing import median_seconds
-from lvwall.data.augment import build_augment
-from lvwall.data.dataset import FrameDataset
-from lvwall.data.records import MODEL_SIZE
+from lvwall.benchmark import median_seconds
+from lvwall.data import MODEL_SIZE, FrameDataset, build_augment
 from lvwall.infer import TorchPredictor
-from lvwall.model import build_model
-from lvwall.model.bundled import default_model_paths
-from lvwall.model.checkpoint import load_model
-from lvwall.train import SegmentationModule, resolve_precision
-from lvwall.train.config import TrainConfig
+from lvwall.model import build_model, default_model_paths, load_model
+from lvwall.train import SegmentationModule, TrainConfig, resolve_precision
 
 PRESET = "seed"
 #: (name, precision, channels-last, fed by the augmenting DataLoader)

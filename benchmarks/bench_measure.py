@@ -28,20 +28,18 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from lvwall.data import hmcqu
-from lvwall.data.inputs import InputSource
-from lvwall.data.phantom import FunctionTruth, load_truth
-from lvwall.data.records import SEGMENT_NAMES, EchoRecord
+from lvwall.data import SEGMENT_NAMES, EchoRecord, FunctionTruth, InputSource, hmcqu, load_truth
 from lvwall.infer import load_segmentation_model, segment_recording
 from lvwall.measure import (
     Measurements,
+    conformal_scale,
     endocardium,
     measure_recording,
+    normalised_error,
     pixel_scale,
     segmental_strain,
 )
-from lvwall.measure.intervals import conformal_scale, normalised_error
-from lvwall.wall.segments import split_wall
+from lvwall.wall import split_wall
 
 #: Weights of the Eulerian estimate compared by --shares, and the AUROC every segment keeps.
 WEIGHTS = (0.0, 0.25, 0.5, 0.6, 0.75, 1.0)

@@ -25,9 +25,7 @@ import numpy as np
 import pandas as pd
 
 from camus_cv import fold_splits
-from lvwall.data.camus import CAMUS_VIEWS, PHASES, list_patients, load_patient
-from lvwall.data.inputs import InputSource
-from lvwall.data.registry import load_labelled
+from lvwall.data import CAMUS_VIEWS, PHASES, InputSource, list_patients, load_labelled, load_patient
 from lvwall.infer import PredictOptions, SegmentationModel, load_segmentation_model, segment_frames
 from lvwall.measure import measure_recording
 

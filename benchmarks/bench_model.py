@@ -22,11 +22,10 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from lvwall.benchmark.timing import Timing, time_runs
-from lvwall.data.records import MODEL_SIZE
+from lvwall.benchmark import Timing, time_runs
+from lvwall.data import MODEL_SIZE
 from lvwall.infer import OnnxPredictor
-from lvwall.model import PRESETS, UNet, build_model, count_parameters
-from lvwall.model.export import export_onnx
+from lvwall.model import PRESETS, UNet, build_model, count_parameters, export_onnx
 
 
 def rates(timing: Timing, batch: int, threads: int) -> str:

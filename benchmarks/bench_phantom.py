@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lvwall.data.phantom import simulate_recording, write_dataset
+from lvwall.data import simulate_recording, write_dataset
 
 
 def cpu_seconds() -> float:

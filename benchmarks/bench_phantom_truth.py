@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from lvwall.data.phantom import draw_params, recording_seed, simulate_recording
-from lvwall.data.records import SEGMENT_NAMES
+from lvwall.data import SEGMENT_NAMES, draw_params, recording_seed, simulate_recording
 
 #: A tiny video: the truth is computed from the contours in cm, whatever the frame size.
 TINY = {"width": 64, "height": 48}

@@ -19,10 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lvwall.benchmark.timing import synthetic_echo_video, time_runs
-from lvwall.data.inputs import discover
-from lvwall.data.preprocess import prepare_frame
-from lvwall.data.sector import SECTOR_FRAMES, find_sector
+from lvwall.benchmark import synthetic_echo_video, time_runs
+from lvwall.data import SECTOR_FRAMES, discover, find_sector, prepare_frame
 from lvwall.infer import (
     OUTPUT_WRITERS,
     PredictOptions,
@@ -31,8 +29,7 @@ from lvwall.infer import (
     overlay,
     predict_sources,
 )
-from lvwall.model import DEFAULT_PRESET, PRESETS, build_model
-from lvwall.model.checkpoint import save_model
+from lvwall.model import DEFAULT_PRESET, PRESETS, build_model, save_model
 
 TARGET_MODEL_FPS, TARGET_END_TO_END_FPS = 100.0, 50.0
 

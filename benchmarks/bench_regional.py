@@ -19,12 +19,9 @@ from pathlib import Path
 
 import cv2
 
-from lvwall.benchmark.timing import time_runs
-from lvwall.regional.analysis import analyse_cycle
-from lvwall.regional.evaluation import evaluate_dataset
-from lvwall.regional.mi import DEFAULT_SCORE, SCORES
-from lvwall.regional.schematic import beating_wall
-from lvwall.wall.segments import split_wall
+from lvwall.benchmark import time_runs
+from lvwall.regional import DEFAULT_SCORE, SCORES, analyse_cycle, beating_wall, evaluate_dataset
+from lvwall.wall import split_wall
 
 
 def ms_per_call(call: Callable[[], object], samples: int) -> float:
@@ -70,7 +67,7 @@ def main() -> None:
     if args.phantom is not None:
         print_phantom_figures(args.phantom, args.score, args.folds)
     elif args.simulate is not None:
-        from lvwall.data.phantom import write_dataset
+        from lvwall.data import write_dataset
 
         with tempfile.TemporaryDirectory() as folder:
             root = Path(folder) / "phantom"

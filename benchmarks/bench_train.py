@@ -26,13 +26,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from lvwall.data.augment import build_augment
-from lvwall.data.dataset import FrameDataset
-from lvwall.data.records import MODEL_SIZE, LabelledRecording
+from lvwall.data import MODEL_SIZE, FrameDataset, LabelledRecording, build_augment
 from lvwall.model import DEFAULT_PRESET, build_model
-from lvwall.train import SegmentationModule
-from lvwall.train.config import TrainConfig
-from lvwall.train.schedules import LR_SCHEDULES
+from lvwall.train import LR_SCHEDULES, SegmentationModule, TrainConfig
 
 EPOCH_FRAMES = 2000
 #: Trainer options that leave only the training steps: no validation, checkpoints, loggers,
@@ -97,7 +93,7 @@ def lightning_run(config: TrainConfig, steps: int, warmup: int) -> float:
 
 
 def plain_run(config: TrainConfig, steps: int, warmup: int) -> float:
-    from lvwall.train.losses import build_loss
+    from lvwall.train import build_loss
 
     torch.manual_seed(0)
     model = build_model(config.preset)

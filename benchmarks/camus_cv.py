@@ -43,17 +43,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from lvwall.data.dataset import select_recordings
-from lvwall.data.records import MODEL_SIZE
-from lvwall.data.registry import load_labelled
-from lvwall.data.splits import kfold
-from lvwall.experiment.evaluate import evaluate_model
-from lvwall.experiment.stats import format_p, paired_wilcoxon, summarise
-from lvwall.model.checkpoint import DEFAULT_THRESHOLD, load_model
-from lvwall.train import fit
-from lvwall.train.config import TrainConfig
-from lvwall.train.run_folder import CONFIG_FILE, LAST_CHECKPOINT
-from lvwall.train.soup import average_models
+from lvwall.data import MODEL_SIZE, kfold, load_labelled, select_recordings
+from lvwall.experiment import evaluate_model, format_p, paired_wilcoxon, summarise
+from lvwall.model import DEFAULT_THRESHOLD, load_model
+from lvwall.train import CONFIG_FILE, LAST_CHECKPOINT, TrainConfig, average_models, fit
 
 FOLDS = 5
 SPLIT_SEED = 0

@@ -18,11 +18,10 @@ import numpy as np
 
 from camus_cv import fold_splits
 from lvwall.atomic import atomic_path
-from lvwall.data.registry import load_labelled
-from lvwall.experiment.evaluate import predict_masks
-from lvwall.experiment.figures import Case, case_panels
+from lvwall.data import load_labelled
+from lvwall.experiment import Case, case_panels, predict_masks
 from lvwall.metrics import frame_metrics
-from lvwall.model.checkpoint import load_model
+from lvwall.model import load_model
 
 
 def scored_frames(args: argparse.Namespace) -> list[tuple[float, Case]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lvwall.data.camus import WALL_LABEL
+from lvwall.data import WALL_LABEL
 from lvwall.metrics import frame_metrics
 
 

@@ -23,9 +23,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lvwall.data.camus import WALL_LABEL
-from lvwall.data.hmcqu import find_layout, mask_path, read_a4c_xlsx, read_mask_mat, video_path
-from lvwall.data.video import iter_frames
+from lvwall.data import (
+    WALL_LABEL,
+    find_layout,
+    iter_frames,
+    mask_path,
+    read_a4c_xlsx,
+    read_mask_mat,
+    video_path,
+)
 from lvwall.infer import PredictOptions, load_segmentation_model, segment_frames
 from lvwall.metrics import frame_metrics
 

@@ -34,8 +34,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lvwall.benchmark.timing import time_runs
-from lvwall.data.preprocess import prepare_frame, resize
+from lvwall.benchmark import time_runs
+from lvwall.data import prepare_frame, resize
 from lvwall.infer import SegmentationModel, load_segmentation_model, network_inputs
 
 #: The features that need the companion network's probability map, in a fixed order.

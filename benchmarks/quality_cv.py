@@ -24,10 +24,17 @@ import numpy as np
 import pandas as pd
 
 from lvwall.atomic import atomic_path
-from lvwall.model.bundled import ASSETS_DIR
-from lvwall.quality import FAIL_BELOW, FEATURE_NAMES, FLAGS, quality_agreement
-from lvwall.quality.control import UNTRUSTWORTHY
-from lvwall.quality.score_model import QUALITY_MODEL_NAME, QualityModel, fit_quality_model
+from lvwall.model import ASSETS_DIR
+from lvwall.quality import (
+    FAIL_BELOW,
+    FEATURE_NAMES,
+    FLAGS,
+    QUALITY_MODEL_NAME,
+    UNTRUSTWORTHY,
+    QualityModel,
+    fit_quality_model,
+    quality_agreement,
+)
 from quality_companion import COMPANION_FEATURE_NAMES
 
 #: Ridge penalty of the linear score (on standardised features).

@@ -17,12 +17,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lvwall.data.camus import CAMUS_VIEWS, WALL_LABEL
-from lvwall.data.inputs import discover
-from lvwall.data.phantom import draw_params, recording_seed, simulate_recording
-from lvwall.data.preprocess import prepare_frame, resize
-from lvwall.data.records import MODEL_SIZE
-from lvwall.data.sector import find_sector
+from lvwall.data import (
+    CAMUS_VIEWS,
+    MODEL_SIZE,
+    WALL_LABEL,
+    discover,
+    draw_params,
+    find_sector,
+    prepare_frame,
+    recording_seed,
+    resize,
+    simulate_recording,
+)
 
 #: Seed of the phantom recordings the quality benchmarks draw (training used seed 1).
 PHANTOM_SEED = 21

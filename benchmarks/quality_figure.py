@@ -23,9 +23,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from lvwall.atomic import atomic_path
-from lvwall.data.inputs import discover
-from lvwall.infer import PredictOptions, load_segmentation_model, segment_frames
-from lvwall.infer.writers import frame_overlay
+from lvwall.data import discover
+from lvwall.infer import PredictOptions, frame_overlay, load_segmentation_model, segment_frames
 
 
 def with_dropout(frame: np.ndarray) -> np.ndarray:

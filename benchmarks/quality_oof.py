@@ -28,7 +28,7 @@ import pandas as pd
 
 from camus_cv import fold_splits
 from lvwall.atomic import atomic_path
-from lvwall.data.registry import load_labelled
+from lvwall.data import load_labelled
 from lvwall.infer import PredictOptions, SegmentationModel, load_segmentation_model, segment_frames
 from lvwall.metrics import frame_metrics
 from lvwall.quality import QualityControl

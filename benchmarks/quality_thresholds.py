@@ -26,16 +26,20 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from lvwall.data.preprocess import prepare_frame
-from lvwall.data.sector import SECTOR_FRAMES, find_sector
-from lvwall.data.video import iter_frames
+from lvwall.data import SECTOR_FRAMES, find_sector, iter_frames, prepare_frame
 from lvwall.infer import PredictOptions, load_segmentation_model, segment_frames
-from lvwall.quality import thresholds
-from lvwall.quality.checks import FLAGS, echo_checks, jump_checks, shape_checks
-from lvwall.quality.control import QualityControl
-from lvwall.quality.echo_input import fan_shape, sector_content
-from lvwall.quality.jump import JumpChecker
-from lvwall.quality.wall_shape import measure_wall
+from lvwall.quality import (
+    FLAGS,
+    JumpChecker,
+    QualityControl,
+    echo_checks,
+    fan_shape,
+    jump_checks,
+    measure_wall,
+    sector_content,
+    shape_checks,
+    thresholds,
+)
 from quality_data import PHANTOM_CHECK_SEED, PHANTOM_SEED, camus_frames, phantom_cycles
 
 HMCQU_RECORDING = "ES0001 _4CH_1.gif"

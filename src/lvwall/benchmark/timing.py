@@ -98,7 +98,7 @@ def synthetic_echo_video(
     import cv2
     import numpy as np
 
-    from lvwall.data.video import write_video
+    from lvwall.data import write_video
 
     rng = np.random.default_rng(0)
     fan = np.zeros((height, width), np.uint8)
@@ -169,7 +169,7 @@ def predict_video(
 
     Raises :class:`RuntimeError` if the video fails: a benchmark must not time an error.
     """
-    from lvwall.data.inputs import discover
+    from lvwall.data import discover
     from lvwall.infer import predict_sources
 
     (outcome,) = predict_sources(discover([video]), model, options, out_dir)
@@ -181,7 +181,7 @@ def predict_video(
 def measure_video(model: SegmentationModel, video: Path) -> int:
     """``lvwall measure`` on one video without writing: segmented (probability maps and
     quality kept), then volumes, EF and strain with their intervals; its frame count."""
-    from lvwall.data.inputs import discover
+    from lvwall.data import discover
     from lvwall.infer import segment_recording
     from lvwall.measure import measure_segmented
 

@@ -12,12 +12,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
-from lvwall.data.inputs import Recording
-from lvwall.experiment.methods import format_duration
-from lvwall.experiment.report import format_value
-from lvwall.experiment.runner import ExperimentOutcome
-from lvwall.experiment.stats import METRIC_LABELS, format_p, loss_label
-from lvwall.experiment.tuning import short_kwargs
+from lvwall.data import Recording
+from lvwall.experiment import (
+    METRIC_LABELS,
+    ExperimentOutcome,
+    format_duration,
+    format_p,
+    format_value,
+    loss_label,
+    short_kwargs,
+)
 
 
 class FrameProgress:

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lvwall.benchmark.timing import (
+from lvwall.benchmark import (
     VIDEO_FRAMES,
     machine_facts,
     measure_video,
@@ -22,12 +22,10 @@ from lvwall.benchmark.timing import (
     synthetic_echo_video,
 )
 from lvwall.commands._options import threads_option
-from lvwall.data.inputs import discover
+from lvwall.data import discover
 from lvwall.errors import ModelError
 from lvwall.infer import BACKENDS, PredictOptions, SegmentationModel, load_segmentation_model
-from lvwall.model import DEFAULT_PRESET, PRESETS, build_model
-from lvwall.model.bundled import default_model_paths
-from lvwall.model.checkpoint import save_model
+from lvwall.model import DEFAULT_PRESET, PRESETS, build_model, default_model_paths, save_model
 
 #: Batch size of the batched model-only measurement and of the end-to-end pipeline.
 BATCH_SIZE = 8

@@ -12,11 +12,9 @@ from rich.console import Console
 from lvwall.atomic import check_output_dir
 from lvwall.commands._console import ExperimentProgress, print_experiment_outcome
 from lvwall.commands._options import out_option, seed_option, threads_option
-from lvwall.data.phantom import write_dataset
+from lvwall.data import write_dataset
 from lvwall.errors import LvwallError
-from lvwall.experiment.config import ExperimentConfig
-from lvwall.experiment.presets import experiment_preset
-from lvwall.experiment.runner import run_experiment
+from lvwall.experiment import ExperimentConfig, experiment_preset, run_experiment
 from lvwall.threads import use_torch_threads
 
 #: Where ``lvwall demo`` writes the phantom inside its folder.

@@ -12,12 +12,10 @@ from rich.table import Table
 
 from lvwall.atomic import check_output_dir
 from lvwall.commands._options import out_option, seed_option, view_option
-from lvwall.data.dataset import select_recordings
-from lvwall.data.registry import load_labelled
-from lvwall.data.splits import kfold
+from lvwall.data import kfold, load_labelled, select_recordings
 from lvwall.errors import DataError, LvwallError
-from lvwall.experiment.evaluate import EvaluationResult, evaluate_model
-from lvwall.model.checkpoint import load_model
+from lvwall.experiment import EvaluationResult, evaluate_model
+from lvwall.model import load_model
 from lvwall.quality import FAIL_BELOW
 
 #: Column titles of the printed table, by metric name.

@@ -11,11 +11,9 @@ from lvwall.atomic import check_output_dir
 from lvwall.commands._console import ExperimentProgress, print_experiment_outcome
 from lvwall.commands._options import out_option, seed_option, threads_option, view_option
 from lvwall.errors import LvwallError
-from lvwall.experiment.config import ExperimentConfig
-from lvwall.experiment.presets import DEFAULT_EXPERIMENT_PRESET
-from lvwall.experiment.runner import run_experiment
+from lvwall.experiment import DEFAULT_EXPERIMENT_PRESET, ExperimentConfig, run_experiment
 from lvwall.threads import use_torch_threads
-from lvwall.train.run_folder import CONFIG_FILE
+from lvwall.train import CONFIG_FILE
 
 
 def command(

@@ -10,11 +10,9 @@ from rich.console import Console
 
 from lvwall.atomic import check_output_dir
 from lvwall.commands._options import deprecated, model_option, out_option, threads_option
-from lvwall.data.records import MODEL_SIZE
+from lvwall.data import MODEL_SIZE
+from lvwall.explain import METHODS, RANDOMISATIONS, SPLITTERS, TARGET_NAMES, AttributionSettings
 from lvwall.explain import run as explain_run
-from lvwall.explain.saliency import METHODS, AttributionSettings
-from lvwall.explain.sanity import RANDOMISATIONS
-from lvwall.explain.targets import SPLITTERS, TARGET_NAMES
 from lvwall.threads import use_torch_threads
 
 

@@ -9,8 +9,7 @@ from rich.console import Console
 
 from lvwall.atomic import check_output_file
 from lvwall.commands._options import deprecated, out_option
-from lvwall.model.bundled import ASSETS_DIR, bundle_model
-from lvwall.model.export import MAX_OPSET, MIN_OPSET, export_checkpoint
+from lvwall.model import ASSETS_DIR, MAX_OPSET, MIN_OPSET, bundle_model, export_checkpoint
 
 
 def command(

@@ -13,7 +13,7 @@ from rich.table import Table
 from lvwall.atomic import check_output_dir
 from lvwall.commands._console import FrameProgress
 from lvwall.commands._options import model_option, out_option, spacing_option
-from lvwall.data.inputs import discover
+from lvwall.data import discover
 from lvwall.errors import LvwallError
 from lvwall.infer import (
     SegmentedRecording,
@@ -21,9 +21,7 @@ from lvwall.infer import (
     read_masks_npz,
     segment_recording,
 )
-from lvwall.measure import measure_segmented
-from lvwall.measure.outputs import write_outputs
-from lvwall.measure.result import Measurements
+from lvwall.measure import Measurements, measure_segmented, write_outputs
 
 
 def command(

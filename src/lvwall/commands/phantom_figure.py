@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from lvwall.commands._options import seed_option
-from lvwall.data.phantom.figure import comparison_figure
+from lvwall.data import comparison_figure
 
 _SHARED = Path("..") / "shared" / "data"
 

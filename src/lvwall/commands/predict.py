@@ -12,7 +12,7 @@ from rich.table import Table
 from lvwall.atomic import check_output_dir
 from lvwall.commands._console import FrameProgress
 from lvwall.commands._options import model_option, out_option, threads_option
-from lvwall.data.inputs import discover
+from lvwall.data import discover
 from lvwall.errors import LvwallError
 from lvwall.infer import (
     SUMMARY_FILE,

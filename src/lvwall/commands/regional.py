@@ -12,7 +12,7 @@ from rich.table import Table
 from lvwall.atomic import check_output_dir
 from lvwall.commands._console import FrameProgress
 from lvwall.commands._options import model_option, out_option
-from lvwall.data.inputs import discover
+from lvwall.data import discover
 from lvwall.errors import DataError
 from lvwall.infer import (
     SegmentedRecording,
@@ -20,11 +20,15 @@ from lvwall.infer import (
     read_masks_npz,
     segment_recording,
 )
-from lvwall.measure import measure_segmented
-from lvwall.measure.outputs import write_measurement_files
-from lvwall.measure.result import Measurements
-from lvwall.regional.analysis import RegionalAnalysis, Thresholds, analyse_cycle, write_outputs
-from lvwall.regional.mi import DEFAULT_SCORE, SCORES
+from lvwall.measure import Measurements, measure_segmented, write_measurement_files
+from lvwall.regional import (
+    DEFAULT_SCORE,
+    SCORES,
+    RegionalAnalysis,
+    Thresholds,
+    analyse_cycle,
+    write_outputs,
+)
 
 
 class SeptalSide(str, Enum):

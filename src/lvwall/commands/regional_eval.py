@@ -13,9 +13,7 @@ from rich.table import Table
 from lvwall.atomic import check_output_dir, write_text
 from lvwall.commands._options import out_option, seed_option
 from lvwall.commands.regional import SeptalSide
-from lvwall.regional.analysis import Thresholds
-from lvwall.regional.evaluation import evaluate_dataset
-from lvwall.regional.mi import SCORES
+from lvwall.regional import SCORES, Thresholds, evaluate_dataset
 
 #: Column headers of the printed MI table, short enough for an 80-column terminal.
 SHORT_HEADERS: dict[str, str] = {

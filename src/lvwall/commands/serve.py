@@ -13,8 +13,7 @@ from lvwall.commands._options import model_option
 from lvwall.errors import LvwallError
 from lvwall.infer import load_segmentation_model
 from lvwall.regional import Thresholds
-from lvwall.serve.app import ServeSettings, create_app
-from lvwall.serve.uploads import DEFAULT_MAX_UPLOAD_MB
+from lvwall.serve import DEFAULT_MAX_UPLOAD_MB, ServeSettings, create_app
 
 #: Host names of the loopback interface, the only ones a loopback server answers to.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")

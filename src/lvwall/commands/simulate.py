@@ -11,8 +11,7 @@ from rich.console import Console
 
 from lvwall.atomic import check_output_dir
 from lvwall.commands._options import seed_option, workers_option
-from lvwall.data.phantom import write_dataset
-from lvwall.data.records import SEGMENT_NAMES, EchoRecord
+from lvwall.data import SEGMENT_NAMES, EchoRecord, write_dataset
 
 
 def summarise(out: Path, records: Sequence[EchoRecord]) -> str:

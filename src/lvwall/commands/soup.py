@@ -9,8 +9,8 @@ from rich.console import Console
 
 from lvwall.atomic import check_output_file
 from lvwall.commands._options import out_option
-from lvwall.model.checkpoint import save_model
-from lvwall.train.soup import average_models
+from lvwall.model import save_model
+from lvwall.train import average_models
 
 
 def command(

@@ -18,13 +18,9 @@ from lvwall.commands._options import (
     workers_option,
 )
 from lvwall.errors import DataError, LvwallError
-from lvwall.model import build_model, count_parameters
-from lvwall.model.bundled import default_model_paths
-from lvwall.model.checkpoint import load_model
+from lvwall.model import build_model, count_parameters, default_model_paths, load_model
 from lvwall.threads import use_torch_threads
-from lvwall.train import fit
-from lvwall.train.config import TrainConfig
-from lvwall.train.run_folder import CONFIG_FILE, check_run_dir
+from lvwall.train import CONFIG_FILE, TrainConfig, check_run_dir, fit
 
 #: What ``--init`` takes for the bundled model.
 BUNDLED_INIT = "default"

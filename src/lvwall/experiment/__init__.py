@@ -19,15 +19,28 @@ import importlib
 from typing import Any
 
 from lvwall.experiment.config import DEFAULT_LOSSES, ExperimentConfig
+from lvwall.experiment.evaluate import EvaluationResult, evaluate_model, predict_masks
+from lvwall.experiment.figures import Case, case_panels
+from lvwall.experiment.methods import format_duration
 from lvwall.experiment.presets import (
     DEFAULT_EXPERIMENT_PRESET,
     EXPERIMENT_PRESETS,
     ExperimentPreset,
     experiment_preset,
 )
+from lvwall.experiment.report import format_value
 from lvwall.experiment.results import ExperimentResults
-from lvwall.experiment.stats import PairedTest, Summary, paired_wilcoxon, summarise, verdict
-from lvwall.experiment.tuning import choose_candidate, focal_tversky_grid, inner_split
+from lvwall.experiment.stats import (
+    METRIC_LABELS,
+    PairedTest,
+    Summary,
+    format_p,
+    loss_label,
+    paired_wilcoxon,
+    summarise,
+    verdict,
+)
+from lvwall.experiment.tuning import choose_candidate, focal_tversky_grid, inner_split, short_kwargs
 
 _RUNNER_NAMES = ("ExperimentOutcome", "prepare_experiment", "run_experiment", "run_fold")
 
@@ -35,20 +48,31 @@ __all__ = [
     "DEFAULT_EXPERIMENT_PRESET",
     "DEFAULT_LOSSES",
     "EXPERIMENT_PRESETS",
+    "METRIC_LABELS",
+    "Case",
+    "EvaluationResult",
     "ExperimentConfig",
     "ExperimentOutcome",
     "ExperimentPreset",
     "ExperimentResults",
     "PairedTest",
     "Summary",
+    "case_panels",
     "choose_candidate",
+    "evaluate_model",
     "experiment_preset",
     "focal_tversky_grid",
+    "format_duration",
+    "format_p",
+    "format_value",
     "inner_split",
+    "loss_label",
     "paired_wilcoxon",
+    "predict_masks",
     "prepare_experiment",
     "run_experiment",
     "run_fold",
+    "short_kwargs",
     "summarise",
     "verdict",
 ]

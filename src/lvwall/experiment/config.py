@@ -17,7 +17,8 @@ import yaml
 from lvwall.atomic import write_text
 from lvwall.errors import DataError
 from lvwall.experiment.presets import DEFAULT_EXPERIMENT_PRESET, experiment_preset
-from lvwall.train.config import TrainConfig
+from lvwall.lookup import from_settings
+from lvwall.train import TrainConfig
 
 #: The losses compared when none are named, in the order of the report's columns.
 DEFAULT_LOSSES: tuple[str, ...] = ("dice", "focal-tversky")
@@ -41,7 +42,7 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
-        from lvwall.train.losses import LOSSES, build_loss
+        from lvwall.train import LOSSES, build_loss
 
         self.data = [str(Path(path).expanduser().resolve()) for path in self.data]
         if isinstance(self.train, dict):
@@ -128,11 +129,7 @@ class ExperimentConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ExperimentConfig:
         """Build a config from :meth:`to_dict` output; unknown keys raise :class:`ValueError`."""
-        known = {"data", "preset", "losses", "folds", "seed", "search", "train"}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown experiment settings {unknown}; known: {sorted(known)}")
-        return cls(**values)
+        return from_settings(cls, values, "experiment settings")
 
     def differences(self, other: ExperimentConfig) -> list[str]:
         """The top-level settings (and ``train.<field>``) whose values differ from ``other``."""

@@ -26,10 +26,9 @@ import torch
 from rich.progress import track
 
 from lvwall.atomic import atomic_path, to_plain, write_json
-from lvwall.data.records import LabelledRecording
+from lvwall.data import LabelledRecording
 from lvwall.metrics import DatasetMetrics, RecordingMetrics, dataset_metrics, recording_metrics
-from lvwall.model import UNet
-from lvwall.model.checkpoint import DEFAULT_THRESHOLD
+from lvwall.model import DEFAULT_THRESHOLD, UNet
 from lvwall.quality import check_recording, quality_agreement
 
 CSV_FILE = "metrics.csv"

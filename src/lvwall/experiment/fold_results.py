@@ -16,7 +16,7 @@ from lvwall.errors import DataError, LvwallError
 from lvwall.experiment.plan import ExperimentPlan
 from lvwall.experiment.results import ExperimentResults
 from lvwall.experiment.tuning import Candidate
-from lvwall.train.run_folder import HISTORY_FILE, read_summary
+from lvwall.train import HISTORY_FILE, read_summary
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from lvwall.data.records import SEGMENT_NAMES, SEGMENT_TITLES, LabelledRecording
+from lvwall.data import SEGMENT_NAMES, SEGMENT_TITLES, LabelledRecording
 from lvwall.errors import LvwallError
 from lvwall.experiment.evaluate import predict_masks, predict_probabilities
 from lvwall.experiment.figures import (
@@ -39,14 +39,21 @@ from lvwall.experiment.figures import (
 from lvwall.experiment.report import ReportFigure, ReportTable
 from lvwall.experiment.results import PRIMARY_METRIC, ExperimentResults
 from lvwall.experiment.stats import loss_label
-from lvwall.explain import explain_frame, feature_maps, first_convolution, grey_kernels
-from lvwall.explain.figures import feature_map_figure, kernel_grid_figure, saliency_figure
-from lvwall.measure import measure_recording
-from lvwall.measure.figures import plot_measurements
+from lvwall.explain import (
+    explain_frame,
+    feature_map_figure,
+    feature_maps,
+    first_convolution,
+    grey_kernels,
+    kernel_grid_figure,
+    saliency_figure,
+)
+from lvwall.measure import measure_recording, plot_measurements
 from lvwall.model import UNet
 from lvwall.quality import check_recording
-from lvwall.regional import RegionalAnalysis, analyse_cycle
-from lvwall.regional.figures import (
+from lvwall.regional import (
+    RegionalAnalysis,
+    analyse_cycle,
     plot_motion_curves,
     plot_segment_diagram,
     plot_segment_overlay,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lvwall import __version__
-from lvwall.data.registry import detect_format
+from lvwall.data import detect_format
 from lvwall.errors import DataError
 from lvwall.experiment.plan import ExperimentPlan
 from lvwall.experiment.presets import experiment_preset

@@ -22,16 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from lvwall.atomic import write_json
-from lvwall.data.dataset import select_recordings
-from lvwall.data.records import LabelledRecording
-from lvwall.data.registry import load_labelled
-from lvwall.data.splits import kfold
+from lvwall.data import LabelledRecording, kfold, load_labelled, select_recordings
 from lvwall.errors import DataError, LvwallError
 from lvwall.experiment.config import ExperimentConfig
 from lvwall.experiment.report import REPORT_FILE
 from lvwall.experiment.results import CSV_FILE, JSON_FILE
 from lvwall.experiment.tuning import inner_split
-from lvwall.train.run_folder import CONFIG_FILE
+from lvwall.train import CONFIG_FILE
 
 FOLDS_FILE = "folds.json"
 RUNS_DIR = "runs"

@@ -21,7 +21,7 @@ from typing import Protocol
 import torch
 
 from lvwall.atomic import atomic_path
-from lvwall.data.records import LabelledRecording
+from lvwall.data import LabelledRecording
 from lvwall.experiment.config import ExperimentConfig
 from lvwall.experiment.evaluate import evaluate_model
 from lvwall.experiment.fold_results import (
@@ -38,14 +38,13 @@ from lvwall.experiment.results import ExperimentResults
 from lvwall.experiment.stats import loss_label
 from lvwall.experiment.tuning import Candidate, candidate_label, choose_candidate
 from lvwall.metrics import METRIC_NAMES
-from lvwall.model import UNet
-from lvwall.model.checkpoint import load_model
-from lvwall.train import fit
-from lvwall.train.run_folder import (
+from lvwall.model import UNet, load_model
+from lvwall.train import (
     BEST_CHECKPOINT,
     CONFIG_FILE,
     LAST_CHECKPOINT,
     SUMMARY_FILE,
+    fit,
     read_summary,
     summary_best_val_dice,
 )

@@ -16,8 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lvwall.data.records import LabelledRecording
-from lvwall.data.splits import train_val_split
+from lvwall.data import LabelledRecording, train_val_split
 
 #: Greek letters for the loss keyword arguments in text.
 _SYMBOLS: dict[str, str] = {"alpha": "α", "beta": "β", "gamma": "γ"}

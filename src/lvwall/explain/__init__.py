@@ -10,6 +10,8 @@
 * :mod:`~lvwall.explain.figures`: the figures of all of these.
 """
 
+from lvwall.explain import run
+from lvwall.explain.figures import feature_map_figure, kernel_grid_figure, saliency_figure
 from lvwall.explain.filters import (
     FeatureMaps,
     block_names,
@@ -58,17 +60,21 @@ __all__ = [
     "ReceptiveField",
     "RegionScore",
     "SanityReport",
+    "analytic_receptive_field",
     "block_names",
     "empirical_receptive_field",
     "explain_frame",
+    "feature_map_figure",
     "feature_maps",
     "first_convolution",
     "gradient_supports",
     "grey_kernels",
+    "kernel_grid_figure",
     "predict_probability",
     "randomisation_test",
     "rank_correlation",
-    "analytic_receptive_field",
+    "run",
+    "saliency_figure",
     "split_by_thirds",
     "summarise",
     "summary_csv",

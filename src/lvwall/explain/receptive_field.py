@@ -55,7 +55,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lvwall.data.records import MODEL_SIZE
+from lvwall.data import MODEL_SIZE
 
 Pair = tuple[int, int]
 Node = Any  # a torch.autograd graph node; its Python type is created by C++

@@ -17,9 +17,7 @@ from rich.progress import track
 from torch import nn
 
 from lvwall.atomic import atomic_path, write_text
-from lvwall.data.inputs import discover
-from lvwall.data.preprocess import prepare_frame
-from lvwall.data.sector import SECTOR_FRAMES
+from lvwall.data import SECTOR_FRAMES, discover, prepare_frame
 from lvwall.errors import DataError, ModelError
 from lvwall.explain.figures import (
     feature_map_figure,
@@ -35,9 +33,8 @@ from lvwall.explain.saliency import AttributionSettings, Explanation, explain_fr
 from lvwall.explain.sanity import randomisation_test
 from lvwall.explain.targets import EmptyRegionError
 from lvwall.infer import network_inputs
-from lvwall.model.bundled import default_model_paths
-from lvwall.model.checkpoint import load_model
-from lvwall.wall.errors import RegionalError
+from lvwall.model import default_model_paths, load_model
+from lvwall.wall import RegionalError
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from torch import nn
 
 from lvwall.explain.targets import DEFAULT_SPLITTER, TARGET_NAMES, target_region
 from lvwall.lookup import look_up
-from lvwall.model.checkpoint import DEFAULT_THRESHOLD
+from lvwall.model import DEFAULT_THRESHOLD
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from lvwall.explain.saliency import (
 )
 from lvwall.explain.targets import DEFAULT_SPLITTER
 from lvwall.lookup import look_up
-from lvwall.model.checkpoint import DEFAULT_THRESHOLD
+from lvwall.model import DEFAULT_THRESHOLD
 
 #: A randomisation order: from layers ordered output-first to (step label, layers to
 #: re-initialise at that step).

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from lvwall.data.records import SEGMENT_NAMES
+from lvwall.data import SEGMENT_NAMES
 from lvwall.lookup import look_up
 
 #: A function from a binary wall mask (H, W) to a label map (H, W): 0 background, 1..6 the
@@ -71,7 +71,7 @@ def split_along_centreline(wall: np.ndarray) -> np.ndarray:
     """The anatomical split of :func:`lvwall.wall.segments.split_wall` (septum on the
     image left). Raises :class:`lvwall.wall.errors.RegionalError` for a mask that holds
     no recognisable A4C wall."""
-    from lvwall.wall.segments import split_wall
+    from lvwall.wall import split_wall
 
     return split_wall(wall, septal_side="left", source="predicted wall").labels
 

@@ -33,16 +33,28 @@ from lvwall.infer.segmented import (
     read_masks_npz,
     segment_recording,
 )
-from lvwall.infer.writers import OUTPUT_FILES, OUTPUT_WRITERS, overlay
+from lvwall.infer.writers import (
+    DEFAULT_FPS,
+    OUTPUT_FILES,
+    OUTPUT_WRITERS,
+    WALL_COLOUR,
+    WALL_OPACITY,
+    frame_overlay,
+    mark_flagged,
+    overlay,
+)
 
 __all__ = [
     "BACKENDS",
+    "DEFAULT_FPS",
     "MASK_FILTERS",
     "OUTPUT_FILES",
     "OUTPUT_WRITERS",
     "SMOOTHERS",
     "SUMMARY_FILE",
     "TEST_TIME_AUGMENTATIONS",
+    "WALL_COLOUR",
+    "WALL_OPACITY",
     "CentredMean",
     "FlipAverage",
     "OnnxPredictor",
@@ -55,8 +67,10 @@ __all__ = [
     "SegmentedFrame",
     "SegmentedRecording",
     "TorchPredictor",
+    "frame_overlay",
     "keep_largest_component",
     "load_segmentation_model",
+    "mark_flagged",
     "network_inputs",
     "overlay",
     "predict_sources",

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from lvwall.data.records import MODEL_SIZE
+from lvwall.data import MODEL_SIZE
 from lvwall.errors import ModelError
 from lvwall.lookup import look_up
-from lvwall.model.checkpoint import DEFAULT_THRESHOLD
+from lvwall.model import DEFAULT_THRESHOLD
 from lvwall.threads import cpu_threads
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class OnnxPredictor:
     def __init__(self, onnx_path: str | Path, threads: int | None = None) -> None:
         import onnxruntime as ort
 
-        from lvwall.model.export import read_onnx_meta
+        from lvwall.model import read_onnx_meta
 
         path = Path(onnx_path)
         self.meta = read_onnx_meta(path)
@@ -166,7 +166,7 @@ def _check_model_file(path: Path) -> None:
 
 
 def _load_onnx(path: Path | None, threads: int | None) -> SegmentationModel:
-    from lvwall.model.bundled import default_model_paths
+    from lvwall.model import default_model_paths
 
     if path is None:
         path = default_model_paths().onnx
@@ -184,7 +184,7 @@ def _load_onnx(path: Path | None, threads: int | None) -> SegmentationModel:
 
 def _export_and_load(path: Path, threads: int | None) -> SegmentationModel:
     """Export a PyTorch model to a temporary ONNX file and load it into ONNX Runtime."""
-    from lvwall.model.export import export_checkpoint
+    from lvwall.model import export_checkpoint
 
     with tempfile.TemporaryDirectory(prefix="lvwall-onnx-") as folder:
         onnx_path = Path(folder) / "model.onnx"
@@ -201,8 +201,7 @@ def _torch_loader(precision: str) -> Callable[[Path | None, int | None], Segment
     def load(path: Path | None, threads: int | None) -> SegmentationModel:
         import torch
 
-        from lvwall.model.bundled import default_model_paths
-        from lvwall.model.checkpoint import load_model
+        from lvwall.model import default_model_paths, load_model
         from lvwall.threads import use_torch_threads
 
         if path is not None and path.suffix.lower() == ONNX_SUFFIX:

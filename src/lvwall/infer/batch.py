@@ -20,7 +20,7 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
-from lvwall.data.inputs import InputSource, Recording, natural_key
+from lvwall.data import InputSource, Recording, natural_key
 from lvwall.errors import DataError
 from lvwall.infer.backends import SegmentationModel
 from lvwall.infer.pipeline import PredictOptions, SegmentedFrame, prefetched, segment_frames

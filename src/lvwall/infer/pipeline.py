@@ -20,8 +20,7 @@ from typing import Any, TypeVar
 import cv2
 import numpy as np
 
-from lvwall.data.preprocess import prepare_frame
-from lvwall.data.sector import SECTOR_FRAMES, Sector, find_sector, whole_frame
+from lvwall.data import SECTOR_FRAMES, Sector, find_sector, prepare_frame, whole_frame
 from lvwall.infer.backends import Predictor, SegmentationModel
 from lvwall.infer.postprocess import MASK_FILTERS, SMOOTHERS, TEST_TIME_AUGMENTATIONS
 from lvwall.lookup import look_up

@@ -23,7 +23,7 @@ from lvwall.infer.pipeline import PredictOptions, SegmentedFrame, segment_frames
 from lvwall.infer.writers import npz_shape
 
 if TYPE_CHECKING:
-    from lvwall.data.inputs import InputSource, Recording
+    from lvwall.data import InputSource, Recording
     from lvwall.infer.backends import SegmentationModel
     from lvwall.infer.batch import PredictProgress
     from lvwall.quality import FrameQuality

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from lvwall.atomic import atomic_dir, atomic_path, write_text
-from lvwall.data.inputs import Recording
+from lvwall.data import Recording
 from lvwall.errors import DataError
 from lvwall.infer.pipeline import SegmentedFrame
 from lvwall.quality import FrameQuality
@@ -125,7 +125,7 @@ def write_recording_folder(
 ) -> Path:
     """``out_dir/<name>/``: masks.npz, the overlay, wall_area.csv and (with quality control)
     quality.csv; atomically as one folder."""
-    from lvwall.data.video import write_video
+    from lvwall.data import write_video
 
     target = _folder_target(out_dir, recording.name)
     _check_replaceable(target)

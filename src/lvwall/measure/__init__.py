@@ -16,8 +16,9 @@ described in docs/measure.md.
 """
 
 from lvwall.measure.contour import Endocardium, endocardium
-from lvwall.measure.intervals import Interval
-from lvwall.measure.outputs import OUTPUT_FILES, write_outputs
+from lvwall.measure.figures import plot_measurements
+from lvwall.measure.intervals import Interval, conformal_scale, normalised_error
+from lvwall.measure.outputs import OUTPUT_FILES, write_measurement_files, write_outputs
 from lvwall.measure.phases import Cycle, NoCycleError, select_cycle
 from lvwall.measure.recording import measure_recording, measure_segmented
 from lvwall.measure.result import Measurements, QualitySummary
@@ -35,14 +36,18 @@ __all__ = [
     "PixelScale",
     "QualitySummary",
     "area_length_volume",
+    "conformal_scale",
     "disc_volume",
     "ejection_fraction",
     "endocardium",
     "measure_recording",
     "measure_segmented",
+    "normalised_error",
     "pixel_scale",
+    "plot_measurements",
     "segmental_strain",
     "select_cycle",
     "strain_percent",
+    "write_measurement_files",
     "write_outputs",
 ]

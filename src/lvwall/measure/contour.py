@@ -24,10 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from lvwall.data.records import SEGMENT_NAMES
+from lvwall.data import SEGMENT_NAMES
 from lvwall.measure.scale import PixelScale
-from lvwall.wall import wall_profile
-from lvwall.wall.segments import SegmentSplit
+from lvwall.wall import SegmentSplit, wall_profile
 
 #: Standard deviation (mask pixels) of the smoothing along the border.
 SMOOTHING_PX = 2.0

@@ -23,7 +23,7 @@ from matplotlib.patches import Wedge
 from matplotlib.ticker import MaxNLocator
 
 from lvwall.atomic import atomic_path
-from lvwall.data.records import SEGMENT_NAMES
+from lvwall.data import SEGMENT_NAMES
 from lvwall.measure.result import Measurements
 from lvwall.wall import SEGMENT_COLOURS, segment_legend_label
 

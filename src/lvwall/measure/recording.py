@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from lvwall.data.records import SEGMENT_NAMES
+from lvwall.data import SEGMENT_NAMES
 from lvwall.measure.contour import Endocardium, endocardium
 from lvwall.measure.intervals import ENSEMBLE_THRESHOLDS, Interval, interval
 from lvwall.measure.phases import Cycle, NoCycleError, select_cycle
@@ -25,8 +25,7 @@ from lvwall.measure.result import Measurements, QualitySummary
 from lvwall.measure.scale import PixelScale, pixel_scale
 from lvwall.measure.strain import segmental_strain, strain_percent
 from lvwall.measure.volumes import area_length_volume, disc_volume, ejection_fraction
-from lvwall.wall.errors import RegionalError
-from lvwall.wall.segments import split_wall
+from lvwall.wall import RegionalError, split_wall
 
 if TYPE_CHECKING:
     from lvwall.infer import SegmentedRecording

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lvwall.data.records import SEGMENT_NAMES, SEGMENT_TITLES
+from lvwall.data import SEGMENT_NAMES, SEGMENT_TITLES
 from lvwall.measure.intervals import COVERAGE, Interval
 from lvwall.measure.phases import Cycle
 from lvwall.measure.scale import PixelScale

@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from lvwall.data.records import SEGMENT_NAMES
+from lvwall.data import SEGMENT_NAMES
 from lvwall.measure.contour import Endocardium
-from lvwall.wall.centreline import resample_by_arc_length
+from lvwall.wall import resample_by_arc_length
 
 #: Weight of the Eulerian estimate in a segment's strain (the rest: the inward-motion share).
 EULERIAN_WEIGHT = 0.6

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lvwall.atomic import atomic_path
-from lvwall.data.records import MODEL_SIZE
+from lvwall.data import MODEL_SIZE
 from lvwall.errors import ModelError
 
 if TYPE_CHECKING:

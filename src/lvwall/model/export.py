@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lvwall.atomic import atomic_path
-from lvwall.data.records import MODEL_SIZE
+from lvwall.data import MODEL_SIZE
 from lvwall.errors import ModelError
 
 if TYPE_CHECKING:

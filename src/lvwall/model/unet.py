@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lvwall.lookup import look_up
+from lvwall.lookup import from_settings, look_up
 
 #: Groups used by ``norm="group"``. Wu & He (ECCV 2018) use 32; 8 also fits the narrow CPU
 #: presets. Every width must be a multiple of it.
@@ -99,11 +99,7 @@ class UNetConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> UNetConfig:
         """Inverse of :meth:`to_dict`; unknown keys are a ValueError, missing ones take defaults."""
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown UNetConfig keys {unknown}; valid keys are {sorted(known)}")
-        return cls(**data)
+        return from_settings(cls, data, "UNetConfig keys")
 
 
 def conv_block(

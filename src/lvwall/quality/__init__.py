@@ -19,27 +19,49 @@ The flags are :data:`FLAGS`; their thresholds, and how they were derived, are in
 :mod:`lvwall.quality.thresholds`.
 """
 
+from lvwall.quality import thresholds
 from lvwall.quality.agreement import FAIL_BELOW, quality_agreement
-from lvwall.quality.checks import FLAGS
+from lvwall.quality.checks import FLAGS, echo_checks, jump_checks, shape_checks
 from lvwall.quality.control import (
+    UNTRUSTWORTHY,
     FrameMeasurement,
     FrameQuality,
     QualityControl,
     check_recording,
 )
+from lvwall.quality.echo_input import fan_shape, sector_content
 from lvwall.quality.features import FEATURE_NAMES
-from lvwall.quality.score_model import QualityModel, bundled_quality_model, read_quality_model
+from lvwall.quality.jump import JumpChecker
+from lvwall.quality.score_model import (
+    QUALITY_MODEL_NAME,
+    QualityModel,
+    bundled_quality_model,
+    fit_quality_model,
+    read_quality_model,
+)
+from lvwall.quality.wall_shape import measure_wall
 
 __all__ = [
     "FAIL_BELOW",
     "FEATURE_NAMES",
     "FLAGS",
+    "QUALITY_MODEL_NAME",
+    "UNTRUSTWORTHY",
     "FrameMeasurement",
     "FrameQuality",
+    "JumpChecker",
     "QualityControl",
     "QualityModel",
     "bundled_quality_model",
     "check_recording",
+    "echo_checks",
+    "fan_shape",
+    "fit_quality_model",
+    "jump_checks",
+    "measure_wall",
     "quality_agreement",
     "read_quality_model",
+    "sector_content",
+    "shape_checks",
+    "thresholds",
 ]

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lvwall.data.preprocess import prepare_frame
-from lvwall.data.sector import Sector, find_sector
+from lvwall.data import Sector, find_sector, prepare_frame
 from lvwall.quality.checks import FLAGS, echo_checks, jump_checks, shape_checks
 from lvwall.quality.echo_input import FanShape, fan_shape, sector_content
 from lvwall.quality.features import frame_features

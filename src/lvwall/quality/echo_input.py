@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from lvwall.data.sector import Sector
+from lvwall.data import Sector
 
 #: Brightness (fraction of white), after a blur, below which a pixel of the sector is dark.
 DARK_LEVEL = 0.08

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from lvwall.errors import ModelError
-from lvwall.model.bundled import ASSETS_DIR
+from lvwall.model import ASSETS_DIR
 
 #: File name of the bundled quality model in :data:`lvwall.model.bundled.ASSETS_DIR`.
 QUALITY_MODEL_NAME = "quality-model.json"

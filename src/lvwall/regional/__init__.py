@@ -26,7 +26,10 @@ from lvwall.regional.analysis import (
     motion_table,
     write_outputs,
 )
+from lvwall.regional.evaluation import evaluate_dataset
+from lvwall.regional.figures import plot_motion_curves, plot_segment_diagram, plot_segment_overlay
 from lvwall.regional.mi import (
+    DEFAULT_SCORE,
     PUBLISHED_HMCQU_MI_DETECTION,
     SCORES,
     DetectionMetrics,
@@ -39,8 +42,10 @@ from lvwall.regional.mi import (
     segment_scores,
 )
 from lvwall.regional.motion import MotionCurves, wall_motion
+from lvwall.regional.schematic import beating_wall
 
 __all__ = [
+    "DEFAULT_SCORE",
     "PUBLISHED_HMCQU_MI_DETECTION",
     "SCORES",
     "DetectionMetrics",
@@ -49,12 +54,17 @@ __all__ = [
     "RegionalAnalysis",
     "Thresholds",
     "analyse_cycle",
+    "beating_wall",
     "cross_validate",
     "evaluate_cycles",
+    "evaluate_dataset",
     "flag_hypokinetic",
     "learn_threshold",
     "learn_thresholds",
     "motion_table",
+    "plot_motion_curves",
+    "plot_segment_diagram",
+    "plot_segment_overlay",
     "segment_scores",
     "wall_motion",
     "write_outputs",

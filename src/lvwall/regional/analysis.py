@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 
 from lvwall.atomic import atomic_path, write_json, write_text
-from lvwall.data.records import SEGMENT_NAMES, SEGMENT_TITLES
+from lvwall.data import SEGMENT_NAMES, SEGMENT_TITLES
 from lvwall.errors import DataError
 from lvwall.regional.figures import plot_motion_curves, plot_segment_diagram, plot_segment_overlay
 from lvwall.regional.mi import DEFAULT_SCORE, SCORES, MIEvaluation, flag_hypokinetic, segment_scores
 from lvwall.regional.motion import MotionCurves, wall_motion
-from lvwall.wall.segments import SegmentSplit, label_maps, split_predicted_sequence
+from lvwall.wall import SegmentSplit, label_maps, split_predicted_sequence
 
 #: The files :func:`write_outputs` writes, by what they hold.
 OUTPUT_FILES: dict[str, str] = {

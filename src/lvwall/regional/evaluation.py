@@ -17,14 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lvwall.data import hmcqu
-from lvwall.data.phantom import load_truth, truth_path
-from lvwall.data.records import SEGMENT_NAMES, EchoRecord
+from lvwall.data import SEGMENT_NAMES, EchoRecord, hmcqu, load_truth, truth_path
 from lvwall.infer import read_masks_npz
 from lvwall.regional.mi import DEFAULT_SCORE, MIEvaluation, cross_validate, segment_scores
 from lvwall.regional.motion import wall_motion
-from lvwall.wall.errors import RegionalError
-from lvwall.wall.segments import label_maps, segment_dice, split_sequence
+from lvwall.wall import RegionalError, label_maps, segment_dice, split_sequence
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Polygon
 
 from lvwall.atomic import atomic_path
-from lvwall.data.records import SEGMENT_NAMES
+from lvwall.data import SEGMENT_NAMES
 from lvwall.regional.motion import MotionCurves
 from lvwall.regional.schematic import horseshoe
 from lvwall.wall import SEGMENT_COLOURS, Centreline, centreline_segments, segment_legend_label

@@ -21,10 +21,10 @@ import pandas as pd
 from sklearn.metrics import confusion_matrix, roc_curve
 from sklearn.model_selection import StratifiedGroupKFold
 
-from lvwall.data.records import SEGMENT_NAMES
+from lvwall.data import SEGMENT_NAMES
 from lvwall.lookup import look_up
 from lvwall.regional.motion import MotionCurves, wall_motion
-from lvwall.wall.segments import split_sequence
+from lvwall.wall import split_sequence
 
 #: Recording-level MI detection on HMC-QU A4C published by Degerli et al. (2021).
 PUBLISHED_HMCQU_MI_DETECTION: dict[str, float] = {

@@ -31,10 +31,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lvwall.data.records import SEGMENT_NAMES
-from lvwall.wall.centreline import resample_by_arc_length
-from lvwall.wall.profile import WallProfile, inward_normals, wall_profile
-from lvwall.wall.segments import SegmentSplit
+from lvwall.data import SEGMENT_NAMES
+from lvwall.wall import (
+    SegmentSplit,
+    WallProfile,
+    inward_normals,
+    resample_by_arc_length,
+    wall_profile,
+)
 
 #: Boundary points per segment compared between frames.
 POINTS_PER_SEGMENT = 24

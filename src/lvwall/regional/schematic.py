@@ -13,9 +13,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from lvwall.data.records import MODEL_SIZE, SEGMENT_NAMES
-from lvwall.wall.centreline import Centreline, resample_by_arc_length
-from lvwall.wall.segments import centreline_segments
+from lvwall.data import MODEL_SIZE, SEGMENT_NAMES
+from lvwall.wall import Centreline, centreline_segments, resample_by_arc_length
 
 #: Spacing (pixels) of the dense polyline that :func:`draw_wall` rasterises.
 _DENSE_SPACING = 0.25

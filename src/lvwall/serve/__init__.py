@@ -18,3 +18,12 @@ Typical use from Python (``lvwall serve`` does the same from the command line)::
 
 Nothing is imported here, so that ``lvwall --help`` does not load the web framework.
 """
+
+from lvwall.serve.app import ServeSettings, create_app
+from lvwall.serve.uploads import DEFAULT_MAX_UPLOAD_MB
+
+__all__ = [
+    "DEFAULT_MAX_UPLOAD_MB",
+    "ServeSettings",
+    "create_app",
+]

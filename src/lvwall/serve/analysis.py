@@ -25,9 +25,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from lvwall.atomic import to_plain
-from lvwall.data.inputs import InputSource
-from lvwall.data.records import SEGMENT_NAMES
+from lvwall.data import SEGMENT_NAMES, InputSource
 from lvwall.infer import (
+    DEFAULT_FPS,
     OUTPUT_WRITERS,
     PredictOptions,
     SegmentationModel,
@@ -35,16 +35,13 @@ from lvwall.infer import (
     SegmentedFrame,
     segment_frames,
 )
-from lvwall.infer.writers import DEFAULT_FPS
 from lvwall.measure import Cycle, measure_segmented
 from lvwall.measure import write_outputs as write_measurements
-from lvwall.regional import Thresholds, analyse_cycle
+from lvwall.regional import DEFAULT_SCORE, Thresholds, analyse_cycle
 from lvwall.regional import write_outputs as write_regional
-from lvwall.regional.mi import DEFAULT_SCORE
 from lvwall.serve.overlay import overlay_frames, write_webm
 from lvwall.serve.quality import RecordingQuality
-from lvwall.wall import SEGMENT_COLOURS, RegionalError
-from lvwall.wall.segments import label_maps, split_predicted_sequence
+from lvwall.wall import SEGMENT_COLOURS, RegionalError, label_maps, split_predicted_sequence
 
 #: The sub-folder of each command's outputs, by command.
 PREDICT, MEASURE, REGIONAL, SERVE = "predict", "measure", "regional", "serve"

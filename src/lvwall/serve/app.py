@@ -37,8 +37,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from lvwall import __version__
 from lvwall.atomic import atomic_path
-from lvwall.data.inputs import discover
-from lvwall.data.records import SEGMENT_NAMES
+from lvwall.data import SEGMENT_NAMES, discover
 from lvwall.errors import LvwallError
 from lvwall.infer import SegmentationModel
 from lvwall.regional import Thresholds

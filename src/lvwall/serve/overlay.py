@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from lvwall.atomic import atomic_path
-from lvwall.infer.writers import WALL_COLOUR, WALL_OPACITY, mark_flagged
+from lvwall.infer import WALL_COLOUR, WALL_OPACITY, mark_flagged
 from lvwall.wall import SEGMENT_COLOURS
 
 #: Encoders for the overlay video, in order of preference, with options for a quick encode

@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from lvwall.data.inputs import IMAGE_SUFFIXES, natural_key
+from lvwall.data import IMAGE_SUFFIXES, natural_key
 from lvwall.errors import DataError, LvwallError
 
 #: The default upload limit, in MB (10^6 bytes): a long multi-frame DICOM fits; it bounds

@@ -17,8 +17,9 @@ from typing import Any
 import yaml
 
 from lvwall.atomic import to_plain, write_text
-from lvwall.data.records import MODEL_SIZE, VIEWS, check_views
+from lvwall.data import MODEL_SIZE, VIEWS, check_views
 from lvwall.errors import DataError
+from lvwall.lookup import from_settings
 
 #: Lightning precisions; "auto" means bf16-mixed on a CUDA device that supports it, else 32.
 PRECISIONS: tuple[str, ...] = ("auto", "32", "bf16-mixed", "16-mixed")
@@ -135,7 +136,7 @@ class TrainConfig:
         self._check_model()
 
     def _check_choices(self) -> None:
-        from lvwall.data.augment import AUGMENTATIONS
+        from lvwall.data import AUGMENTATIONS
         from lvwall.model import PRESETS
         from lvwall.train.losses import LOSSES
         from lvwall.train.schedules import LR_SCHEDULES
@@ -221,11 +222,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """Build a config from :meth:`to_dict` output; unknown keys raise :class:`ValueError`."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown training settings {unknown}; known: {sorted(known)}")
-        return cls(**values)
+        return from_settings(cls, values, "training settings")
 
     def with_overrides(self, **overrides: Any) -> TrainConfig:
         """A copy with every override that is not ``None`` applied (flags over YAML).

@@ -9,7 +9,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, RandomSampler
 
-from lvwall.data.records import LabelledRecording
+from lvwall.data import LabelledRecording
 from lvwall.errors import LvwallError
 from lvwall.train.config import TrainConfig
 
@@ -36,8 +36,7 @@ class SegmentationDataModule(L.LightningDataModule):
             _check_no_shared_patients(recordings, val_recordings)
             self.train_recordings, self.val_recordings = list(recordings), list(val_recordings)
             return
-        from lvwall.data.dataset import select_recordings
-        from lvwall.data.splits import kfold, train_val_split
+        from lvwall.data import kfold, select_recordings, train_val_split
 
         try:
             if config.fold is None:
@@ -57,8 +56,7 @@ class SegmentationDataModule(L.LightningDataModule):
         }
 
     def train_dataloader(self) -> DataLoader:
-        from lvwall.data.augment import build_augment
-        from lvwall.data.dataset import FrameDataset
+        from lvwall.data import FrameDataset, build_augment
 
         dataset = FrameDataset(
             self.train_recordings, augment=build_augment(self.config.augment), seed=self.config.seed
@@ -79,7 +77,7 @@ class SegmentationDataModule(L.LightningDataModule):
         )
 
     def val_dataloader(self) -> DataLoader:
-        from lvwall.data.dataset import FrameDataset
+        from lvwall.data import FrameDataset
 
         dataset = FrameDataset(self.val_recordings, augment=None, seed=self.config.seed)
         return DataLoader(dataset, batch_size=self.config.batch_size, **self._loader_options())

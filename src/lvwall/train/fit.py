@@ -28,10 +28,9 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 from lvwall.atomic import write_json
-from lvwall.data.records import LabelledRecording
+from lvwall.data import LabelledRecording
 from lvwall.errors import DataError, LvwallError, RunInterruptedError
-from lvwall.model import UNet, build_model
-from lvwall.model.checkpoint import load_model
+from lvwall.model import UNet, build_model, load_model
 from lvwall.train.config import RUN_DEFINING_FIELDS, TrainConfig
 from lvwall.train.data import SegmentationDataModule
 from lvwall.train.module import SegmentationModule
@@ -311,7 +310,7 @@ def _load_recordings(
 ) -> list[LabelledRecording]:
     """The labelled recordings of ``config.views`` in the datasets at ``paths``, to
     ``purpose`` on."""
-    from lvwall.data.registry import load_labelled
+    from lvwall.data import load_labelled
 
     if not paths:
         raise ValueError(f"config names no dataset to {purpose} on")

@@ -17,8 +17,7 @@ import torch
 from torchmetrics import Metric
 
 from lvwall.metrics import batch_confusion, metrics_from_confusion
-from lvwall.model import UNet
-from lvwall.model.checkpoint import DEFAULT_THRESHOLD, META_KEY
+from lvwall.model import DEFAULT_THRESHOLD, META_KEY, UNet
 from lvwall.train.config import TrainConfig
 from lvwall.train.losses import build_loss
 from lvwall.train.run_folder import VAL_METRICS

@@ -16,8 +16,7 @@ from typing import Any
 from torch.optim.swa_utils import AveragedModel
 
 from lvwall.errors import ModelError
-from lvwall.model import UNet
-from lvwall.model.checkpoint import load_model
+from lvwall.model import UNet, load_model
 
 
 def average_models(paths: Sequence[str | Path]) -> tuple[UNet, dict[str, Any]]:

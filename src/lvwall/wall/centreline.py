@@ -23,7 +23,7 @@ from scipy import ndimage
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from lvwall.data.records import MODEL_SIZE
+from lvwall.data import MODEL_SIZE
 from lvwall.wall.errors import RegionalError
 
 #: Which side of the image the septum is on. In the standard A4C orientation (apex at the

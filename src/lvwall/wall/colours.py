@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lvwall.data.records import SEGMENT_NAMES, SEGMENT_TITLES
+from lvwall.data import SEGMENT_NAMES, SEGMENT_TITLES
 
 #: One colour per segment, ``SEGMENT_NAMES`` order (Okabe-Ito palette).
 SEGMENT_COLOURS: tuple[str, ...] = (

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from lvwall.data.records import SEGMENT_NAMES
+from lvwall.data import SEGMENT_NAMES
 from lvwall.wall.centreline import (
     Centreline,
     clean_wall_mask,
