@@ -48,15 +48,15 @@ def measured_row(
     and flags (and the ``companion`` network's disagreement, when given), and score its mask
     against ``truth``."""
     (frame,) = list(segment_frames([image], model, PredictOptions()))
-    measurement = QualityControl().measure(frame.image, frame.probability, frame.mask)
-    features = dict(measurement.features)
+    examined = QualityControl().examine(frame.image, frame.probability, frame.mask)
+    features = dict(examined.features)
     if companion is not None:
         other = companion_probability(image, model, companion)
         features.update(companion_features(frame.probability, frame.mask, other))
     return {
         "dice": frame_metrics(frame.mask, truth)["dice"],
         **features,
-        "flags": ";".join(measurement.reasons),
+        "flags": ";".join(examined.reasons),
     }
 
 

@@ -192,7 +192,7 @@ def predicted_flags(hmcqu_video: Path) -> pd.DataFrame:
     control = QualityControl()
     rows = []
     for index, frame in enumerate(segment_frames(frames, model, PredictOptions())):
-        measurement = control.measure(frame.image, frame.probability, frame.mask, sector)
+        measurement = control.examine(frame.image, frame.probability, frame.mask, sector)
         rows.append({"source": "HMC-QU, predicted", "name": index, **measurement.reasons})
     return pd.DataFrame(rows)
 

@@ -38,9 +38,9 @@ def soft(mask: np.ndarray) -> np.ndarray:
 def test_a_good_frame_has_every_feature_no_flag_and_the_model_score(phantom) -> None:
     frames, masks = phantom
     control = QualityControl(constant_model(0.8))
-    measurement = control.measure(frames[0], soft(masks[0]), masks[0])
-    assert tuple(measurement.features) == FEATURE_NAMES
-    assert np.isfinite(list(measurement.features.values())).all()
+    examined = control.examine(frames[0], soft(masks[0]), masks[0])
+    assert tuple(examined.features) == FEATURE_NAMES
+    assert np.isfinite(list(examined.features.values())).all()
     verdict = control.assess(frames[1], soft(masks[1]), masks[1])
     assert verdict == FrameQuality(0.8, (), {})
     assert verdict.flag_text == "" and not verdict.flagged
@@ -53,7 +53,7 @@ def test_a_good_frame_has_every_feature_no_flag_and_the_model_score(phantom) -> 
 def test_probability_features_of_a_soft_mask(phantom, name: str, low: float, high: float) -> None:
     frames, masks = phantom
     features = (
-        QualityControl(constant_model()).measure(frames[0], soft(masks[0]), masks[0]).features
+        QualityControl(constant_model()).examine(frames[0], soft(masks[0]), masks[0]).features
     )
     assert low <= features[name] <= high
 
@@ -61,10 +61,10 @@ def test_probability_features_of_a_soft_mask(phantom, name: str, low: float, hig
 def test_grey_model_input_and_rgb_frame_measure_alike(phantom) -> None:
     frames, masks = phantom
     control = QualityControl(constant_model())
-    from_rgb = control.measure(frames[0], soft(masks[0]), masks[0]).features
+    from_rgb = control.examine(frames[0], soft(masks[0]), masks[0]).features
     from_grey = (
         QualityControl(constant_model())
-        .measure(prepare_frame(frames[0]), soft(masks[0]), masks[0])
+        .examine(prepare_frame(frames[0]), soft(masks[0]), masks[0])
         .features
     )
     assert from_rgb == pytest.approx(from_grey)
@@ -119,7 +119,7 @@ def test_bad_inputs_through_the_real_pipeline_score_low_and_are_flagged(image) -
 
 def test_shapes_must_match() -> None:
     with pytest.raises(ValueError, match="probability"):
-        QualityControl(constant_model()).measure(
+        QualityControl(constant_model()).examine(
             np.zeros((10, 10)), np.zeros((224, 224)), np.zeros((220, 224), np.uint8)
         )
 

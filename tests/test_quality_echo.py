@@ -49,8 +49,8 @@ NON_ECHO = {
 
 def not_echo_reason(image: np.ndarray, sector: Sector | None = None) -> str | None:
     blank = np.zeros((SIZE, SIZE), np.float32)
-    measurement = QualityControl().measure(image, blank, blank.astype(np.uint8), sector)
-    return measurement.reasons.get("not_echo")
+    examined = QualityControl().examine(image, blank, blank.astype(np.uint8), sector)
+    return examined.reasons.get("not_echo")
 
 
 @pytest.mark.parametrize("name", list(NON_ECHO))
@@ -76,7 +76,7 @@ def test_phantom_frames_are_echoes() -> None:
     control = QualityControl()
     blank = np.zeros((SIZE, SIZE), np.float32)
     for frame in frames[::3]:
-        reasons = control.measure(frame, blank, blank.astype(np.uint8)).reasons
+        reasons = control.examine(frame, blank, blank.astype(np.uint8)).reasons
         assert "not_echo" not in reasons
 
 

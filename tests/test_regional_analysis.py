@@ -16,7 +16,7 @@ from lvwall.regional.analysis import (
     Thresholds,
     analyse_cycle,
     motion_table,
-    write_outputs,
+    write_regional,
 )
 from lvwall.regional.schematic import beating_wall
 
@@ -57,7 +57,7 @@ def test_thresholds_of_another_score_are_refused(masks: np.ndarray) -> None:
 
 def test_outputs_hold_the_analysis(masks: np.ndarray, tmp_path: Path) -> None:
     analysis = analyse_cycle(masks)
-    paths = write_outputs(analysis, tmp_path / "rec", np.zeros(masks.shape[1:]), title="rec")
+    paths = write_regional(analysis, tmp_path / "rec", np.zeros(masks.shape[1:]), title="rec")
     assert {path.name for path in paths.values()} == set(OUTPUT_FILES.values())
     assert all(path.is_file() for path in paths.values())
     with np.load(paths["segments"]) as archive:

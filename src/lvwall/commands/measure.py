@@ -21,7 +21,7 @@ from lvwall.infer import (
     read_masks_npz,
     segment_recording,
 )
-from lvwall.measure import Measurements, measure_segmented, write_outputs
+from lvwall.measure import Measurements, measure_segmented, write_measurements
 
 
 def command(
@@ -97,7 +97,7 @@ def _measure(
         recording = read()
         with console.status(f"measuring {recording.name}"):
             measurements = measure_segmented(recording, spacing_mm=spacing)
-            paths = write_outputs(measurements, out / recording.name)
+            paths = write_measurements(measurements, out / recording.name)
     except LvwallError as error:
         return _Outcome(path, error=str(error))
     return _Outcome(path, measurements, paths["json"].parent)

@@ -27,7 +27,7 @@ from lvwall.regional import (
     RegionalAnalysis,
     Thresholds,
     analyse_cycle,
-    write_outputs,
+    write_regional,
 )
 
 
@@ -105,7 +105,7 @@ def command(
             excluded=cycle.flagged,
         )
         reference = cycle.greys[0] if cycle.greys is not None else cycle.masks[0] * 0.5
-        paths = write_outputs(analysis, out / cycle.name, reference, title=cycle.name)
+        paths = write_regional(analysis, out / cycle.name, reference, title=cycle.name)
     with console.status("measuring volumes, EF and strain"):
         measurements = measure_segmented(cycle, septal_side=septal_side.value)
         write_measurement_files(measurements, out / cycle.name)

@@ -3,12 +3,12 @@
 Typical use on one recording's model-size wall masks (T, 224, 224), with the model's
 probability maps for intervals and the video frame's pixel spacing for millilitres::
 
-    from lvwall.measure import measure_recording, write_outputs
+    from lvwall.measure import measure_recording, write_measurements
     result = measure_recording(masks, probabilities, spacing_mm=0.3, frame_size=(422, 636))
     result.ef_percent, result.gls_percent, result.segment_strain["SEG14"]
     result.intervals["ef_percent"]           # Interval(low, high, ensemble)
     result.missing                           # {json key: why it is missing}
-    write_outputs(result, "out/echo")        # measurements.json, .csv and .png
+    write_measurements(result, "out/echo")        # measurements.json, .csv and .png
 
 or from a :class:`lvwall.infer.SegmentedRecording` (a recording segmented now, or a
 ``lvwall predict`` masks.npz) with :func:`measure_segmented`. Methods and the JSON fields are
@@ -18,7 +18,7 @@ described in docs/measure.md.
 from lvwall.measure.contour import Endocardium, endocardium
 from lvwall.measure.figures import plot_measurements
 from lvwall.measure.intervals import Interval, conformal_scale, normalised_error
-from lvwall.measure.outputs import OUTPUT_FILES, write_measurement_files, write_outputs
+from lvwall.measure.outputs import OUTPUT_FILES, write_measurement_files, write_measurements
 from lvwall.measure.phases import Cycle, NoCycleError, select_cycle
 from lvwall.measure.recording import measure_recording, measure_segmented
 from lvwall.measure.result import Measurements, QualitySummary
@@ -49,5 +49,5 @@ __all__ = [
     "select_cycle",
     "strain_percent",
     "write_measurement_files",
-    "write_outputs",
+    "write_measurements",
 ]

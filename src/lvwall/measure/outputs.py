@@ -10,7 +10,7 @@ from lvwall.errors import DataError
 from lvwall.measure.figures import plot_measurements
 from lvwall.measure.result import Measurements
 
-#: The files :func:`write_outputs` writes, by what they hold.
+#: The files :func:`write_measurements` writes, by what they hold.
 OUTPUT_FILES: dict[str, str] = {
     "json": "measurements.json",
     "csv": "measurements.csv",
@@ -18,7 +18,7 @@ OUTPUT_FILES: dict[str, str] = {
 }
 
 
-def write_outputs(measurements: Measurements, out_dir: str | Path) -> dict[str, Path]:
+def write_measurements(measurements: Measurements, out_dir: str | Path) -> dict[str, Path]:
     """Write ``measurements.json``, ``measurements.csv`` and ``measurements.png`` into
     ``out_dir``, replacing an earlier result there as a whole; returns the paths by the keys
     of :data:`OUTPUT_FILES`.

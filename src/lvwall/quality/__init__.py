@@ -24,7 +24,7 @@ from lvwall.quality.agreement import FAIL_BELOW, quality_agreement
 from lvwall.quality.checks import FLAGS, echo_checks, jump_checks, shape_checks
 from lvwall.quality.control import (
     UNTRUSTWORTHY,
-    FrameMeasurement,
+    FrameFeatures,
     FrameQuality,
     QualityControl,
     check_recording,
@@ -47,7 +47,7 @@ __all__ = [
     "FLAGS",
     "QUALITY_MODEL_NAME",
     "UNTRUSTWORTHY",
-    "FrameMeasurement",
+    "FrameFeatures",
     "FrameQuality",
     "JumpChecker",
     "QualityControl",

@@ -48,7 +48,7 @@ class FrameQuality:
 
 
 @dataclass(frozen=True)
-class FrameMeasurement:
+class FrameFeatures:
     """What quality control measured on one frame: ``features`` by name (see
     :data:`lvwall.quality.features.FEATURE_NAMES`) and the failed checks' ``reasons``."""
 
@@ -69,13 +69,13 @@ class QualityControl:
         self._fan: tuple[Sector, FanShape] | None = None
         self._own_sector: Sector | None = None
 
-    def measure(
+    def examine(
         self,
         image: np.ndarray,
         probability: np.ndarray,
         mask: np.ndarray,
         sector: Sector | None = None,
-    ) -> FrameMeasurement:
+    ) -> FrameFeatures:
         """Measure one frame and run the checks, without scoring.
 
         ``image`` is the input frame: RGB or grey, uint8 or float in [0, 1], any size (the
@@ -100,7 +100,7 @@ class QualityControl:
         motion = self._jumps.update(mask)
         found = {**echo_checks(fan, content), **shape_checks(shape), **jump_checks(motion)}
         reasons = {flag: found[flag] for flag in FLAGS if flag in found}
-        return FrameMeasurement(frame_features(probability, mask, shape, fan, content), reasons)
+        return FrameFeatures(frame_features(probability, mask, shape, fan, content), reasons)
 
     def assess(
         self,
@@ -110,14 +110,14 @@ class QualityControl:
         sector: Sector | None = None,
     ) -> FrameQuality:
         """Measure, check and score one frame (arguments as for :meth:`measure`)."""
-        measurement = self.measure(image, probability, mask, sector)
-        reasons = measurement.reasons
+        examined = self.examine(image, probability, mask, sector)
+        reasons = examined.reasons
         if UNTRUSTWORTHY & reasons.keys():
             quality = 0.0
         else:
             if self._model is None:
                 self._model = bundled_quality_model()
-            quality = self._model.predict_one(measurement.features)
+            quality = self._model.predict_one(examined.features)
         return FrameQuality(quality, tuple(reasons), reasons)
 
     @staticmethod

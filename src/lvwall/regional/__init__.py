@@ -24,7 +24,7 @@ from lvwall.regional.analysis import (
     Thresholds,
     analyse_cycle,
     motion_table,
-    write_outputs,
+    write_regional,
 )
 from lvwall.regional.evaluation import evaluate_dataset
 from lvwall.regional.figures import plot_motion_curves, plot_segment_diagram, plot_segment_overlay
@@ -67,5 +67,5 @@ __all__ = [
     "plot_segment_overlay",
     "segment_scores",
     "wall_motion",
-    "write_outputs",
+    "write_regional",
 ]

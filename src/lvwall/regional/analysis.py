@@ -18,7 +18,7 @@ from lvwall.regional.mi import DEFAULT_SCORE, SCORES, MIEvaluation, flag_hypokin
 from lvwall.regional.motion import MotionCurves, wall_motion
 from lvwall.wall import SegmentSplit, label_maps, split_predicted_sequence
 
-#: The files :func:`write_outputs` writes, by what they hold.
+#: The files :func:`write_regional` writes, by what they hold.
 OUTPUT_FILES: dict[str, str] = {
     "segments": "segments.npz",
     "motion_csv": "motion.csv",
@@ -144,7 +144,7 @@ def analyse_cycle(
     )
 
 
-def write_outputs(
+def write_regional(
     analysis: RegionalAnalysis, out_dir: str | Path, frame: np.ndarray, title: str = ""
 ) -> dict[str, Path]:
     """Write the label maps, curves, diagram, overlay (on ``frame``) and table to ``out_dir``.

@@ -35,10 +35,8 @@ from lvwall.infer import (
     SegmentedFrame,
     segment_frames,
 )
-from lvwall.measure import Cycle, measure_segmented
-from lvwall.measure import write_outputs as write_measurements
-from lvwall.regional import DEFAULT_SCORE, Thresholds, analyse_cycle
-from lvwall.regional import write_outputs as write_regional
+from lvwall.measure import Cycle, measure_segmented, write_measurements
+from lvwall.regional import DEFAULT_SCORE, Thresholds, analyse_cycle, write_regional
 from lvwall.serve.overlay import overlay_frames, write_webm
 from lvwall.serve.quality import RecordingQuality
 from lvwall.wall import SEGMENT_COLOURS, RegionalError, label_maps, split_predicted_sequence
