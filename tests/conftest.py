@@ -19,6 +19,18 @@ def _one_thread_per_worker() -> None:
     torch.set_num_threads(1)
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One PyTorch thread for a module's tests, whatever a command they ran set: tiny models
+    run fastest on one thread, above all on a loaded machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _shared(sub: str) -> Path:
     path = SHARED_DATA / sub
     if not path.exists():

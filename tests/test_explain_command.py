@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -22,24 +21,18 @@ from lvwall.explain.targets import SPLITTERS, TARGET_NAMES
 from lvwall.model import UNet, UNetConfig
 from lvwall.model.checkpoint import save_model
 from lvwall.wall.errors import RegionalError
+from tiny_models import seeded_unet
 
 runner = CliRunner()
 SIZE = 32
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny models run fastest on one thread, above all on a loaded machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _tiny_model(path: Path, head_bias: float) -> Path:
     """A 32-px U-Net whose head bias makes every pixel wall (> 0) or none (< 0)."""
-    torch.manual_seed(0)
-    model = UNet(UNetConfig(in_channels=1, widths=(4, 8), norm="batch"))
+    model = seeded_unet((4, 8), norm="batch")
     with torch.no_grad():
         model.head.bias.fill_(head_bias)
     return save_model(path, model, {"image_size": SIZE})

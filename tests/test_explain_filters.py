@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -11,26 +9,19 @@ from torch import nn
 
 from lvwall.explain.filters import block_names, feature_maps, first_convolution, grey_kernels
 from lvwall.model import UNet, UNetConfig
+from tiny_models import noise_frame, seeded_unet
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny models run fastest on one thread, above all on a loaded machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
 def model() -> UNet:
-    torch.manual_seed(0)
-    return UNet(UNetConfig(in_channels=1, widths=(4, 6, 8))).eval()
+    return seeded_unet((4, 6, 8)).eval()
 
 
 @pytest.fixture(scope="module")
 def frame() -> np.ndarray:
-    return np.random.default_rng(0).random((32, 32), dtype=np.float32)
+    return noise_frame(32)
 
 
 def test_first_convolution_is_the_input_layer(model: UNet) -> None:

@@ -3,8 +3,6 @@ against the gradient support it predicts, position by position."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -22,14 +20,7 @@ from lvwall.explain.receptive_field import (
 )
 from lvwall.model import UNet, UNetConfig, build_model, count_parameters
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny models run fastest on one thread, above all on a loaded machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # The `seed` U-Net (3 levels 224-112-56, widths 64-128-256, four bottleneck convolutions).

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -20,28 +18,22 @@ from lvwall.explain.saliency import (
 )
 from lvwall.explain.targets import EmptyRegionError
 from lvwall.model import UNet, UNetConfig
+from tiny_models import noise_frame, seeded_unet
 
 SIZE = 32
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny models run fastest on one thread, above all on a loaded machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
 def model() -> UNet:
-    torch.manual_seed(0)
-    return UNet(UNetConfig(in_channels=1, widths=(4, 8, 8), norm="batch")).eval()
+    return seeded_unet((4, 8, 8), norm="batch").eval()
 
 
 @pytest.fixture(scope="module")
 def frame() -> np.ndarray:
-    return np.random.default_rng(0).random((SIZE, SIZE), dtype=np.float32)
+    return noise_frame(SIZE)
 
 
 @pytest.fixture(scope="module")

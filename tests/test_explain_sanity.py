@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -17,17 +15,12 @@ from lvwall.explain.sanity import (
     rank_correlation,
 )
 from lvwall.model import UNet, UNetConfig
+from tiny_models import seeded_unet
 
 SIZE = 32
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny models run fastest on one thread, above all on a loaded machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _rings(n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,9 +40,8 @@ def _rings(n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor
 def trained() -> tuple[UNet, np.ndarray]:
     """A tiny U-Net fitted for 80 Adam steps (about a second) to segment rings, and a new
     frame it segments (Dice about 0.98)."""
-    torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    model = UNet(UNetConfig(in_channels=1, widths=(4, 8), norm=None))
+    model = seeded_unet((4, 8))
     optimiser = torch.optim.Adam(model.parameters(), lr=2e-2)
     frames, masks = _rings(16, rng)
     for _ in range(80):

@@ -59,7 +59,26 @@ def test_the_tour_runs_word_for_word(tmp_path: Path) -> None:
         assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
         assert "Traceback" not in done.stderr, command
     assert (tmp_path / "out" / "measure" / "PH0001 _4CH_1" / "measurements.json").is_file()
+    _python_snippets_run(tmp_path)
     _serve_answers(commands[-1], tmp_path, env)
+
+
+def _python_snippets_run(folder: Path) -> None:
+    """The README's Python blocks run on the tour's outputs and find what the prose says:
+    the pandas example keeps the frames that passed every check."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    assert blocks, "the README shows Python"
+    namespace: dict = {}
+    cwd = Path.cwd()
+    os.chdir(folder)
+    try:
+        for block in blocks:
+            exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
+    finally:
+        os.chdir(cwd)
+    quality, trusted = namespace["quality"], namespace["trusted"]
+    assert 0 < len(trusted) <= len(quality)
+    assert (trusted["flags"] == "").all() and (trusted["quality"] >= 0.75).all()
 
 
 def _serve_answers(command: str, folder: Path, env: dict[str, str]) -> None:

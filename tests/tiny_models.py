@@ -1,0 +1,21 @@
+"""Tiny U-Nets and frames that the explanation tests share: seconds on one CPU core."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from lvwall.model import UNet, UNetConfig
+
+
+def seeded_unet(
+    widths: tuple[int, ...], *, in_channels: int = 1, norm: str | None = None, seed: int = 0
+) -> UNet:
+    """A U-Net of ``widths`` whose weights are drawn after ``torch.manual_seed(seed)``."""
+    torch.manual_seed(seed)
+    return UNet(UNetConfig(in_channels=in_channels, widths=widths, norm=norm))
+
+
+def noise_frame(size: int, seed: int = 0) -> np.ndarray:
+    """A grey frame (size, size) of uniform noise in [0, 1), float32."""
+    return np.random.default_rng(seed).random((size, size), dtype=np.float32)
