@@ -75,7 +75,6 @@ class ExperimentProgress:
         self.done += runs
 
     def start(self, fold: int, n_folds: int, loss: str, loss_kwargs: dict[str, float]) -> None:
-
         remaining = self.total_runs - self.done
         eta = (
             format_duration(remaining * sum(self.trained_seconds) / len(self.trained_seconds))

@@ -153,7 +153,6 @@ def _measure(
     budget: float,
     threads: int | None,
 ) -> Measurement | None:
-
     try:
         model = load_segmentation_model(path, backend, threads=threads)
     except ModelError:
@@ -193,7 +192,6 @@ def _predict_frames(model: SegmentationModel, batch: np.ndarray) -> None:
 
 
 def _print_table(results: list[Measurement], machine: dict[str, object]) -> None:
-
     table = Table(title="lvwall benchmark (frames per second, median)")
     for column in ("model", "backend"):
         table.add_column(column)

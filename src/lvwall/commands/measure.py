@@ -92,7 +92,6 @@ def _measure(
     spacing: float | None,
     console: Console,
 ) -> _Outcome:
-
     try:
         recording = read()
         with console.status(f"measuring {recording.name}"):
@@ -104,7 +103,6 @@ def _measure(
 
 
 def _print_summary(outcomes: list[_Outcome]) -> None:
-
     table = Table(title="lvwall measure")
     table.add_column("input", overflow="fold")
     for column in ("ED", "ES", "EDV", "ESV", "EF %", "GLS %"):

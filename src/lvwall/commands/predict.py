@@ -152,7 +152,6 @@ def command(
 
 
 def _print_summary(outcomes: list[Outcome]) -> None:
-
     table = Table(title="lvwall predict")
     table.add_column("input", overflow="fold")
     table.add_column("result", overflow="fold")

@@ -159,7 +159,6 @@ def _warn_held(
 
 
 def _print_table(analysis: RegionalAnalysis, measurements: Measurements, name: str) -> None:
-
     table = Table(title=f"lvwall regional: {name}")
     table.add_column("segment")
     for column in ("displacement", "inward", "thickening", "score", "strain"):

@@ -106,7 +106,6 @@ def command(
 
 
 def _rich_table(frame: pd.DataFrame, title: str) -> Table:
-
     table = Table(title=title)
     table.add_column("")
     for column in frame.columns:

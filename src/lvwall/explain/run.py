@@ -28,7 +28,7 @@ from lvwall.explain.figures import (
     save_figure,
 )
 from lvwall.explain.filters import feature_maps, first_convolution, grey_kernels
-from lvwall.explain.receptive_field import summarise, summary_csv, summary_markdown, summary_table
+from lvwall.explain.receptive_field import summarise, summary_csv, summary_markdown
 from lvwall.explain.saliency import AttributionSettings, Explanation, explain_frame
 from lvwall.explain.sanity import randomisation_test
 from lvwall.explain.targets import EmptyRegionError
@@ -136,7 +136,6 @@ def explain_frames(
 
 
 def save_maps(path: Path, explanations: list[Explanation]) -> Path:
-
     first = explanations[0]
     arrays = {"frame": first.frame, "probability": first.probability, "region": first.region}
     for explanation in explanations:
@@ -149,7 +148,6 @@ def save_maps(path: Path, explanations: list[Explanation]) -> Path:
 
 
 def draw_filters(model: nn.Module, frame: np.ndarray, out: Path, prefix: str) -> list[Path]:
-
     kernels = grey_kernels(first_convolution(model))
     return [
         save_figure(kernel_grid_figure(kernels), out / "filters.png"),
@@ -163,9 +161,17 @@ def draw_filters(model: nn.Module, frame: np.ndarray, out: Path, prefix: str) ->
 
 
 def write_model_summary(model: nn.Module, size: int, out: Path) -> list[Path]:
-
+    """The model summary with receptive fields (``model_summary.csv`` and ``.md``) and its
+    chart (``receptive_field.png``), with one line about it on the terminal."""
     rows = summarise(model, size)
-    Console().print(summary_table(rows))
+    height, width = rows[-1].receptive_field.size
+    Console().print(
+        f"Model summary: {len(rows)} layers, {sum(row.parameters for row in rows):,} parameters, "
+        f"each output pixel sees {height}x{width} input pixels; the table is in "
+        f"{out / 'model_summary.md'}",
+        highlight=False,
+        soft_wrap=True,
+    )
     return [
         write_text(out / "model_summary.csv", summary_csv(rows)),
         write_text(out / "model_summary.md", summary_markdown(rows)),
