@@ -236,3 +236,19 @@ def test_cli_reports_bad_arguments(
     result = runner.invoke(app, ["evaluate", str(tiny_checkpoint), *flags])
     assert result.exit_code == 1
     assert message in result.output
+
+
+@pytest.mark.parametrize(
+    ("spearman", "warned"), [(0.62, False), (0.30, False), (0.12, True), (-0.43, True)]
+)
+def test_quality_line_warns_when_the_score_ranks_frames_poorly(
+    spearman: float, warned: bool
+) -> None:
+    from types import SimpleNamespace
+
+    from lvwall.commands.evaluate import quality_line
+
+    agreement = {"n": 40, "mae": 0.05, "spearman": spearman, "auroc": 0.7, "n_failed": 6}
+    line = quality_line(SimpleNamespace(quality=agreement))
+    assert f"Spearman {spearman:.3f}" in line
+    assert ("ranks these frames poorly" in line) is warned

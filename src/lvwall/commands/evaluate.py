@@ -118,18 +118,30 @@ def command(
         console.print(f"wrote {csv_path} and {json_path}", highlight=False, soft_wrap=True)
 
 
-def quality_line(result: EvaluationResult) -> str:
-    """How well the quality score of ``lvwall predict`` predicts each frame's real Dice."""
+#: Below this Spearman correlation with the real Dice, the quality score is said to rank the
+#: frames poorly for the model evaluated.
+POOR_RANKING = 0.3
 
+
+def quality_line(result: EvaluationResult) -> str:
+    """How well the quality score of ``lvwall predict`` predicts each frame's real Dice, and a
+    plain warning when it ranks the frames poorly (it was fitted for the bundled model)."""
     agreement = result.quality
     if agreement is None:
         return "quality not checked"
-    return (
+    line = (
         f"quality score against the real Dice over {agreement['n']} frames: mean absolute "
         f"error {agreement['mae']:.3f}, Spearman {agreement['spearman']:.3f}, AUROC "
         f"{agreement['auroc']:.3f} for detecting the {agreement['n_failed']} frames with Dice "
         f"below {FAIL_BELOW}"
     )
+    if not agreement["spearman"] >= POOR_RANKING:
+        line += (
+            f"\nwarning: the quality score ranks these frames poorly (Spearman below "
+            f"{POOR_RANKING}); it was fitted for the bundled model, so for this model treat it "
+            "as uncalibrated and judge frames by their flags and by eye"
+        )
+    return line
 
 
 def metrics_table(result: EvaluationResult, title: str = "") -> Table:
