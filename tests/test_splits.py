@@ -156,3 +156,13 @@ def test_real_two_folder_splits_never_share_a_patient(camus_2view_dir, camus_dev
     assert len({r.patient for r in recordings}) == 309
     for train, validation in [*kfold(recordings, k=5, seed=0), train_val_split(recordings)]:
         assert not _patients(recordings, train) & _patients(recordings, validation)
+
+
+def test_a_class_rarer_than_the_folds_gives_no_library_warning() -> None:
+    import warnings
+
+    recordings = _recordings(12, 1, 1 / 12)  # one MI patient, five folds
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        folds = kfold(recordings, k=5, seed=0)
+    assert sorted(i for _, validation in folds for i in validation) == list(range(12))

@@ -9,6 +9,7 @@ MI label and the views each patient has, with scikit-learn's StratifiedGroupKFol
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -52,10 +53,14 @@ def kfold(recordings: Sequence[LabelledRecording], k: int = 5, seed: int = 0) ->
         raise ValueError(f"cannot make {k} patient-wise folds from {n_patients} patients")
     splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
     placeholder = np.zeros((len(recordings), 1))
-    return [
-        (sorted(train.tolist()), sorted(validation.tolist()))
-        for train, validation in splitter.split(placeholder, labels, groups)
-    ]
+    with warnings.catch_warnings():
+        # A class rarer than k (few MI patients, few with one view) cannot be spread over every
+        # fold; the folds stay patient-wise and as balanced as the classes allow.
+        warnings.filterwarnings("ignore", message=".*least populated class.*")
+        return [
+            (sorted(train.tolist()), sorted(validation.tolist()))
+            for train, validation in splitter.split(placeholder, labels, groups)
+        ]
 
 
 def train_val_split(
