@@ -139,7 +139,9 @@ def main() -> None:
     print(f"{len(table)} views with ED and ES stills in {', '.join(map(str, args.camus))}; {which}")
     print(summary.round(2).to_string(index=False))
     covered = table["EF interval covers experts"].dropna()
-    print(f"EF intervals covering the experts' EF: {int(covered.astype(bool).sum())}/{len(covered)}")
+    print(
+        f"EF intervals covering the experts' EF: {int(covered.astype(bool).sum())}/{len(covered)}"
+    )
     ratio = table["ED cavity / label 1"]
     print(
         f"ED cavity from the experts' wall / CAMUS cavity label: mean {ratio.mean():.3f} "
