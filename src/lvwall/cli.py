@@ -57,9 +57,14 @@ def _print_error(sentence: str) -> None:
 
 
 def help_text(command: Callable[..., Any]) -> str:
-    """A command's docstring as paragraphs whose lines are joined, for the terminal to wrap:
-    the line breaks of the source would otherwise show mid-sentence."""
-    paragraphs = inspect.cleandoc(command.__doc__ or "").split("\n\n")
+    """A command's docstring as the terminal shows it (:func:`_joined_paragraphs`)."""
+    return _joined_paragraphs(inspect.cleandoc(command.__doc__ or ""))
+
+
+def _joined_paragraphs(docstring: str) -> str:
+    """``docstring`` as paragraphs whose lines are joined, for the terminal to wrap: the line
+    breaks of the source would otherwise show mid-sentence."""
+    paragraphs = docstring.split("\n\n")
     return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
 
 
@@ -129,8 +134,7 @@ def _source_help(module: str) -> str:
     function = next(
         node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "command"
     )
-    paragraphs = (ast.get_docstring(function) or "").split("\n\n")
-    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+    return _joined_paragraphs(ast.get_docstring(function) or "")
 
 
 def build_app() -> typer.Typer:

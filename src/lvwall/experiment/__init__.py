@@ -9,14 +9,9 @@ figures and a self-contained HTML report (``lvwall experiment``, ``lvwall demo``
 * :mod:`~lvwall.experiment.results`: the per-recording table and ``results.csv``/``.json``;
 * :mod:`~lvwall.experiment.figures` and :mod:`~lvwall.experiment.gallery`: the figures;
 * :mod:`~lvwall.experiment.report`: ``report.html``.
-
-The runner pulls in PyTorch Lightning, so its names are imported on first use.
 """
 
 from __future__ import annotations
-
-import importlib
-from typing import Any
 
 from lvwall.experiment.config import DEFAULT_LOSSES, ExperimentConfig
 from lvwall.experiment.evaluate import EvaluationResult, evaluate_model, predict_masks
@@ -30,6 +25,7 @@ from lvwall.experiment.presets import (
 )
 from lvwall.experiment.report import format_value
 from lvwall.experiment.results import ExperimentResults
+from lvwall.experiment.runner import ExperimentOutcome, prepare_experiment, run_experiment, run_fold
 from lvwall.experiment.stats import (
     METRIC_LABELS,
     PairedTest,
@@ -41,8 +37,6 @@ from lvwall.experiment.stats import (
     verdict,
 )
 from lvwall.experiment.tuning import choose_candidate, focal_tversky_grid, inner_split, short_kwargs
-
-_RUNNER_NAMES = ("ExperimentOutcome", "prepare_experiment", "run_experiment", "run_fold")
 
 __all__ = [
     "DEFAULT_EXPERIMENT_PRESET",
@@ -76,9 +70,3 @@ __all__ = [
     "summarise",
     "verdict",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _RUNNER_NAMES:
-        return getattr(importlib.import_module("lvwall.experiment.runner"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,9 +15,8 @@ from typing import Any
 import yaml
 
 from lvwall.atomic import write_text
-from lvwall.errors import DataError
 from lvwall.experiment.presets import DEFAULT_EXPERIMENT_PRESET, experiment_preset
-from lvwall.lookup import from_settings
+from lvwall.lookup import from_settings, settings_from_yaml
 from lvwall.train import TrainConfig
 
 #: The losses compared when none are named, in the order of the report's columns.
@@ -146,18 +145,6 @@ class ExperimentConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ExperimentConfig:
-        """Read a config written by :meth:`to_yaml`; :class:`DataError` naming the file if it
-        is missing or invalid."""
-        path = Path(path)
-        if not path.is_file():
-            raise DataError(path, "the experiment config file does not exist")
-        try:
-            values = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as error:
-            raise DataError(path, f"the experiment config is not valid YAML ({error})") from None
-        if not isinstance(values, dict):
-            raise DataError(path, "the experiment config must be a mapping of setting: value")
-        try:
-            return cls.from_dict(values)
-        except (TypeError, ValueError) as error:
-            raise DataError(path, f"bad experiment config: {error}") from None
+        """Read a config written by :meth:`to_yaml` (or by hand; missing keys get defaults);
+        :class:`DataError` naming the file if it is missing or invalid."""
+        return settings_from_yaml(cls.from_dict, path, "experiment config")

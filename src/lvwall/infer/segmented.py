@@ -137,16 +137,14 @@ def segment_recording(
     source: InputSource,
     model: SegmentationModel,
     progress: PredictProgress | None = None,
-    options: PredictOptions | None = None,
 ) -> SegmentedRecording:
-    """Segment every frame of a recording with ``lvwall predict``'s pipeline (its default
-    options unless ``options`` says otherwise); ``progress`` is told when the recording
-    starts and after each frame."""
+    """Segment every frame of a recording with ``lvwall predict``'s default pipeline;
+    ``progress`` is told when the recording starts and after each frame."""
     recording = source.open()
     if progress is not None:
         progress.start(recording)
     collector = SegmentedCollector(recording, progress)
-    for _ in collector.keep(segment_frames(recording.frames(), model, options or PredictOptions())):
+    for _ in collector.keep(segment_frames(recording.frames(), model, PredictOptions())):
         pass
     return collector.result()
 

@@ -18,8 +18,7 @@ import yaml
 
 from lvwall.atomic import to_plain, write_text
 from lvwall.data import MODEL_SIZE, VIEWS, check_views
-from lvwall.errors import DataError
-from lvwall.lookup import from_settings
+from lvwall.lookup import from_settings, settings_from_yaml
 
 #: Lightning precisions; "auto" means bf16-mixed on a CUDA device that supports it, else 32.
 PRECISIONS: tuple[str, ...] = ("auto", "32", "bf16-mixed", "16-mixed")
@@ -248,23 +247,9 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> TrainConfig:
-        """Read a config written by :meth:`to_yaml` (or by hand; missing keys get defaults).
-
-        A missing, unparsable or invalid file raises :class:`DataError` naming it.
-        """
-        path = Path(path)
-        if not path.is_file():
-            raise DataError(path, "the training config file does not exist")
-        try:
-            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as error:
-            raise DataError(path, f"the training config is not valid YAML ({error})") from None
-        if not isinstance(values, dict):
-            raise DataError(path, "the training config must be a mapping of setting: value")
-        try:
-            return cls.from_dict(values)
-        except (TypeError, ValueError) as error:
-            raise DataError(path, f"bad training config: {error}") from None
+        """Read a config written by :meth:`to_yaml` (or by hand; missing keys get defaults);
+        :class:`DataError` naming the file if it is missing or invalid."""
+        return settings_from_yaml(cls.from_dict, path, "training config")
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
