@@ -11,13 +11,13 @@ from matplotlib.colors import to_rgb
 from PIL import Image
 
 from lvwall.regional.figures import (
-    SEGMENT_COLOURS,
     plot_motion_curves,
     plot_segment_diagram,
     plot_segment_overlay,
 )
 from lvwall.regional.motion import MotionCurves
 from lvwall.regional.schematic import draw_wall, horseshoe
+from lvwall.wall import segment_colours
 from lvwall.wall.segments import split_wall
 
 
@@ -38,7 +38,7 @@ def test_motion_curves_are_drawn_in_the_segment_colours(tmp_path: Path) -> None:
     path = plot_motion_curves(motion, tmp_path / "motion.png", title="demo")
     pixels = _pixels(path)
     assert path == tmp_path / "motion.png"
-    for colour in SEGMENT_COLOURS:
+    for colour in segment_colours():
         assert _contains(pixels, to_rgb(colour)), colour
 
 
@@ -72,7 +72,7 @@ def test_overlay_shows_every_segment_colour(tmp_path: Path) -> None:
     path = plot_segment_overlay(np.zeros(mask.shape), labels, tmp_path / "overlay.png")
     pixels = _pixels(path)
     # On a black frame, a colour at 60 % opacity is 0.6 of itself.
-    for colour in SEGMENT_COLOURS:
+    for colour in segment_colours():
         assert _contains(pixels, tuple(0.6 * c for c in to_rgb(colour)), tolerance=8), colour
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from lvwall.infer.writers import FLAG_COLOUR, WALL_COLOUR, WALL_OPACITY
 from lvwall.serve.overlay import overlay_frames, segment_overlay, write_webm
-from lvwall.wall import SEGMENT_COLOURS
+from lvwall.wall import segment_colours
 
 GREY = 100
 
@@ -25,7 +25,7 @@ def _hex(colour: str) -> tuple[int, int, int]:
 
 @pytest.mark.parametrize(
     ("label", "colour"),
-    [(0, WALL_COLOUR)] + [(k + 1, _hex(c)) for k, c in enumerate(SEGMENT_COLOURS)],
+    [(0, WALL_COLOUR)] + [(k + 1, _hex(c)) for k, c in enumerate(segment_colours())],
 )
 def test_wall_pixels_take_their_segment_colour(label: int, colour: tuple[int, int, int]) -> None:
     image = np.full((40, 60, 3), GREY, np.uint8)

@@ -11,11 +11,30 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: The six A4C wall segments of HMC-QU, in the order of the A4C.xlsx columns. Label maps
-#: (regional analysis, phantom) number them 1..6 in this order; 0 is background.
-SEGMENT_NAMES: tuple[str, ...] = ("SEG3", "SEG9", "SEG14", "SEG16", "SEG12", "SEG6")
+#: The apical views lvwall segments: 4-chamber and 2-chamber (Lang et al., JASE 28(1), 2015).
+VIEWS: tuple[str, ...] = ("A4C", "A2C")
 
-#: The AHA 17-segment names of the six A4C segments.
+#: The six wall segments each apical view shows, in the order of HMC-QU's A4C.xlsx and
+#: A2C.xlsx columns: along the wall from the basal end on the image's left (standard display,
+#: apex up) over the apex to the basal end on the right. Label maps (regional analysis,
+#: measurements, phantom) number them 1..6 in this order; 0 is background. In A4C the left
+#: wall is the septum and the right one the lateral wall; in A2C the left is the inferior
+#: wall and the right the anterior one (Cerqueira et al., Circulation 105(4), 2002).
+VIEW_SEGMENTS: dict[str, tuple[str, ...]] = {
+    "A4C": ("SEG3", "SEG9", "SEG14", "SEG16", "SEG12", "SEG6"),
+    "A2C": ("SEG4", "SEG10", "SEG15", "SEG13", "SEG7", "SEG1"),
+}
+
+#: The names of each view's two walls, image left then right (standard display).
+VIEW_WALLS: dict[str, tuple[str, str]] = {
+    "A4C": ("septal", "lateral"),
+    "A2C": ("inferior", "anterior"),
+}
+
+#: The six A4C segments: the view of HMC-QU's masks and of most of lvwall's defaults.
+SEGMENT_NAMES: tuple[str, ...] = VIEW_SEGMENTS["A4C"]
+
+#: The AHA 17-segment names of the twelve segments the two apical views show.
 SEGMENT_TITLES: dict[str, str] = {
     "SEG3": "basal inferoseptal",
     "SEG9": "mid inferoseptal",
@@ -23,10 +42,26 @@ SEGMENT_TITLES: dict[str, str] = {
     "SEG16": "apical lateral",
     "SEG12": "mid anterolateral",
     "SEG6": "basal anterolateral",
+    "SEG4": "basal inferior",
+    "SEG10": "mid inferior",
+    "SEG15": "apical inferior",
+    "SEG13": "apical anterior",
+    "SEG7": "mid anterior",
+    "SEG1": "basal anterior",
 }
 
-#: The apical views lvwall segments: 4-chamber and 2-chamber (Lang et al., JASE 28(1), 2015).
-VIEWS: tuple[str, ...] = ("A4C", "A2C")
+
+def check_view(view: str) -> str:
+    """One view name from :data:`VIEWS`, any case; :class:`ValueError` otherwise."""
+    chosen = str(view).upper()
+    if chosen not in VIEWS:
+        raise ValueError(f"view must be one of {list(VIEWS)}, got {view!r}")
+    return chosen
+
+
+def segment_names(view: str) -> tuple[str, ...]:
+    """The six segments of ``view`` (any case) in label-map order (1..6)."""
+    return VIEW_SEGMENTS[check_view(view)]
 
 
 def check_views(views: Sequence[str] | None) -> tuple[str, ...]:

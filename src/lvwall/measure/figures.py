@@ -25,7 +25,7 @@ from matplotlib.ticker import MaxNLocator
 from lvwall.atomic import atomic_path
 from lvwall.data import SEGMENT_NAMES
 from lvwall.measure.result import Measurements
-from lvwall.wall import SEGMENT_COLOURS, segment_legend_label
+from lvwall.wall import segment_colours, segment_legend_label
 
 #: Strain (%) at the ends of the diagram's colour scale.
 STRAIN_RANGE = (-25.0, 25.0)
@@ -98,7 +98,7 @@ def _strain_panel(axes: Axes, measurements: Measurements) -> None:
         axes.plot(
             frames[drawn],
             curves[drawn, index + 1],
-            color=SEGMENT_COLOURS[index],
+            color=segment_colours()[index],
             label=segment_legend_label(index),
         )
     axes.plot(frames[drawn], curves[drawn, 0], "k--", linewidth=2, label="GLS")

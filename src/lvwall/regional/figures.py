@@ -22,7 +22,7 @@ from lvwall.atomic import atomic_path
 from lvwall.data import SEGMENT_NAMES
 from lvwall.regional.motion import MotionCurves
 from lvwall.regional.schematic import horseshoe
-from lvwall.wall import SEGMENT_COLOURS, Centreline, centreline_segments, segment_legend_label
+from lvwall.wall import Centreline, centreline_segments, segment_colours, segment_legend_label
 
 _DPI = 120
 
@@ -50,7 +50,7 @@ def plot_motion_curves(motion: MotionCurves, target: str | Path, title: str = ""
             axes.plot(
                 frames,
                 curves[:, index],
-                color=SEGMENT_COLOURS[index],
+                color=segment_colours()[index],
                 label=segment_legend_label(index),
             )
         axes.axhline(0.0, color="0.6", linewidth=0.8)
@@ -135,7 +135,7 @@ def plot_segment_overlay(
     overlay = np.ma.masked_equal(labels, 0)
     axes.imshow(
         overlay,
-        cmap=ListedColormap(SEGMENT_COLOURS),
+        cmap=ListedColormap(segment_colours()),
         vmin=0.5,
         vmax=len(SEGMENT_NAMES) + 0.5,
         alpha=0.6,
@@ -144,7 +144,7 @@ def plot_segment_overlay(
     axes.axis("off")
     axes.legend(
         handles=[
-            Patch(color=SEGMENT_COLOURS[index], label=segment_legend_label(index))
+            Patch(color=segment_colours()[index], label=segment_legend_label(index))
             for index in range(len(SEGMENT_NAMES))
         ],
         loc="center left",

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from lvwall.atomic import to_plain
-from lvwall.data import SEGMENT_NAMES, InputSource
+from lvwall.data import InputSource
 from lvwall.infer import (
     DEFAULT_FPS,
     OUTPUT_WRITERS,
@@ -159,7 +159,7 @@ def analyse(
         "flagged": quality.flagged,
         "measurements": measurements.to_json(),
         "regional": regional,
-        "segment_colours": dict(zip(SEGMENT_NAMES, SEGMENT_COLOURS, strict=True)),
+        "segment_colours": SEGMENT_COLOURS,
     }
     return Analysis(
         summary=to_plain(summary),

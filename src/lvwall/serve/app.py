@@ -37,7 +37,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from lvwall import __version__
 from lvwall.atomic import atomic_path
-from lvwall.data import SEGMENT_NAMES, discover
+from lvwall.data import discover
 from lvwall.errors import LvwallError
 from lvwall.infer import SegmentationModel
 from lvwall.regional import Thresholds
@@ -134,7 +134,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
             "max_upload_bytes": settings.max_upload_bytes,
             "thresholds": settings.thresholds is not None,
             "kept_jobs": KEPT_JOBS,
-            "segment_colours": dict(zip(SEGMENT_NAMES, SEGMENT_COLOURS, strict=True)),
+            "segment_colours": SEGMENT_COLOURS,
         }
 
     @app.post("/api/jobs", status_code=202)

@@ -17,7 +17,7 @@ import numpy as np
 
 from lvwall.atomic import atomic_path
 from lvwall.infer import WALL_COLOUR, WALL_OPACITY, mark_flagged
-from lvwall.wall import SEGMENT_COLOURS
+from lvwall.wall import segment_colours
 
 #: Encoders for the overlay video, in order of preference, with options for a quick encode
 #: at a quality fit for looking (VP9 realtime is ~3x faster than VP8 here).
@@ -32,8 +32,12 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
 
 
-#: Colour of each label: 0, wall the split did not reach, then the six segments.
-PALETTE = np.array([WALL_COLOUR, *map(_rgb, SEGMENT_COLOURS)], dtype=np.uint8)
+def segment_palette(view: str = "A4C") -> np.ndarray:
+    """RGB colour of each label of ``view``: 0, wall the split did not reach, then 1..6."""
+    return np.array([WALL_COLOUR, *map(_rgb, segment_colours(view))], dtype=np.uint8)
+
+
+PALETTE = segment_palette()
 
 
 def segment_overlay(image: np.ndarray, mask: np.ndarray, labels: np.ndarray | None) -> np.ndarray:

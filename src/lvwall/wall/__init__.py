@@ -10,7 +10,7 @@ from lvwall.wall.centreline import (
     resample_by_arc_length,
     wall_centreline,
 )
-from lvwall.wall.colours import SEGMENT_COLOURS, segment_legend_label
+from lvwall.wall.colours import SEGMENT_COLOURS, segment_colours, segment_legend_label
 from lvwall.wall.errors import RegionalError
 from lvwall.wall.profile import WallProfile, inward_normals, wall_profile
 from lvwall.wall.segments import (
@@ -36,6 +36,7 @@ __all__ = [
     "label_maps",
     "main_wall_pixels",
     "resample_by_arc_length",
+    "segment_colours",
     "segment_dice",
     "segment_legend_label",
     "split_predicted_sequence",
