@@ -1,4 +1,5 @@
-"""Tests for lvwall.data.hmcqu: the real A4C.xlsx, round trips, a tiny dataset, bad inputs."""
+"""Tests for lvwall.data.hmcqu: the real A4C.xlsx and A2C.xlsx, round trips, a tiny dataset,
+bad inputs."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import openpyxl
 import pytest
 import scipy.io
 
+from lvwall.data import echo_view, patient_id
 from lvwall.data.hmcqu import (
     AVAILABLE_HEADER,
     END_HEADER,
@@ -24,12 +26,16 @@ from lvwall.data.hmcqu import (
     mask_path,
     read_a4c_xlsx,
     read_mask_mat,
+    read_sheets,
+    read_xlsx,
+    sheet_path,
     video_path,
     write_a4c_xlsx,
     write_mask_mat,
+    write_xlsx,
 )
 from lvwall.data.preprocess import prepare_frame
-from lvwall.data.records import HMCQU_MASK_SIZE, SEGMENT_NAMES, EchoRecord
+from lvwall.data.records import HMCQU_MASK_SIZE, SEGMENT_NAMES, VIEW_SEGMENTS, EchoRecord
 from lvwall.data.sector import find_sector
 from lvwall.data.video import read_frames, write_video
 from lvwall.errors import DataError
@@ -82,6 +88,161 @@ def test_real_sheet_survives_a_write_read_round_trip(
     real_records: list[EchoRecord], tmp_path: Path
 ) -> None:
     assert read_a4c_xlsx(write_a4c_xlsx(tmp_path / "A4C.xlsx", real_records)) == real_records
+
+
+# --------------------------------------------------------------------------------------------
+# The real A2C.xlsx
+
+# Rows copied from ../shared/data/hmcqu-sample/A2C.xlsx as pandas shows its raw cells (sheet
+# rows 3, 4, 24, 94, 162); segment_mi in the A2C order SEG4, SEG10, SEG15, SEG13, SEG7, SEG1.
+REAL_A2C_ROWS = [
+    EchoRecord("ES0001_CH2_1", (MI, MI, MI, NO, NO, NO), 1, 21, False, "A2C"),
+    EchoRecord("ES00010_CH2_2", (NO, NO, MI, MI, NO, NO), 1, 21, False, "A2C"),  # 'ES00010_CH2_2*'
+    EchoRecord("ES000120_2CH_2", (MI, MI, MI, NO, NO, NO), 1, 26, False, "A2C"),
+    EchoRecord("ES000100 N_2CH_3", (NO, NO, NO, NO, NO, NO), 1, 14, False, "A2C"),
+    EchoRecord("ES00099 N_2CH_3", (NO, NO, NO, NO, NO, NO), 1, 20, False, "A2C"),
+]
+
+
+@pytest.fixture(scope="module")
+def real_a2c_records(hmcqu_sample_dir: Path) -> list[EchoRecord]:
+    path = hmcqu_sample_dir / "A2C.xlsx"
+    if not path.is_file():
+        pytest.skip(f"real data not available: {path} is absent (see README, 'Data')")
+    return read_xlsx(path, "A2C")
+
+
+def test_real_a2c_sheet_has_160_recordings_without_masks(
+    real_a2c_records: list[EchoRecord],
+) -> None:
+    """160 rows below the header, then a blank row and the footnote '* indicates HMC-QU-TAU'
+    (skipped); HMC-QU has no A2C masks, so the sheet has no masks column."""
+    assert len(real_a2c_records) == 160
+    assert not any(record.mask_available for record in real_a2c_records)
+    assert not any("*" in record.echo for record in real_a2c_records)
+
+
+@pytest.mark.parametrize("expected", REAL_A2C_ROWS, ids=lambda record: record.echo)
+def test_real_a2c_sheet_rows_field_by_field(
+    real_a2c_records: list[EchoRecord], expected: EchoRecord
+) -> None:
+    by_name = {record.echo: record for record in real_a2c_records}
+    assert by_name[expected.echo] == expected
+
+
+def test_real_sheets_pair_160_patients_in_both_views(
+    real_records: list[EchoRecord], real_a2c_records: list[EchoRecord]
+) -> None:
+    a4c = {patient_id(record.echo): record for record in real_records}
+    a2c = {patient_id(record.echo): record for record in real_a2c_records}
+    assert len(a4c) == 162 and len(a2c) == 160  # one recording per patient and view
+    assert set(a2c) <= set(a4c)
+    assert a4c["ES0001"].echo == "ES0001 _4CH_1" and a2c["ES0001"].echo == "ES0001_CH2_1"
+    # ES0001: MI in SEG3..SEG12 of A4C and in SEG4, SEG10, SEG15 of A2C.
+    assert sum(a4c["ES0001"].segment_mi) + sum(a2c["ES0001"].segment_mi) == 8
+
+
+@pytest.mark.parametrize(
+    ("echo", "patient"),
+    [
+        ("ES0001 _4CH_1", "ES0001"),
+        ("ES0001_CH2_1", "ES0001"),
+        ("ES00010_CH2_2*", "ES00010"),
+        ("ES000120_2CH_2", "ES000120"),
+        ("ES000134_4CH_1", "ES000134"),
+        ("ES000155 n_4CH_1", "ES000155"),
+        ("ES000155 N_2CH_1", "ES000155"),
+        ("ES00051 N_CH2_1", "ES00051"),
+        ("PH0001 _4CH_1", "PH0001"),
+        ("X", "X"),
+    ],
+)
+def test_patient_id_is_the_same_in_both_views(echo: str, patient: str) -> None:
+    assert patient_id(echo) == patient
+    if "_4CH" in echo:  # the A4C records' own parsing agrees
+        assert EchoRecord(echo, (NO,) * 6, 1, 2, True).patient == patient
+
+
+@pytest.mark.parametrize(
+    ("echo", "view"),
+    [
+        ("ES0001 _4CH_1", "A4C"),
+        ("ES0001_CH2_1", "A2C"),
+        ("ES00010_CH2_2*", "A2C"),
+        ("ES000120_2CH_2", "A2C"),
+        ("ES00051 N_CH2_1", "A2C"),
+        ("PH0001 _2CH_1", "A2C"),
+        ("PH0001 _4CH_1", "A4C"),
+        ("X", None),
+        ("4CH_study", None),
+    ],
+)
+def test_echo_view_reads_the_view_part_of_a_name(echo: str, view: str | None) -> None:
+    assert echo_view(echo) == view
+
+
+# --------------------------------------------------------------------------------------------
+# A2C.xlsx writer and reader
+
+A2C_HEADER_ROW_1 = ["ECHO", "LABEL", None, None, None, None, None, "One cardiac-cycle frames"]
+A2C_HEADER_ROW_2 = [None, *VIEW_SEGMENTS["A2C"], "Reference Frame", "End of Cycle"]
+A2C_ROWS = [
+    ["ES0001_CH2_1", "MI", "MI", "MI", "non-MI", "non-MI", "non-MI", 1, 21],
+    ["ES00010_CH2_2*", "non-MI", "non-MI", "MI", "MI", "non-MI", "non-MI", 2, 21],
+    [None] * 9,
+    ["* indicates HMC-QU-TAU", *[None] * 8],
+]
+A2C_RECORDS = [
+    EchoRecord("ES0001_CH2_1", (MI, MI, MI, NO, NO, NO), 1, 21, False, "A2C"),
+    EchoRecord("ES00010_CH2_2", (NO, NO, MI, MI, NO, NO), 2, 21, False, "A2C"),
+]
+
+
+def test_a2c_reader_reads_a_sheet_in_the_real_layout(tmp_path: Path) -> None:
+    """No masks column, A2C segment columns, a '*' name and the footnote below a blank row."""
+    path = _write_sheet(tmp_path / "A2C.xlsx", [A2C_HEADER_ROW_1, A2C_HEADER_ROW_2], A2C_ROWS)
+    assert read_xlsx(path, "A2C") == A2C_RECORDS
+
+
+@pytest.mark.parametrize(
+    ("records", "columns"),
+    [
+        (A2C_RECORDS, [*VIEW_SEGMENTS["A2C"], REFERENCE_HEADER, END_HEADER]),
+        (  # an A2C sheet with masks (a phantom's) keeps the masks column
+            [A2C_RECORDS[0], EchoRecord("ES0002_CH2_1", (NO,) * 6, 1, 9, True, "A2C")],
+            [*VIEW_SEGMENTS["A2C"], REFERENCE_HEADER, END_HEADER, AVAILABLE_HEADER],
+        ),
+    ],
+)
+def test_a2c_writer_round_trips_in_the_a2c_layout(
+    tmp_path: Path, records: list[EchoRecord], columns: list[str]
+) -> None:
+    path = write_xlsx(tmp_path / "A2C.xlsx", records, "A2C")
+    sheet = openpyxl.load_workbook(path).active
+    assert [cell.value for cell in sheet[2]][1:] == columns
+    assert read_xlsx(path, "A2C") == records
+
+
+@pytest.mark.parametrize(
+    ("sheet", "view", "problem"),
+    [
+        ("A4C", "A2C", "has no column 'SEG4'"),
+        ("A2C", "A4C", "has no column 'SEG3'"),
+    ],
+)
+def test_a_sheet_read_as_the_other_view_names_the_missing_column(
+    tmp_path: Path, sheet: str, view: str, problem: str
+) -> None:
+    path = write_xlsx(tmp_path / f"{sheet}.xlsx", SYNTHETIC_RECORDS[:1], sheet)
+    with pytest.raises(DataError, match=problem):
+        read_xlsx(path, view)
+
+
+def test_the_masks_column_is_required_in_a4c_only(tmp_path: Path) -> None:
+    header = [row[:-1] for row in (HEADER_ROW_1, HEADER_ROW_2)]
+    path = _write_sheet(tmp_path / "A4C.xlsx", header, [GOOD_ROW[:-1]])
+    with pytest.raises(DataError, match=f"has no column '{AVAILABLE_HEADER}'"):
+        read_a4c_xlsx(path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,6 +448,20 @@ def test_find_layout_accepts_the_root_or_one_level_around_it(
     assert layout.videos_dir.resolve() == (tiny_root / "HMC-QU" / "A4C").resolve()
     assert layout.xlsx.name == "A4C.xlsx"
     assert (layout.masks_dir / "Mask_ES0001 _4CH_1.mat").is_file()
+
+
+def test_the_a2c_sheet_and_videos_lie_beside_the_a4c_ones(tiny_root: Path) -> None:
+    layout = find_layout(tiny_root)
+    assert list(read_sheets(layout)) == ["A4C"]  # no A2C.xlsx yet
+    write_xlsx(sheet_path(layout, "A2C"), A2C_RECORDS, "A2C")
+    sheets = read_sheets(layout)
+    assert list(sheets) == ["A4C", "A2C"]
+    assert sheets["A2C"] == A2C_RECORDS
+    assert sheet_path(layout, "a2c") == tiny_root / "A2C.xlsx"
+    assert video_path(layout, "ES0001_CH2_1", "A2C") == (
+        tiny_root / "HMC-QU" / "A2C" / "ES0001_CH2_1.avi"
+    )
+    assert video_path(layout, "ES0001 _4CH_1") == layout.videos_dir / "ES0001 _4CH_1.avi"
 
 
 @pytest.mark.parametrize(

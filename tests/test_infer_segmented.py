@@ -17,6 +17,7 @@ from lvwall.infer import SegmentationModel, SegmentedRecording, read_masks_npz, 
 from lvwall.measure import measure_recording, measure_segmented
 from lvwall.quality import FrameQuality
 from lvwall.regional.schematic import beating_wall
+from tiny_models import ReplayPredictor
 
 
 @pytest.mark.parametrize(
@@ -70,27 +71,12 @@ def test_a_cycle_that_does_not_fit_is_a_data_error(start: int, end: int) -> None
         recording.cycle(start, end, "r.npz")
 
 
-class _ReplayPredictor:
-    """Stands in for the network: returns the next frames of a known mask sequence."""
-
-    def __init__(self, masks: np.ndarray) -> None:
-        self.masks = masks.astype(np.float32)
-        self.calls: list[tuple[int, ...]] = []
-        self.position = 0
-
-    def predict(self, batch: np.ndarray) -> np.ndarray:
-        self.calls.append(batch.shape)
-        out = self.masks[self.position : self.position + len(batch), None]
-        self.position += len(batch)
-        return out
-
-
 def test_a_recording_is_segmented_with_the_infer_pipeline(tmp_path: Path) -> None:
     masks = beating_wall(n_frames=6)
     video = tmp_path / "echo.gif"
     # Distinct frames (GIF writers merge repeated ones); the predictor ignores their content.
     write_video(video, [np.full((64, 64, 3), 30 * i, np.uint8) for i in range(6)], fps=10)
-    predictor = _ReplayPredictor(masks)
+    predictor = ReplayPredictor(masks)
     model = SegmentationModel(predictor, threshold=0.5, image_size=224, description="replay")
 
     class Progress:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -16,6 +17,7 @@ from lvwall.data.video import write_video
 from lvwall.infer import SegmentationModel
 from lvwall.measure import OUTPUT_FILES
 from lvwall.regional.schematic import beating_wall
+from tiny_models import ReplayPredictor
 
 #: Wide enough that Rich wraps no message the tests look for.
 runner = CliRunner(env={"COLUMNS": "400"})
@@ -48,7 +50,7 @@ def test_masks_npz_gives_every_file_and_the_summary(tmp_path: Path, cycle: np.nd
     assert content["pixel_size"] == {"row": 48 / 224, "column": 96 / 224, "unit": "px"}
     rows = (folder / "measurements.csv").read_text().splitlines()
     assert len(rows) == 1 + len(cycle)
-    assert "lvwall measure" in result.output and f"{content['ef_percent']:.1f}" in result.output
+    assert f"EF {content['ef_percent']:.1f} %" in result.output
 
 
 def test_spacing_gives_millilitres_and_a_rerun_replaces_the_result(tmp_path, cycle) -> None:
@@ -101,18 +103,6 @@ def test_a_folder_with_other_files_is_not_overwritten(tmp_path: Path, cycle: np.
     assert [p.name for p in (tmp_path / "out" / "echo").iterdir()] == ["notes.txt"]
 
 
-class _ReplayPredictor:
-    """Answers each batch with the next probability maps of a prepared sequence."""
-
-    def __init__(self, probabilities: np.ndarray) -> None:
-        self.probabilities, self.position = probabilities.astype(np.float32), 0
-
-    def predict(self, batch: np.ndarray) -> np.ndarray:
-        out = self.probabilities[self.position : self.position + len(batch), None]
-        self.position += len(batch)
-        return out
-
-
 def test_a_phantom_video_is_segmented_and_measured_against_its_truth(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -123,7 +113,7 @@ def test_a_phantom_video_is_segmented_and_measured_against_its_truth(
     probabilities = np.stack(
         [ndimage.gaussian_filter(m.astype(np.float32), 1.0) for m in recording.masks]
     )
-    model = SegmentationModel(_ReplayPredictor(probabilities), 0.5, 224, "replay")
+    model = SegmentationModel(ReplayPredictor(probabilities), 0.5, 224, "replay")
     monkeypatch.setattr("lvwall.commands.measure.load_segmentation_model", lambda path=None: model)
     truth = recording.function
     spacing = str(truth.pixel_spacing_mm[0])
@@ -140,3 +130,76 @@ def test_a_phantom_video_is_segmented_and_measured_against_its_truth(
     interval = content["intervals"]["ef_percent"]
     assert interval["low"] < content["ef_percent"] < interval["high"]
     assert (tmp_path / "out" / "phantom" / "measurements.png").stat().st_size > 10_000
+
+
+def test_a2c_measures_one_exam_with_biplane_ef(tmp_path: Path, cycle: np.ndarray) -> None:
+    four = _npz(tmp_path, "ES0009 _4CH_1", cycle)
+    two = _npz(tmp_path, "ES0009_CH2_1", beating_wall(n_frames=14, amplitude=7.0))
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["measure", str(four), "--a2c", str(two), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    content = json.loads((out / "ES0009" / "exam.json").read_text())
+    assert content["biplane"]["ef_percent"] is not None
+    assert set(content["single_plane"]) == {"A4C", "A2C"}
+    assert len(content["segments"]) == 12
+    assert "biplane EF" in result.output and "ES0009 (A4C+A2C)" in result.output
+
+
+def test_exams_pair_a_batch_by_the_view_token(tmp_path: Path, cycle: np.ndarray) -> None:
+    paths = [_npz(tmp_path, name, cycle) for name in ("p1_4CH", "p1_2CH", "p2_4CH")]
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["measure", *map(str, paths), "--exams", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["p1", "p2_4CH"]
+    assert "no A4C/A2C partner" in result.output and "p2_4CH" in result.output
+
+
+def test_view_a2c_names_the_a2c_segments(tmp_path: Path, cycle: np.ndarray) -> None:
+    path = _npz(tmp_path, "echo", cycle)
+    result = runner.invoke(app, ["measure", str(path), "--view", "a2c", "-o", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    content = json.loads((tmp_path / "o" / "echo" / "measurements.json").read_text())
+    assert content["view"] == "A2C"
+    assert list(content["segments"]) == ["SEG4", "SEG10", "SEG15", "SEG13", "SEG7", "SEG1"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--ed", "{npz}"], "give --ed and --es together"),
+        (["{npz}", "--view", "a3c"], "view must be one of"),
+        (["{npz}", "{npz2}", "--a2c", "{npz}"], "--a2c pairs with exactly one A4C"),
+        ([], "give recordings, masks.npz files or --ed/--es stills"),
+    ],
+)
+def test_option_mistakes_are_usage_errors(tmp_path, cycle, arguments, message) -> None:
+    npz, npz2 = _npz(tmp_path, "a", cycle), _npz(tmp_path, "b", cycle)
+    filled = [a.format(npz=npz, npz2=npz2) for a in arguments]
+    result = runner.invoke(app, ["measure", *filled, "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "out").exists()
+
+
+def test_ed_es_stills_are_measured_with_the_phases_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two images named NAME_ED / NAME_ES: each segmented on its own, measured as ED and ES
+    without looking for a cycle, and no jump check between them."""
+    recording = simulate_recording(4, params=draw_params(4, **TINY, segment_mi=(False,) * 6))
+    truth = recording.function
+    chosen = [0, truth.es_index]
+    for phase, index in zip(("ED", "ES"), chosen, strict=True):
+        cv2.imwrite(str(tmp_path / f"heart_{phase}.png"), recording.video[index])
+    probabilities = np.stack(
+        [ndimage.gaussian_filter(recording.masks[i].astype(np.float32), 1.0) for i in chosen]
+    )
+    model = SegmentationModel(ReplayPredictor(probabilities), 0.5, 224, "replay")
+    monkeypatch.setattr("lvwall.commands.measure.load_segmentation_model", lambda path=None: model)
+    stills = [str(tmp_path / "heart_ED.png"), str(tmp_path / "heart_ES.png")]
+    result = runner.invoke(app, ["measure", *stills, "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    content = json.loads((tmp_path / "out" / "heart" / "measurements.json").read_text())
+    assert (content["ed_frame"], content["es_frame"]) == (1, 2)
+    assert content["ef_percent"] == pytest.approx(truth.ef_percent, abs=5)
+    assert "jump" not in (tmp_path / "out" / "heart" / "measurements.csv").read_text()

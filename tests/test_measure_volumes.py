@@ -9,7 +9,9 @@ from lvwall.measure.contour import Endocardium
 from lvwall.measure.volumes import (
     N_DISCS,
     area_length_volume,
+    biplane_volume,
     disc_volume,
+    discs,
     ejection_fraction,
 )
 
@@ -99,3 +101,34 @@ def test_ejection_fraction(edv: float, esv: float, ef: float) -> None:
 def test_bad_arguments_raise_value_error(call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def half_ellipsoid_sections(length: float, a: float, b: float) -> tuple[Endocardium, Endocardium]:
+    """The two orthogonal long-axis sections of a half ellipsoid (semi-axes ``length`` along
+    the long axis, ``a`` and ``b`` across): the A4C and the A2C border of one phase."""
+    return half_ellipse(length, a), half_ellipse(length, b)
+
+
+@pytest.mark.parametrize(
+    ("length", "a", "b"),
+    [(80.0, 25.0, 25.0), (80.0, 28.0, 20.0), (60.0, 18.0, 30.0), (95.0, 30.0, 22.0)],
+)
+def test_biplane_volume_of_an_ellipsoid_within_two_percent(length, a, b):
+    four, two = half_ellipsoid_sections(length, a, b)
+    truth = 2.0 / 3.0 * np.pi * length * a * b
+    assert biplane_volume(four, two) == pytest.approx(truth, rel=0.02)
+
+
+def test_biplane_volume_is_single_plane_when_the_sections_agree():
+    border = half_ellipse(70.0, 24.0)
+    assert biplane_volume(border, border) == pytest.approx(disc_volume(border), rel=1e-9)
+
+
+def test_biplane_volume_takes_the_longer_long_axis():
+    """A foreshortened second view does not shorten the volume's discs."""
+    long, short = half_ellipse(80.0, 25.0), half_ellipse(70.0, 25.0)
+    widths = discs(long).widths * discs(short).widths
+    assert biplane_volume(long, short) == pytest.approx(
+        np.pi / 4 * widths.sum() * 80.0 / N_DISCS, rel=1e-9
+    )
+    assert biplane_volume(short, long) == pytest.approx(biplane_volume(long, short), rel=1e-9)

@@ -306,7 +306,7 @@ def test_simulate_command_writes_a_dataset_and_summarises(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     records = hmcqu.read_a4c_xlsx(out / "A4C.xlsx")
     n_mi = sum(record.mi for record in records)
-    assert f"Wrote 2 recordings to {out}: {n_mi} MI, {2 - n_mi} non-MI" in result.output
+    assert f"Wrote 2 A4C recordings to {out}: {n_mi} MI, {2 - n_mi} non-MI" in result.output
     assert len(list((out / "HMC-QU" / "A4C").glob("*.avi"))) == 2
 
 

@@ -10,13 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from lvwall.cli import app
-from lvwall.data.records import SEGMENT_NAMES
+from lvwall.data.records import SEGMENT_NAMES, VIEW_SEGMENTS
 from lvwall.data.video import write_video
 from lvwall.infer import SegmentationModel
 from lvwall.measure.outputs import OUTPUT_FILES as MEASUREMENT_FILES
 from lvwall.quality import FrameQuality, QualityControl
 from lvwall.regional.analysis import OUTPUT_FILES, Thresholds, analyse_cycle
 from lvwall.regional.schematic import beating_wall
+from tiny_models import ReplayPredictor
 
 runner = CliRunner(env={"COLUMNS": "200"})
 STILL = 2  # SEG14 does not move
@@ -71,6 +72,7 @@ def test_thresholds_flag_the_still_segment(
     [
         (["--score", "speed"], "unknown score 'speed'"),
         (["--septal-side", "top"], "top"),
+        (["--view", "plax"], "'plax' is not a view; choose a4c or a2c"),
     ],
 )
 def test_bad_options_are_usage_errors(masks_npz: Path, tmp_path: Path, extra, message) -> None:
@@ -88,6 +90,90 @@ def test_thresholds_for_another_score_are_refused(masks_npz: Path, tmp_path: Pat
     )
     assert result.exit_code == 2
     assert "for the score 'inward'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "view", "how"),
+    [
+        ([], "A4C", "(the default; give --view a2c"),
+        (["--view", "a4c"], "A4C", "(given with --view)"),
+        (["--view", "a2c"], "A2C", "(given with --view)"),
+        (["--view", "A2C"], "A2C", "(given with --view)"),
+    ],
+)
+def test_the_view_names_every_output(
+    masks_npz: Path, tmp_path: Path, extra: list[str], view: str, how: str
+) -> None:
+    names = VIEW_SEGMENTS[view]
+    result = runner.invoke(app, ["regional", str(masks_npz), "-o", str(tmp_path / "out"), *extra])
+    assert result.exit_code == 0, result.output
+    assert f"view: {view} {how}" in result.output
+    assert f"segments {', '.join(names)}" in result.output
+    assert all(name in result.output for name in names)
+    folder = tmp_path / "out" / "echo 1"
+    table = (folder / "segments.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in table[1:]] == list(names)
+    assert all(line.split(",")[2] == view for line in table[1:])
+    motion_header = (folder / "motion.csv").read_text().splitlines()[0]
+    assert f"displacement_pct_{names[0]}" in motion_header
+    with np.load(folder / "segments.npz") as archive:
+        assert list(archive["segment_names"]) == list(names)
+        assert str(archive["view"]) == view
+    measured = json.loads((folder / MEASUREMENT_FILES["json"]).read_text())
+    assert measured["view"] == view and set(measured["segments"]) == set(names)
+
+
+def test_a2c_thresholds_flag_the_still_a2c_segment(
+    masks: np.ndarray, masks_npz: Path, tmp_path: Path
+) -> None:
+    scores = analyse_cycle(masks, score="thickening", view="A2C").scores
+    cut = np.full(6, (scores[STILL] + np.delete(scores, STILL).min()) / 2)
+    thresholds = Thresholds("thickening", cut, view="A2C").save(tmp_path / "thresholds_a2c.json")
+    result = runner.invoke(
+        app,
+        ["regional", str(masks_npz), "-o", str(tmp_path / "out"), "--view", "a2c"]
+        + ["--thresholds", str(thresholds)],
+    )
+    assert result.exit_code == 0, result.output
+    table = (tmp_path / "out" / "echo 1" / "segments.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in table[1:] if line.endswith("True")] == ["SEG15"]
+
+
+@pytest.mark.parametrize(("saved", "given"), [("A4C", "a2c"), ("A2C", "a4c")])
+def test_thresholds_of_the_other_view_are_one_sentence_and_exit_1(
+    masks_npz: Path, tmp_path: Path, saved: str, given: str
+) -> None:
+    thresholds = Thresholds("combined", np.zeros(6), view=saved).save(tmp_path / "t.json")
+    result = runner.invoke(
+        app,
+        ["regional", str(masks_npz), "-o", str(tmp_path / "out"), "--view", given]
+        + ["--thresholds", str(thresholds)],
+    )
+    assert result.exit_code == 1
+    assert f"holds thresholds for the {saved} segments" in result.output
+    assert f"not for the {given.upper()} view" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_the_real_a2c_recording_is_named_by_its_a2c_segments(
+    hmcqu_sample_dir: Path, tmp_path: Path
+) -> None:
+    """ES0001_CH2_1.gif over the cycle A2C.xlsx gives (frames 1..21), with the bundled model."""
+    gif = hmcqu_sample_dir / "ES0001_CH2_1.gif"
+    if not gif.is_file():
+        pytest.skip(f"real data not available: {gif} is absent (see README, 'Data')")
+    result = runner.invoke(
+        app,
+        ["regional", str(gif), "--view", "a2c", "--start", "1", "--end", "21"]
+        + ["--out", str(tmp_path)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "view: A2C (given with --view)" in result.output
+    table = (tmp_path / "ES0001_CH2_1" / "segments.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in table[1:]] == list(VIEW_SEGMENTS["A2C"])
 
 
 @pytest.mark.parametrize(
@@ -109,16 +195,6 @@ def test_user_errors_are_one_sentence_and_exit_1(
     assert not (tmp_path / "out").exists()
 
 
-class _ReplayPredictor:
-    def __init__(self, masks: np.ndarray) -> None:
-        self.masks, self.position = masks.astype(np.float32), 0
-
-    def predict(self, batch: np.ndarray) -> np.ndarray:
-        out = self.masks[self.position : self.position + len(batch), None]
-        self.position += len(batch)
-        return out
-
-
 def _verdicts(flagged: dict[int, str]):
     """A stand-in for quality control that flags the frames of ``flagged`` (0-based, in the
     order assessed) with the given flag and passes every other."""
@@ -138,7 +214,7 @@ def test_a_video_is_segmented_then_analysed_over_the_chosen_cycle(
 ) -> None:
     video = tmp_path / "echo.gif"
     write_video(video, [np.full((64, 64, 3), 40 * i, np.uint8) for i in range(5)], fps=10)
-    model = SegmentationModel(_ReplayPredictor(masks), 0.5, 224, "replay")
+    model = SegmentationModel(ReplayPredictor(masks), 0.5, 224, "replay")
     monkeypatch.setattr("lvwall.commands.regional.load_segmentation_model", lambda path=None: model)
     monkeypatch.setattr(QualityControl, "assess", _verdicts({2: "fragmented"}))
     result = runner.invoke(

@@ -7,9 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.colors import to_rgb
 from PIL import Image
 
+from lvwall.data.records import SEGMENT_TITLES, VIEW_SEGMENTS, VIEW_WALLS
 from lvwall.regional.figures import (
     plot_motion_curves,
     plot_segment_diagram,
@@ -74,6 +76,57 @@ def test_overlay_shows_every_segment_colour(tmp_path: Path) -> None:
     # On a black frame, a colour at 60 % opacity is 0.6 of itself.
     for colour in segment_colours():
         assert _contains(pixels, tuple(0.6 * c for c in to_rgb(colour)), tolerance=8), colour
+
+
+def _texts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every text a figure writes with ``Axes.text`` (segment and wall labels), and legend
+    entries."""
+    written: list[str] = []
+    text, legend = Axes.text, Axes.legend
+
+    def record_text(self, x, y, s, *args, **kwargs):
+        written.append(str(s))
+        return text(self, x, y, s, *args, **kwargs)
+
+    def record_legend(self, *args, **kwargs):
+        written.extend(handle.get_label() for handle in kwargs.get("handles", []))
+        return legend(self, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "text", record_text)
+    monkeypatch.setattr(Axes, "legend", record_legend)
+    return written
+
+
+@pytest.mark.parametrize("view", ["A4C", "A2C"])
+def test_diagram_names_the_walls_and_segments_of_the_view(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, view: str
+) -> None:
+    written = _texts(monkeypatch)
+    plot_segment_diagram(np.linspace(0.01, 0.06, 6), tmp_path / "diagram.png", view=view)
+    assert [text for text in written if text in VIEW_WALLS[view]] == list(VIEW_WALLS[view])
+    named = [text.split("\n")[0] for text in written if text.startswith("SEG")]
+    assert named == list(VIEW_SEGMENTS[view])
+
+
+@pytest.mark.parametrize("view", ["A4C", "A2C"])
+def test_overlay_and_curves_of_a_view_use_its_colours_and_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, view: str
+) -> None:
+    mask = draw_wall(horseshoe().points, 5.0)
+    labels = split_wall(mask).labels
+    written = _texts(monkeypatch)
+    overlay = _pixels(
+        plot_segment_overlay(np.zeros(mask.shape), labels, tmp_path / "overlay.png", view=view)
+    )
+    frames = np.linspace(0, 1, 8)[:, None] * np.arange(1, 7)[None]
+    motion = MotionCurves(
+        displacement=frames, inward=frames / 2, thickness=1 + frames / 10, long_axis=50.0
+    )
+    curves = _pixels(plot_motion_curves(motion, tmp_path / "motion.png", view=view))
+    for colour in segment_colours(view):
+        assert _contains(overlay, tuple(0.6 * c for c in to_rgb(colour)), tolerance=8), colour
+        assert _contains(curves, to_rgb(colour)), colour
+    assert written == [f"{name} {SEGMENT_TITLES[name]}" for name in VIEW_SEGMENTS[view]]
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,9 @@
-"""Hypokinesia thresholds, detection figures and patient-wise cross-validation."""
+"""Hypokinesia thresholds, detection figures, patient-wise cross-validation, and patients
+judged on both views' segments."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,6 +13,7 @@ from lvwall.regional.mi import (
     PUBLISHED_HMCQU_MI_DETECTION,
     SCORES,
     DetectionMetrics,
+    PatientEvaluation,
     cross_validate,
     evaluate_cycles,
     flag_hypokinetic,
@@ -84,6 +88,9 @@ def test_undefined_figures_are_nan() -> None:
     metrics = DetectionMetrics.from_flags(np.zeros(4, bool), np.zeros(4, bool))
     assert metrics.specificity == 1.0
     assert np.isnan(metrics.sensitivity) and np.isnan(metrics.precision)
+    nothing = DetectionMetrics.from_flags(np.zeros(0, bool), np.zeros(0, bool))
+    assert (nothing.n_positive, nothing.n_negative) == (0, 0)
+    assert np.isnan([nothing.sensitivity, nothing.specificity, nothing.precision, nothing.f1]).all()
 
 
 def _planted(n: int, seed: int, threshold: float = 0.35) -> tuple[np.ndarray, np.ndarray]:
@@ -168,3 +175,65 @@ def test_evaluating_labelled_cycles_flags_the_still_segments(still: tuple[int, .
 def test_bad_arguments_raise_value_error(call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def _view(view: str, patients: list[str], truth: list[list[bool]], flags: list[list[bool]]):
+    """A cross-validated evaluation of ``view`` whose out-of-fold flags are set by hand."""
+    scores, labels = _planted(len(patients), seed=4)
+    evaluation = cross_validate(scores, labels, patients, n_splits=2, view=view)
+    return replace(evaluation, truth=np.array(truth, bool), flags=np.array(flags, bool))
+
+
+def _row(*mi: int) -> list[bool]:
+    return [index in mi for index in range(6)]
+
+
+def test_a_patient_is_mi_when_any_segment_of_either_view_is() -> None:
+    """Table: per patient, which A4C and A2C segments are MI / flagged."""
+    a4c = _view(
+        "A4C",
+        ["P1", "P2", "P3", "P4", "P5"],
+        truth=[_row(4), _row(), _row(), _row(), _row()],
+        flags=[_row(4), _row(), _row(1), _row(), _row()],
+    )
+    a2c = _view(
+        "A2C",
+        ["P1", "P2", "P3", "P4", "P6"],
+        truth=[_row(), _row(0), _row(), _row(), _row(2)],
+        flags=[_row(), _row(), _row(), _row(), _row(2)],
+    )
+    evaluation = PatientEvaluation({"A4C": a4c, "A2C": a2c})
+    table = evaluation.patients()
+    assert list(table.index) == ["P1", "P2", "P3", "P4"]  # P5 and P6 lack a view
+    assert evaluation.incomplete == 2
+    assert list(table["mi"]) == [True, True, False, False]
+    assert list(table["flagged"]) == [True, False, True, False]
+    metrics = evaluation.patient_metrics
+    assert (metrics.sensitivity, metrics.specificity) == (0.5, 0.5)
+    assert evaluation.n_segments == 12
+    assert a4c.view == "A4C" and a4c.groups[:2] == ("P1", "P2")
+
+
+@pytest.mark.parametrize(
+    ("views", "message"),
+    [
+        (lambda: {}, "at least one view"),
+        (lambda: {"A2C": cross_validate(*_planted(6, seed=5), n_splits=2)}, "is of view A4C"),
+        (
+            lambda: {"A4C": replace(cross_validate(*_planted(6, seed=5), n_splits=2), groups=())},
+            "one patient per recording",
+        ),
+    ],
+)
+def test_patient_evaluation_refuses_inconsistent_views(views, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        PatientEvaluation(views())
+
+
+def test_no_patient_in_both_views_gives_undefined_patient_figures() -> None:
+    a4c = _view("A4C", ["P1", "P2", "P3", "P4"], [_row(4)] * 4, [_row()] * 4)
+    a2c = _view("A2C", ["Q1", "Q2", "Q3", "Q4"], [_row(1)] * 4, [_row()] * 4)
+    evaluation = PatientEvaluation({"A4C": a4c, "A2C": a2c})
+    assert evaluation.patients().empty and evaluation.incomplete == 8
+    assert np.isnan(evaluation.table().loc["patient (any of 12 segments)", "sensitivity"])
+    assert "(0 patients with every view; 8 patients with one view only" in evaluation.summary()

@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 
 from echo_inputs import echo_frames
+from lvwall.data import VIEW_SEGMENTS
 from lvwall.data.inputs import discover
 from lvwall.data.video import write_video
 from lvwall.infer import load_segmentation_model
 from lvwall.infer.writers import FLAG_COLOUR
 from lvwall.quality import FrameQuality, QualityControl
+from lvwall.regional import DEFAULT_SCORE, Thresholds
 from lvwall.serve.analysis import analyse
 
 N_FRAMES = 5
@@ -98,3 +100,24 @@ def test_flagged_frames_reach_the_page_the_video_and_measure(
         frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
     near_flag = [np.abs(frame[1, 40].astype(int) - FLAG_COLOUR).max() < 40 for frame in frames]
     assert near_flag == [False, True, False, False, False]
+
+
+@pytest.mark.parametrize(
+    ("view", "reason"),
+    [("A4C", None), ("A2C", "the server's --thresholds are for the A4C view, not A2C")],
+)
+def test_thresholds_flag_only_the_recordings_of_their_view(
+    tmp_path: Path, model, view: str, reason: str | None
+) -> None:
+    """A thresholds file is of one view: a recording of the other is analysed without flags,
+    saying why, and named and coloured by its own view."""
+    thresholds = Thresholds(DEFAULT_SCORE, np.zeros(6), view="A4C")
+    summary = analyse(
+        _source(tmp_path), model, tmp_path / "out", view=view, thresholds=thresholds
+    ).summary
+    assert summary["view"] == summary["measurements"]["view"] == view
+    assert (summary["regional"]["thresholds"], summary["regional"]["no_flags_reason"]) == (
+        reason is None,
+        reason,
+    )
+    assert list(summary["segment_colours"]) == list(VIEW_SEGMENTS[view])

@@ -1,27 +1,37 @@
-"""``lvwall serve``'s JSON API through FastAPI's test client, with a tiny random model."""
+"""``lvwall serve``'s JSON API through FastAPI's test client, with a tiny random model, and
+a two-view exam with a model that replays phantom masks."""
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from scipy import ndimage
 
 from echo_inputs import PRIVATE_FIELDS, echo_frames, write_dicom, write_image
+from lvwall.data import VIEW_SEGMENTS
 from lvwall.data.inputs import InputSource
+from lvwall.data.phantom import draw_params, simulate_recording
 from lvwall.data.video import write_video
 from lvwall.errors import DataError
-from lvwall.infer import load_segmentation_model
+from lvwall.infer import SegmentationModel, load_segmentation_model
 from lvwall.serve.app import ServeSettings, create_app
+from tiny_models import ReplayPredictor
 
 testclient = pytest.importorskip("fastapi.testclient", reason="the tests of serve need httpx")
 
 N_FRAMES = 5
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "serve.md"
+#: A tiny phantom recording per view: one cycle from its first frame, in a small video.
+TINY = {"width": 96, "height": 64, "n_frames": 13, "cycle_frames": 12, "first_ed_frame": 1}
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +64,9 @@ def analysed(client, tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_analyse_returns_the_fields_and_every_listed_url_answers(client, analysed) -> None:
     result = analysed
     assert (result["name"], result["frames"], result["kind"]) == ("echo 1", N_FRAMES, "video")
+    # Without a view field the recording is A4C, and the result says it was not given.
+    assert (result["view"], result["view_source"]) == ("A4C", "default")
+    assert (result["exam"], result["a2c"]) == (None, None)
     assert result["quality"]["checked"] is True
     frames = result["quality"]["frames"]
     assert [frame["index"] for frame in frames] == list(range(N_FRAMES))
@@ -130,18 +143,26 @@ def test_a_bad_upload_gets_the_cli_sentence_and_the_server_goes_on(
     ("files", "status", "sentence"),
     [
         ({"file": ("big.gif", b"x" * 2048)}, 413, "big.gif: is larger than this server's upload"),
+        (
+            {"file": ("a.gif", b"x" * 1000), "a2c": ("big2.gif", b"x" * 1100)},
+            413,
+            "big2.gif: is larger than this server's upload",
+        ),
         ({"other": ("a.gif", b"x")}, 400, "the request holds no recording"),
     ],
 )
 def test_uploads_over_the_limit_or_without_a_file_are_refused(
     model, files: dict, status: int, sentence: str
 ) -> None:
+    """Each file of an upload is held to the limit on its own; a refused upload leaves no
+    job folder behind."""
     settings = ServeSettings(model, max_upload_bytes=1024)
     with testclient.TestClient(create_app(settings)) as client:
         for route in ("/api/analyse", "/api/jobs"):
             response = client.post(route, files=files)
             assert response.status_code == status
             assert response.json()["error"].startswith(sentence)
+            assert _job_folders(client) == []
         assert client.get("/api/info").json()["max_upload_bytes"] == 1024
 
 
@@ -230,3 +251,141 @@ def test_a_loopback_server_answers_to_loopback_names_only(model) -> None:
     with testclient.TestClient(create_app(settings), base_url="http://localhost:8765") as client:
         assert client.get("/api/info").status_code == 200
         assert client.get("/api/info", headers={"host": "evil.example:8765"}).status_code == 400
+
+
+def test_an_a2c_recording_is_named_and_coloured_by_the_a2c_segments(tmp_path: Path, client) -> None:
+    response = client.post(
+        "/api/analyse", files={"file": ("echo.gif", _gif(tmp_path))}, data={"view": "a2c"}
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    names = list(VIEW_SEGMENTS["A2C"])
+    assert (result["view"], result["view_source"]) == ("A2C", "given")
+    assert result["measurements"]["view"] == "A2C"
+    assert list(result["measurements"]["segments"]) == names
+    assert list(result["segment_colours"]) == names
+    segments = result["regional"].get("segments") or []
+    assert [row["segment"] for row in segments] in ([], names)
+
+
+def _job_folders(client) -> list[Path]:
+    return sorted(client.app.state.workdir.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("data", "extra", "sentence"),
+    [
+        ({"view": "A3C"}, {}, "the form field 'view' must be A4C or A2C, got 'A3C'"),
+        ({"view": ""}, {}, "the form field 'view' must be A4C or A2C, got ''"),
+        ({}, {"view": ("view.txt", b"A2C")}, "the form field 'view' must be text: A4C or A2C"),
+        ({"a2c": "two.avi"}, {}, "the form field 'a2c' must be a file: the A2C recording"),
+        (
+            {"view": "A2C"},
+            {"a2c": ("two.gif", b"x")},
+            "with an A2C recording in 'a2c', the recording in 'file' is the A4C one",
+        ),
+    ],
+)
+def test_a_bad_view_or_a2c_field_is_a_bad_request_and_leaves_no_job(
+    client, data: dict, extra: dict, sentence: str
+) -> None:
+    before = _job_folders(client)
+    for route in ("/api/analyse", "/api/jobs"):
+        response = client.post(route, files={"file": ("one.gif", b"x"), **extra}, data=data)
+        assert response.status_code == 400
+        assert response.json()["error"].startswith(sentence)
+    assert _job_folders(client) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [("notes.avi", _text), ("cut.avi", _truncated_avi)],
+)
+def test_a_bad_a2c_file_gets_the_cli_sentence_naming_it(
+    tmp_path: Path, client, name: str, make: Callable[[Path], Path]
+) -> None:
+    path = make(tmp_path / name)
+    files = {"file": ("echo_4CH.gif", _gif(tmp_path)), "a2c": (name, path.read_bytes())}
+    response = client.post("/api/analyse", files=files)
+    assert response.status_code == 422
+    assert response.json() == {"error": _cli_sentence(path)}
+    assert client.get("/api/info").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def exam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
+    """The A4C and A2C phantom videos of one heart analysed as an exam by a server whose
+    "network" answers with the phantoms' own masks: the client and the finished job."""
+    folder = tmp_path_factory.mktemp("exam")
+    files, probabilities = {}, []
+    for field, view, name in (("file", "A4C", "heart_4CH.avi"), ("a2c", "A2C", "heart_2CH.avi")):
+        params = draw_params(4, **TINY, segment_mi=(False,) * 6, view=view)
+        recording = simulate_recording(4, params=params)
+        video = write_video(folder / name, recording.video, fps=recording.params.fps)
+        files[field] = (name, video.read_bytes())
+        probabilities += [
+            ndimage.gaussian_filter(m.astype(np.float32), 1.0) for m in recording.masks
+        ]
+    model = SegmentationModel(ReplayPredictor(np.stack(probabilities)), 0.5, 224, "replay")
+    with testclient.TestClient(create_app(ServeSettings(model))) as client:
+        response = client.post("/api/jobs", files=files)
+        assert response.status_code == 202, response.text
+        url = response.json()["status_url"]
+        deadline = time.monotonic() + 300
+        while (status := client.get(url).json())["state"] in ("queued", "running"):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert status["state"] == "done", status["error"]
+        yield client, status["result"]
+
+
+def test_an_exam_has_biplane_numbers_twelve_segments_and_its_files(exam) -> None:
+    client, result = exam
+    biplane = result["exam"]["biplane"]
+    for key in ("edv", "esv", "ef_percent"):
+        interval = biplane["intervals"][key]
+        assert interval["low"] <= biplane[key] <= interval["high"], key
+    single = result["exam"]["single_plane"]
+    assert [single[view]["name"] for view in ("A4C", "A2C")] == ["heart_4CH", "heart_2CH"]
+    low, high = sorted(single[view]["ef_percent"] for view in ("A4C", "A2C"))
+    assert low - 5 < biplane["ef_percent"] < high + 5
+    assert result["exam"]["gls_percent"] < 0
+    segments = result["exam"]["segments"]
+    assert list(segments) == [*VIEW_SEGMENTS["A4C"], *VIEW_SEGMENTS["A2C"]]
+    # The page's A4C recording as a single one, the A2C beside it, named by its segments.
+    assert (result["name"], result["view"], result["a2c"]["view"]) == ("heart_4CH", "A4C", "A2C")
+    assert list(result["a2c"]["measurements"]["segments"]) == list(VIEW_SEGMENTS["A2C"])
+    assert list(result["a2c"]["segment_colours"]) == list(VIEW_SEGMENTS["A2C"])
+    files = result["files"]
+    assert json.loads(client.get(files["exam_json"]).text) == result["exam"]
+    table = pd.read_csv(io.StringIO(client.get(files["exam_segments"]).text))
+    assert list(table["segment"]) == list(segments)
+    assert client.get(files["exam_figure"]).headers["content-type"] == "image/png"
+    assert client.get(files["a2c_overlay"]).headers["content-type"] == "video/webm"
+    a2c = json.loads(client.get(files["a2c_measure_json"]).text)
+    assert a2c == result["a2c"]["measurements"]
+    paths = {d["path"] for d in result["downloads"]}
+    assert {"measure/heart/exam.json", "measure/heart/A2C/measurements.json"} <= paths
+    assert {"predict/heart_4CH/masks.npz", "predict/heart_2CH/masks.npz"} <= paths
+    archive = client.get(result["archive"])
+    assert archive.headers["content-disposition"].endswith('filename="heart-lvwall.zip"')
+
+
+def _documented(key: str, text: str) -> bool:
+    return re.search(rf"[`\"]{re.escape(key)}[`\"]", text) is not None
+
+
+def test_every_key_of_the_result_and_info_is_in_the_docs(client, analysed, exam) -> None:
+    """docs/serve.md names every key the API answers with."""
+    text = DOCS.read_text(encoding="utf-8")
+    _, examined = exam
+    keys = {
+        *examined,
+        *examined["regional"],
+        *examined["a2c"],
+        *client.get("/api/info").json(),
+        *(key for key in examined["files"] if not key.startswith("a2c_")),
+    }
+    assert set(analysed) == set(examined)
+    assert {key.removeprefix("a2c_") for key in examined["files"]} <= set(examined["files"])
+    assert sorted(key for key in keys if not _documented(key, text)) == []

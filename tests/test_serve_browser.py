@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
+from lvwall.data import VIEWS
 from lvwall.data.inputs import InputSource
 from lvwall.data.phantom import write_dataset
 from lvwall.errors import DataError
@@ -30,10 +31,19 @@ PHANTOM = {"width": 160, "height": 120, "n_frames": 24, "cycle_frames": 20}
 
 
 @pytest.fixture(scope="module")
-def phantom(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def phantoms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The A4C and A2C recordings of one phantom heart, by view."""
     root = tmp_path_factory.mktemp("phantom") / "data"
-    (record,) = write_dataset(root, 1, seed=0, progress=False, fixed_params=PHANTOM)
-    return root / "HMC-QU" / "A4C" / f"{record.echo}.avi"
+    records = write_dataset(root, 1, seed=0, progress=False, fixed_params=PHANTOM, views=VIEWS)
+    return {
+        view: next(root.rglob(f"{record.echo}.avi"))
+        for view, record in zip(VIEWS, records, strict=True)
+    }
+
+
+@pytest.fixture(scope="module")
+def phantom(phantoms: dict[str, Path]) -> Path:
+    return phantoms["A4C"]
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +124,22 @@ def test_a_text_file_named_avi_shows_the_cli_sentence_and_the_server_goes_on(
     # A second recording, in the same page and server, without a restart.
     assert upload(page, phantom) == "results"
     assert not page.locator("#error").is_visible()
+
+
+def test_an_exam_shows_biplane_numbers_twelve_segments_and_the_a2c_video(
+    page, phantoms: dict[str, Path]
+) -> None:
+    # The A2C first: it fixes the view of the main recording to A4C and starts nothing.
+    page.set_input_files("#a2c", str(phantoms["A2C"]))
+    assert page.locator("#view").is_disabled()
+    assert page.locator("#view").input_value() == "A4C"
+    assert page.locator("#progress").is_hidden()
+    assert upload(page, phantoms["A4C"]) == "results"
+    assert page.locator("#exam").is_visible()
+    ef = page.locator("#exam-numbers tr[data-key='ef_percent'] td.value").inner_text()
+    assert re.fullmatch(r"\d+\.\d %|n/a", ef), ef
+    assert page.locator("#exam-numbers tbody tr").count() == 4
+    assert page.locator("#exam-segments tbody tr").count() == 12
+    assert page.locator("#segments tbody tr").count() == 6
+    page.wait_for_function("() => document.getElementById('a2c-overlay').readyState >= 2")
+    page.wait_for_function("() => document.getElementById('exam-figure').naturalWidth > 0")

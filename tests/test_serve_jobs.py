@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -44,6 +45,12 @@ def test_jobs_run_one_at_a_time_in_the_order_they_came(tmp_path: Path) -> None:
     assert all(job.state == DONE for job in jobs)
 
 
+def _saved(folder: Path) -> Path:
+    """``folder`` made, as saving an upload into it makes it."""
+    folder.mkdir(parents=True)
+    return folder
+
+
 @pytest.mark.parametrize(
     ("error", "status", "sentence"),
     [
@@ -51,6 +58,11 @@ def test_jobs_run_one_at_a_time_in_the_order_they_came(tmp_path: Path) -> None:
             lambda job: DataError(job.upload_dir / "echo.avi", "is truncated"),
             422,
             "echo.avi: is truncated",
+        ),
+        (
+            lambda job: DataError(_saved(job.upload_folder("a2c")) / "two.avi", "is truncated"),
+            422,
+            "two.avi: is truncated",
         ),
         (
             lambda job: DataError(job.results_dir / "predict" / "a.csv", "could not be written"),
@@ -81,6 +93,7 @@ def test_a_failed_job_keeps_its_sentence_without_the_server_folders(
     assert (failed.state, failed.http_status) == (FAILED, status)
     assert sentence in failed.error
     assert str(tmp_path / failed.id / "upload") not in failed.error
+    assert f"a2c{os.sep}" not in failed.error
 
 
 def test_only_the_latest_finished_jobs_are_kept(tmp_path: Path) -> None:

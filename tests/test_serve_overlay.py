@@ -47,6 +47,15 @@ def test_without_labels_the_wall_has_predicts_colour() -> None:
     assert (out[0, 1] == GREY).all()
 
 
+@pytest.mark.parametrize("view", ["A4C", "A2C"])
+def test_overlay_frames_colour_the_segments_of_their_view(view: str) -> None:
+    image = np.full((8, 8, 3), GREY, np.uint8)
+    labels = np.full((1, 8, 8), 1, np.uint8)
+    (frame,) = overlay_frames([image], [np.ones((8, 8), np.uint8)], labels, None, view)
+    first = _expected(_hex(segment_colours(view)[0]))
+    assert np.abs(frame[4, 4].astype(int) - first).max() <= 1
+
+
 def test_overlay_frames_mark_only_the_flagged_frames() -> None:
     images = [np.zeros((40, 40, 3), np.uint8)] * 3
     masks = [np.zeros((40, 40), np.uint8)] * 3

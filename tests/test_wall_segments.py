@@ -1,4 +1,4 @@
-"""The six-segment split: arc-length thirds per side, septal side, robustness, Dice."""
+"""The six-segment split: arc-length thirds per side, septal side, both views, robustness, Dice."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from scipy.spatial import cKDTree
 from sklearn.metrics import f1_score
 
-from lvwall.data.records import SEGMENT_NAMES
+from lvwall.data.records import SEGMENT_NAMES, segment_names
 from lvwall.regional.schematic import draw_wall, horseshoe
 from lvwall.wall.errors import RegionalError
 from lvwall.wall.segments import (
@@ -65,6 +65,29 @@ def test_each_side_splits_into_arc_length_thirds(
     split = split_wall(draw_wall(truth.points, 5.0))
     expected = (SEPTAL_LABELS if side == "septal" else LATERAL_LABELS)[third]
     assert split.labels[_point_at(truth, side, fraction)] == expected
+
+
+@pytest.mark.parametrize(
+    ("side", "fraction", "label", "name"),
+    [
+        ("left", 0.10, 1, "SEG4"),  # basal inferior, at the image-left base
+        ("left", 0.50, 2, "SEG10"),  # mid inferior
+        ("left", 0.90, 3, "SEG15"),  # apical inferior
+        ("right", 0.90, 4, "SEG13"),  # apical anterior
+        ("right", 0.50, 5, "SEG7"),  # mid anterior
+        ("right", 0.10, 6, "SEG1"),  # basal anterior, at the image-right base
+    ],
+)
+def test_an_a2c_wall_is_labelled_from_the_inferior_base_to_the_anterior_base(
+    side: str, fraction: float, label: int, name: str
+) -> None:
+    """Labels are positional: the split of an A2C wall (inferior wall on the image left, as
+    displayed) gives label k to the k-th A2C segment of the AHA model."""
+    truth = horseshoe(left_leg=90.0, right_leg=80.0)
+    split = split_wall(draw_wall(truth.points, 5.0), septal_side="left")
+    point = _point_at(truth, "septal" if side == "left" else "lateral", fraction)
+    assert split.labels[point] == label
+    assert segment_names("A2C")[label - 1] == name
 
 
 @pytest.mark.parametrize(("left_leg", "right_leg"), [(100.0, 100.0), (70.0, 110.0), (110.0, 60.0)])

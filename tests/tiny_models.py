@@ -19,3 +19,19 @@ def seeded_unet(
 def noise_frame(size: int, seed: int = 0) -> np.ndarray:
     """A grey frame (size, size) of uniform noise in [0, 1), float32."""
     return np.random.default_rng(seed).random((size, size), dtype=np.float32)
+
+
+class ReplayPredictor:
+    """Stands in for the network: answers each batch with the next maps of a prepared
+    sequence (T, H, W) of probabilities or masks, and records each batch's shape."""
+
+    def __init__(self, probabilities: np.ndarray) -> None:
+        self.probabilities = probabilities.astype(np.float32)
+        self.calls: list[tuple[int, ...]] = []
+        self.position = 0
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        self.calls.append(batch.shape)
+        out = self.probabilities[self.position : self.position + len(batch), None]
+        self.position += len(batch)
+        return out

@@ -1,4 +1,4 @@
-"""``lvwall regional``: the six A4C wall segments of one recording, their motion and flags."""
+"""``lvwall regional``: the six wall segments of one apical recording, their motion and flags."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rich.table import Table
 from lvwall.atomic import check_output_dir
 from lvwall.commands._console import FrameProgress
 from lvwall.commands._options import model_option, out_option
-from lvwall.data import discover
+from lvwall.data import VIEW_WALLS, check_view, discover, segment_names
 from lvwall.errors import DataError
 from lvwall.infer import (
     SegmentedRecording,
@@ -36,6 +36,28 @@ class SeptalSide(str, Enum):
     right = "right"
 
 
+#: What ``--view`` takes (any case), for its help and its error.
+VIEW_CHOICES = "a4c or a2c"
+
+
+def _view_value(value: str | None) -> str | None:
+    """``--view`` as a view name (A4C, A2C); a usage error (exit 2) for anything else."""
+    if value is None:
+        return None
+    try:
+        return check_view(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a view; choose {VIEW_CHOICES}") from None
+
+
+def _chosen_view(given: str | None) -> tuple[str, str]:
+    """The view to analyse the recording as, and how it was chosen (for the console): the
+    one given with ``--view``, else A4C. The one place that decides the view."""
+    if given is not None:
+        return given, "given with --view"
+    return "A4C", "the default; give --view a2c for an apical 2-chamber recording"
+
+
 def command(
     recording: Path = typer.Argument(
         ...,
@@ -45,10 +67,21 @@ def command(
     ),
     out: Path = out_option("Folder for the results; they go to OUT/<name>/."),
     model: Path | None = model_option("Model for a recording"),
+    view: str | None = typer.Option(
+        None,
+        "--view",
+        callback=_view_value,
+        metavar="a4c|a2c",
+        help="Apical view of the recording: a4c (apical 4-chamber: SEG3, SEG9, SEG14, SEG16, "
+        "SEG12, SEG6) or a2c (apical 2-chamber: SEG4, SEG10, SEG15, SEG13, SEG7, SEG1), any "
+        "case (default: a4c).",
+        show_default=False,
+    ),
     septal_side: SeptalSide = typer.Option(
         SeptalSide.left,
         "--septal-side",
-        help="Image side of the septum; left in the standard A4C view (apex at the top).",
+        help="Image side of the view's first wall: the septum in A4C, the inferior wall in "
+        "A2C; left in the standard display (apex at the top).",
     ),
     start: int = typer.Option(
         1, "--start", min=1, help="First frame of the cycle (1-based; the reference frame)."
@@ -66,21 +99,23 @@ def command(
     thresholds: Path | None = typer.Option(
         None,
         "--thresholds",
-        help="thresholds.json from `lvwall regional-eval`: flag hypokinetic segments.",
+        help="Thresholds of the same view from `lvwall regional-eval` (thresholds.json for "
+        "A4C, thresholds_a2c.json for A2C): flag hypokinetic segments.",
     ),
 ) -> None:
-    """Split the LV wall into its six A4C segments in every frame of one cardiac cycle,
-    measure each segment's endocardial motion and thickening from the first frame, and
-    write segment label maps (NPZ), motion curves (PNG, CSV), an A4C segment diagram, an
-    overlay and a per-segment table (CSV, printed).
+    """Split the LV wall into the six segments of its apical view (A4C or A2C, --view) in
+    every frame of one cardiac cycle, measure each segment's endocardial motion and
+    thickening from the first frame, and write segment label maps (NPZ), motion curves (PNG,
+    CSV), a segment diagram, an overlay and a per-segment table (CSV, printed).
 
-    With --thresholds, segments whose motion score falls below the learned threshold are
-    flagged hypokinetic (possible MI).
+    With --thresholds (of the same view), segments whose motion score falls below the learned
+    threshold are flagged hypokinetic (possible MI).
     """
 
     console = Console(stderr=True)
     check_output_dir(out)
-    learned = Thresholds.load(thresholds) if thresholds is not None else None
+    chosen_view, how = _chosen_view(view)
+    learned = Thresholds.load(thresholds, chosen_view) if thresholds is not None else None
     chosen = score or (learned.score if learned else DEFAULT_SCORE)
     if chosen not in SCORES:
         raise typer.BadParameter(f"unknown score {chosen!r}; choose one of {sorted(SCORES)}")
@@ -95,6 +130,13 @@ def command(
         with FrameProgress(console, verb="segmenting") as progress:
             masks = _segment_one(recording, model, progress)
     cycle = masks.cycle(start, end, recording)
+    first_wall = VIEW_WALLS[chosen_view][0]
+    console.print(
+        f"view: {chosen_view} ({how}); segments {', '.join(segment_names(chosen_view))}, "
+        f"{first_wall} wall on the image {septal_side.value}",
+        highlight=False,
+        soft_wrap=True,
+    )
     with console.status(f"splitting {len(cycle.masks)} frames into the six segments"):
         analysis = analyse_cycle(
             cycle.masks,
@@ -103,11 +145,13 @@ def command(
             thresholds=learned,
             source=str(recording),
             excluded=cycle.flagged,
+            view=chosen_view,
         )
         reference = cycle.greys[0] if cycle.greys is not None else cycle.masks[0] * 0.5
-        paths = write_regional(analysis, out / cycle.name, reference, title=cycle.name)
+        title = f"{cycle.name} ({chosen_view})"
+        paths = write_regional(analysis, out / cycle.name, reference, title=title)
     with console.status("measuring volumes, EF and strain"):
-        measurements = measure_segmented(cycle, septal_side=septal_side.value)
+        measurements = measure_segmented(cycle, septal_side=septal_side.value, view=chosen_view)
         write_measurement_files(measurements, out / cycle.name)
     _warn_held(console, analysis, cycle.frame_flags)
     _print_table(analysis, measurements, cycle.name)
@@ -159,7 +203,7 @@ def _warn_held(
 
 
 def _print_table(analysis: RegionalAnalysis, measurements: Measurements, name: str) -> None:
-    table = Table(title=f"lvwall regional: {name}")
+    table = Table(title=f"lvwall regional: {name} ({analysis.view})")
     table.add_column("segment")
     for column in ("displacement", "inward", "thickening", "score", "strain"):
         table.add_column(column, justify="right")

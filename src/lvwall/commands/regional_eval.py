@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,7 @@ from rich.table import Table
 from lvwall.atomic import check_output_dir, write_text
 from lvwall.commands._options import out_option, seed_option
 from lvwall.commands.regional import SeptalSide
-from lvwall.regional import SCORES, Thresholds, evaluate_dataset
+from lvwall.regional import SCORES, DatasetEvaluation, Thresholds, evaluate_dataset
 
 #: Column headers of the printed MI table, short enough for an 80-column terminal.
 SHORT_HEADERS: dict[str, str] = {
@@ -26,6 +27,9 @@ SHORT_HEADERS: dict[str, str] = {
     "threshold": "threshold",
 }
 
+#: The thresholds file of each view (one view per file, for ``lvwall regional --thresholds``).
+THRESHOLDS_FILES: dict[str, str] = {"A4C": "thresholds.json", "A2C": "thresholds_a2c.json"}
+
 
 def command(
     dataset: Path = typer.Argument(
@@ -36,11 +40,14 @@ def command(
     predictions: Path | None = typer.Option(
         None,
         "--predictions",
-        help="`lvwall predict` output for the dataset's videos (OUT/<ECHO>/masks.npz); "
-        "default: the dataset's ground-truth masks.",
+        help="`lvwall predict` output for the dataset's videos (OUT/<ECHO>/masks.npz; predict "
+        "HMC-QU/A4C and HMC-QU/A2C into one OUT to evaluate both views); default: the "
+        "dataset's ground-truth masks (A4C only in HMC-QU).",
     ),
     septal_side: SeptalSide = typer.Option(
-        SeptalSide.left, "--septal-side", help="Image side of the septum."
+        SeptalSide.left,
+        "--septal-side",
+        help="Image side of each view's first wall: the septum in A4C, the inferior wall in A2C.",
     ),
     score: str = typer.Option(
         "combined",
@@ -50,18 +57,22 @@ def command(
     folds: int = typer.Option(5, "--folds", min=2, help="Patient-wise cross-validation folds."),
     seed: int = seed_option("the fold split"),
     out: Path | None = out_option(
-        "Write split_dice.csv, mi_segments.csv, summary.txt and thresholds.json (for "
-        "`lvwall regional --thresholds`) into this folder.",
+        "Write split_dice.csv, mi_segments.csv, summary.txt and thresholds.json (A4C; for "
+        "`lvwall regional --thresholds`) into this folder; with A2C also thresholds_a2c.json "
+        "and mi_patients.csv.",
         required=False,
     ),
 ) -> None:
     """Evaluate the regional analysis on labelled recordings.
 
     On a phantom, the six-segment split is compared with the phantom's own segment maps
-    (Dice per segment). On any dataset, hypokinesia thresholds are learned by patient-wise
-    cross-validation against the per-segment MI labels of A4C.xlsx, and sensitivity,
-    specificity, precision and F1 are reported per segment and per recording, beside the
-    published HMC-QU figures.
+    (Dice per segment). On any dataset, hypokinesia thresholds are learned per view and
+    segment by patient-wise cross-validation against the per-segment MI labels of A4C.xlsx
+    and, when it lies beside it, A2C.xlsx, and sensitivity, specificity, precision and F1
+    are reported per segment and per recording, beside the published HMC-QU A4C figures.
+    With both views, each patient's A4C and A2C recordings are paired by the patient ID of
+    their ECHO names and judged on all twelve segments: MI when any of them is. HMC-QU has
+    no A2C masks, so its A2C recordings need --predictions.
     """
 
     if out is not None:
@@ -88,21 +99,38 @@ def command(
                 f"({len(evaluation.split_dice)} recordings)",
             )
         )
-    mi_table = evaluation.mi.table()
-    shown = mi_table.rename(columns=SHORT_HEADERS).rename(
-        index={"recording (any segment)": "recording"}
-    )
-    console.print(_rich_table(shown, "Hypokinesia flags (out-of-fold)"))
-    summary = evaluation.mi.summary()
+    patients = evaluation.patients
+    mi_table = evaluation.mi.table() if patients is None else patients.table()
+    shown = mi_table.rename(columns=SHORT_HEADERS).rename(index=_short_row)
+    console.print(_rich_table(shown, f"Hypokinesia flags (out-of-fold), {_views(evaluation)}"))
+    summary = evaluation.mi.summary() if patients is None else patients.summary()
     console.print(summary, highlight=False, soft_wrap=True)
     for failure in evaluation.failures:
         console.print(f"[yellow]skipped:[/] {failure}", highlight=False, soft_wrap=True)
+    for note in evaluation.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     if out is not None:
         write_text(out / "split_dice.csv", evaluation.split_dice.to_csv(index=False))
         write_text(out / "mi_segments.csv", mi_table.to_csv(index_label="segment"))
         write_text(out / "summary.txt", summary + "\n")
-        Thresholds.from_evaluation(evaluation.mi).save(out / "thresholds.json")
+        if patients is not None:
+            write_text(out / "mi_patients.csv", patients.patients().to_csv())
+        for view, mi in evaluation.views.items():
+            Thresholds.from_evaluation(mi).save(out / THRESHOLDS_FILES[view])
         console.print(f"results: {out}", highlight=False)
+
+
+def _views(evaluation: DatasetEvaluation) -> str:
+    """``A4C (109 recordings)`` or ``A4C (109 recordings) and A2C (160 recordings)``."""
+    return " and ".join(
+        f"{view} ({len(mi.truth)} recordings)" for view, mi in evaluation.views.items()
+    )
+
+
+def _short_row(label: str) -> str:
+    """A row label without its parenthesis: ``A2C recording (any segment)``: ``A2C
+    recording``."""
+    return re.sub(r" \(any .*\)$", "", label)
 
 
 def _rich_table(frame: pd.DataFrame, title: str) -> Table:

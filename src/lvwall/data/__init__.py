@@ -11,6 +11,14 @@ from lvwall.data.camus import (
     load_patient,
 )
 from lvwall.data.dataset import FrameDataset, select_recordings
+from lvwall.data.exams import (
+    Pairing,
+    exam_name,
+    pair_exams,
+    pair_stills,
+    still_phase,
+    view_in_name,
+)
 from lvwall.data.hmcqu import find_layout, mask_path, read_a4c_xlsx, read_mask_mat, video_path
 from lvwall.data.inputs import IMAGE_SUFFIXES, InputSource, Recording, discover, natural_key
 from lvwall.data.phantom import (
@@ -35,6 +43,8 @@ from lvwall.data.records import (
     LabelledRecording,
     check_view,
     check_views,
+    echo_view,
+    patient_id,
     segment_names,
 )
 from lvwall.data.registry import detect_format, load_labelled
@@ -60,6 +70,7 @@ __all__ = [
     "FunctionTruth",
     "InputSource",
     "LabelledRecording",
+    "Pairing",
     "Recording",
     "Sector",
     "build_augment",
@@ -68,7 +79,9 @@ __all__ = [
     "comparison_figure",
     "detect_format",
     "discover",
+    "echo_view",
     "draw_params",
+    "exam_name",
     "find_layout",
     "find_sector",
     "hmcqu",
@@ -81,6 +94,9 @@ __all__ = [
     "load_truth",
     "mask_path",
     "natural_key",
+    "pair_exams",
+    "pair_stills",
+    "patient_id",
     "prepare_frame",
     "read_a4c_xlsx",
     "read_mask_mat",
@@ -89,9 +105,11 @@ __all__ = [
     "segment_names",
     "select_recordings",
     "simulate_recording",
+    "still_phase",
     "train_val_split",
     "truth_path",
     "video_path",
+    "view_in_name",
     "whole_frame",
     "write_dataset",
     "write_video",

@@ -2,18 +2,28 @@
 
 HMC-QU (Degerli et al., "Early Detection of Myocardial Infarction in Low-Quality
 Echocardiography", IEEE Access 9:34442-34453, 2021; Kiranyaz et al., IEEE Access
-8:210301-210317, 2020) holds apical-4-chamber recordings with per-segment MI labels and, for
-109 of its 162 recordings, LV-wall masks of one cardiac cycle::
+8:210301-210317, 2020) holds apical-4-chamber (A4C) and apical-2-chamber (A2C) recordings
+with per-segment MI labels and, for 109 of its 162 A4C recordings, LV-wall masks of one
+cardiac cycle (it has no A2C masks)::
 
     <root>/HMC-QU/A4C/<ECHO>.avi
+    <root>/HMC-QU/A2C/<ECHO>.avi
     <root>/LV Ground-truth Segmentation Masks/Mask_<ECHO>.mat   (variable ``predicted``)
     <root>/A4C.xlsx
+    <root>/A2C.xlsx                                             (optional here)
 
 ``A4C.xlsx`` has two header rows: ECHO, LABEL (over the six segment columns), 'One
 cardiac-cycle frames' (over Reference Frame and End of Cycle, 1-based and inclusive) and 'LV
 Wall Ground-truth Segmentation Masks' (cells ``ü`` = available, ``û`` = not, in Wingdings).
+``A2C.xlsx`` has the same layout with the six A2C segments (SEG4, SEG10, SEG15, SEG13, SEG7,
+SEG1) and no masks column; some of its ECHO names end in ``*``, which a footnote row below
+the table explains ('* indicates HMC-QU-TAU'). The segment columns of both sheets run along
+the wall from the image-left base over the apex to the image-right base
+(:data:`lvwall.data.records.VIEW_SEGMENTS`; AHA 17-segment model, Cerqueira et al.,
+Circulation 105(4), 2002). A4C and A2C recordings of one patient share the patient ID at the
+start of their ECHO names (:func:`patient_id`).
 
-One concept over 450 lines: the one file format, read and written by the same module so that
+One concept: the one file format, read and written by the same module so that
 the phantom's HMC-QU copy and the validation of a real download cannot drift apart.
 """
 
@@ -34,9 +44,12 @@ from lvwall.data.preprocess import prepare_frame, resize
 from lvwall.data.records import (
     HMCQU_MASK_SIZE,
     MODEL_SIZE,
-    SEGMENT_NAMES,
+    TAU_MARK,
+    VIEWS,
     EchoRecord,
     LabelledRecording,
+    check_view,
+    segment_names,
 )
 from lvwall.data.sector import SECTOR_FRAMES, find_sector
 from lvwall.data.video import iter_frames
@@ -47,9 +60,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-VIDEOS_SUBDIR = Path("HMC-QU") / "A4C"
+#: The videos of each view, below the dataset root.
+VIDEOS_SUBDIRS: dict[str, Path] = {view: Path("HMC-QU") / view for view in VIEWS}
+VIDEOS_SUBDIR = VIDEOS_SUBDIRS["A4C"]
 MASKS_SUBDIR = Path("LV Ground-truth Segmentation Masks")
-XLSX_NAME = "A4C.xlsx"
+#: The metadata sheet of each view, side by side in the dataset root.
+XLSX_NAMES: dict[str, str] = {view: f"{view}.xlsx" for view in VIEWS}
+XLSX_NAME = XLSX_NAMES["A4C"]
 MASK_VARIABLE = "predicted"
 
 ECHO_HEADER = "ECHO"
@@ -107,9 +124,27 @@ def find_layout(root: str | Path) -> HmcquLayout:
     )
 
 
-def video_path(layout: HmcquLayout, echo: str) -> Path:
-    """The AVI of recording ``echo`` (names keep their spaces, e.g. ``ES0001 _4CH_1``)."""
-    return layout.videos_dir / f"{echo}.avi"
+def video_path(layout: HmcquLayout, echo: str, view: str = "A4C") -> Path:
+    """The AVI of recording ``echo`` of ``view`` (names keep their spaces, e.g.
+    ``ES0001 _4CH_1``); A2C videos lie beside the A4C folder, in ``HMC-QU/A2C``."""
+    view = check_view(view)
+    folder = layout.videos_dir if view == "A4C" else layout.videos_dir.with_name(view)
+    return folder / f"{echo}.avi"
+
+
+def sheet_path(layout: HmcquLayout, view: str) -> Path:
+    """The metadata sheet of ``view``: ``A2C.xlsx`` lies beside ``A4C.xlsx``."""
+    return layout.xlsx.with_name(XLSX_NAMES[check_view(view)])
+
+
+def read_sheets(layout: HmcquLayout) -> dict[str, list[EchoRecord]]:
+    """The records of each view whose sheet the download has: A4C always, A2C when
+    ``A2C.xlsx`` lies beside ``A4C.xlsx``."""
+    return {
+        view: read_xlsx(sheet_path(layout, view), view)
+        for view in VIEWS
+        if view == "A4C" or sheet_path(layout, view).is_file()
+    }
 
 
 def mask_path(layout: HmcquLayout, echo: str) -> Path:
@@ -118,7 +153,7 @@ def mask_path(layout: HmcquLayout, echo: str) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------
-# A4C.xlsx
+# A4C.xlsx and A2C.xlsx
 
 
 def _normalise_header(text: object) -> str:
@@ -136,13 +171,21 @@ def _read_sheet(path: Path) -> pd.DataFrame:
         raise DataError(path, f"cannot be read as an Excel .xlsx file ({error})") from error
 
 
-def _locate_columns(path: Path, header: list[list[object]]) -> dict[str, int]:
-    """Map each needed header text to its column, whichever header row it sits in."""
+def _masks_column_required(view: str) -> bool:
+    """A4C.xlsx always says which masks exist; HMC-QU's A2C.xlsx has no such column."""
+    return view == "A4C"
+
+
+def _locate_columns(path: Path, header: list[list[object]], view: str) -> dict[str, int]:
+    """Map each needed header text to its column, whichever header row it sits in; the
+    masks column is left out of an A2C sheet that has none."""
     positions: dict[str, int] = {}
     for row in header:
         for column, text in enumerate(row):
             positions.setdefault(_normalise_header(text), column)
-    needed = [ECHO_HEADER, *SEGMENT_NAMES, REFERENCE_HEADER, END_HEADER, AVAILABLE_HEADER]
+    needed = [ECHO_HEADER, *segment_names(view), REFERENCE_HEADER, END_HEADER]
+    if _masks_column_required(view) or _normalise_header(AVAILABLE_HEADER) in positions:
+        needed.append(AVAILABLE_HEADER)
     columns: dict[str, int] = {}
     for name in needed:
         if _normalise_header(name) not in positions:
@@ -189,9 +232,17 @@ def _parse_available(value: object) -> bool:
     raise _CellError(f"expected '{AVAILABLE_MARK}' (available) or '{NOT_AVAILABLE_MARK}' (not)")
 
 
+def _parse_echo(value: object) -> str:
+    """The recording's name without the HMC-QU-TAU footnote mark ``*``."""
+    echo = str(value).strip().rstrip(TAU_MARK).strip()
+    if not echo:
+        raise _CellError("expected a recording name")
+    return echo
+
+
 _CELL_PARSERS: dict[str, Callable[[object], object]] = {
-    ECHO_HEADER: lambda value: str(value).strip(),
-    **dict.fromkeys(SEGMENT_NAMES, _parse_mi),
+    ECHO_HEADER: _parse_echo,
+    **dict.fromkeys((name for view in VIEWS for name in segment_names(view)), _parse_mi),
     REFERENCE_HEADER: _parse_frame_number,
     END_HEADER: _parse_frame_number,
     AVAILABLE_HEADER: _parse_available,
@@ -213,8 +264,16 @@ def _cell(
         ) from None
 
 
+def _is_footnote(row: list[object], columns: dict[str, int]) -> bool:
+    """A note below the table ('* indicates HMC-QU-TAU'): text in the ECHO column that
+    starts with ``*``, every other column blank."""
+    first = row[columns[ECHO_HEADER]]
+    others = [row[column] for name, column in columns.items() if name != ECHO_HEADER]
+    return str(first).strip().startswith(TAU_MARK) and all(map(_is_blank, others))
+
+
 def _parse_row(
-    path: Path, row: list[object], row_number: int, columns: dict[str, int]
+    path: Path, row: list[object], row_number: int, columns: dict[str, int], view: str
 ) -> EchoRecord:
     def cell(name: str) -> Any:
         return _cell(path, row, row_number, columns, name)
@@ -228,31 +287,39 @@ def _parse_row(
         )
     return EchoRecord(
         echo=cell(ECHO_HEADER),
-        segment_mi=tuple(cell(name) for name in SEGMENT_NAMES),
+        segment_mi=tuple(cell(name) for name in segment_names(view)),
         reference_frame=reference,
         end_of_cycle=end,
-        mask_available=cell(AVAILABLE_HEADER),
+        mask_available=AVAILABLE_HEADER in columns and cell(AVAILABLE_HEADER),
+        view=view,
     )
 
 
-def read_a4c_xlsx(path: str | Path) -> list[EchoRecord]:
-    """Read HMC-QU's ``A4C.xlsx`` into one :class:`EchoRecord` per recording, in sheet order.
+def read_xlsx(path: str | Path, view: str = "A4C") -> list[EchoRecord]:
+    """Read HMC-QU's ``A4C.xlsx`` or ``A2C.xlsx`` (``view``) into one :class:`EchoRecord` per
+    recording, in sheet order, ``segment_mi`` in the view's segment order
+    (:func:`lvwall.data.records.segment_names`).
 
-    Columns are found by their header text, so their order does not matter; blank rows are
-    skipped. A missing column or a bad cell raises :class:`DataError` naming row and column.
+    Columns are found by their header text, so their order does not matter; blank rows and
+    the footnote of A2C.xlsx are skipped, and the ``*`` that marks HMC-QU-TAU recordings is
+    dropped from their names: it is the footnote's mark, taken not to be part of the video's
+    file name (``*`` cannot be in a Windows file name). The masks column is
+    required in A4C.xlsx; an A2C sheet without one marks every mask as not available. A
+    missing column or a bad cell raises :class:`DataError` naming row and column.
     """
+    view = check_view(view)
     path = Path(path)
     sheet = _read_sheet(path)
     rows = sheet.values.tolist()
     if len(rows) < _HEADER_ROWS:
-        raise DataError(path, "has fewer than the two header rows of HMC-QU's A4C.xlsx")
-    columns = _locate_columns(path, rows[:_HEADER_ROWS])
+        raise DataError(path, f"has fewer than the two header rows of HMC-QU's {view}.xlsx")
+    columns = _locate_columns(path, rows[:_HEADER_ROWS], view)
     records: list[EchoRecord] = []
     seen: set[str] = set()
     for index, row in enumerate(rows[_HEADER_ROWS:], start=_HEADER_ROWS + 1):
-        if all(_is_blank(value) for value in row):
+        if all(_is_blank(value) for value in row) or _is_footnote(row, columns):
             continue
-        record = _parse_row(path, row, index, columns)
+        record = _parse_row(path, row, index, columns, view)
         if record.echo in seen:
             raise DataError(path, f"row {index}, column '{ECHO_HEADER}': {record.echo!r} repeats")
         seen.add(record.echo)
@@ -262,24 +329,36 @@ def read_a4c_xlsx(path: str | Path) -> list[EchoRecord]:
     return records
 
 
-def write_a4c_xlsx(path: str | Path, records: Sequence[EchoRecord]) -> Path:
-    """Write ``records`` in the layout of HMC-QU's ``A4C.xlsx`` (merged two-row header, MI /
-    non-MI cells, Wingdings ü/û marks), atomically; :func:`read_a4c_xlsx` reads it back."""
+def read_a4c_xlsx(path: str | Path) -> list[EchoRecord]:
+    """Read HMC-QU's ``A4C.xlsx``: :func:`read_xlsx` of the A4C view."""
+    return read_xlsx(path, "A4C")
+
+
+def write_xlsx(path: str | Path, records: Sequence[EchoRecord], view: str = "A4C") -> Path:
+    """Write ``records`` in the layout of HMC-QU's ``A4C.xlsx`` or ``A2C.xlsx`` (merged
+    two-row header, MI / non-MI cells in the view's segment order, Wingdings ü/û marks),
+    atomically; :func:`read_xlsx` reads it back. An A2C sheet gets the masks column only
+    when some record has a mask (HMC-QU's has none)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    view = check_view(view)
     path = Path(path)
+    names = segment_names(view)
+    with_masks = _masks_column_required(view) or any(r.mask_available for r in records)
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Tabelle1"
-    n_segments = len(SEGMENT_NAMES)
+    n_segments = len(names)
     frames_column = 2 + n_segments
     masks_column = frames_column + 2
     sheet.cell(1, 1, ECHO_HEADER)
     sheet.cell(1, 2, LABEL_HEADER)
     sheet.cell(1, frames_column, FRAMES_HEADER)
-    sheet.cell(1, masks_column, MASKS_HEADER)
-    second_row = [*SEGMENT_NAMES, REFERENCE_HEADER, END_HEADER, AVAILABLE_HEADER]
+    second_row = [*names, REFERENCE_HEADER, END_HEADER]
+    if with_masks:
+        sheet.cell(1, masks_column, MASKS_HEADER)
+        second_row.append(AVAILABLE_HEADER)
     for column, text in enumerate(second_row, start=2):
         sheet.cell(2, column, text)
     sheet.merge_cells(start_row=1, end_row=2, start_column=1, end_column=1)
@@ -293,11 +372,17 @@ def write_a4c_xlsx(path: str | Path, records: Sequence[EchoRecord]) -> Path:
         values = [record.echo, *labels, record.reference_frame, record.end_of_cycle]
         for column, value in enumerate(values, start=1):
             sheet.cell(row, column, value)
-        mark = AVAILABLE_MARK if record.mask_available else NOT_AVAILABLE_MARK
-        sheet.cell(row, masks_column, mark).font = wingdings
+        if with_masks:
+            mark = AVAILABLE_MARK if record.mask_available else NOT_AVAILABLE_MARK
+            sheet.cell(row, masks_column, mark).font = wingdings
     with atomic_path(path) as tmp:
         workbook.save(tmp)
     return path
+
+
+def write_a4c_xlsx(path: str | Path, records: Sequence[EchoRecord]) -> Path:
+    """Write an ``A4C.xlsx``: :func:`write_xlsx` of the A4C view."""
+    return write_xlsx(path, records, "A4C")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,10 +6,13 @@ frames and binary LV-wall masks at model size, with the IDs needed for patient-w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from lvwall.data.exams import VIEW_TOKENS
 
 #: The apical views lvwall segments: 4-chamber and 2-chamber (Lang et al., JASE 28(1), 2015).
 VIEWS: tuple[str, ...] = ("A4C", "A2C")
@@ -51,6 +54,31 @@ SEGMENT_TITLES: dict[str, str] = {
 }
 
 
+#: Marks an A2C recording of HMC-QU-TAU at the end of its ECHO name (HMC-QU's A2C.xlsx).
+TAU_MARK = "*"
+#: The view of each view token (:data:`lvwall.data.exams.VIEW_TOKENS`).
+_TOKEN_VIEWS: dict[str, str] = {
+    token: view for view, tokens in VIEW_TOKENS.items() for token in tokens
+}
+#: The view part that ends every HMC-QU ECHO name: ``_4CH_1``, ``_CH2_1``, ``_2CH_3``.
+_VIEW_SUFFIX = re.compile(rf"_(?P<token>{'|'.join(_TOKEN_VIEWS)})_[^_]*$", re.IGNORECASE)
+
+
+def patient_id(echo: str) -> str:
+    """The patient of an HMC-QU ECHO name, in either view: its text before the view part and
+    before any space (``ES0001 _4CH_1``, ``ES0001_CH2_1``: ``ES0001``; ``ES000155 n_4CH_1``,
+    ``ES000155 N_2CH_1``: ``ES000155``); a trailing ``*`` is ignored."""
+    stem = _VIEW_SUFFIX.sub("", echo.strip().rstrip(TAU_MARK).strip())
+    return stem.strip().split(" ")[0]
+
+
+def echo_view(echo: str) -> str | None:
+    """The view an ECHO name's view part shows (``ES0001 _4CH_1``: A4C; ``ES0001_CH2_1``,
+    ``PH0001 _2CH_1``: A2C), or ``None`` for a name without one."""
+    match = _VIEW_SUFFIX.search(echo.strip().rstrip(TAU_MARK).strip())
+    return None if match is None else _TOKEN_VIEWS[match["token"].upper()]
+
+
 def check_view(view: str) -> str:
     """One view name from :data:`VIEWS`, any case; :class:`ValueError` otherwise."""
     chosen = str(view).upper()
@@ -84,7 +112,8 @@ MODEL_SIZE: int = HMCQU_MASK_SIZE
 
 @dataclass(frozen=True)
 class EchoRecord:
-    """One row of HMC-QU's ``A4C.xlsx``.
+    """One row of HMC-QU's ``A4C.xlsx`` or ``A2C.xlsx`` (``view``): ``segment_mi`` in the
+    view's segment order (:func:`segment_names`).
 
     Frame numbers are 1-based and inclusive, as in the sheet.
     """
@@ -94,8 +123,10 @@ class EchoRecord:
     reference_frame: int
     end_of_cycle: int
     mask_available: bool
+    view: str = "A4C"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "view", check_view(self.view))
         if len(self.segment_mi) != len(SEGMENT_NAMES):
             raise ValueError(f"segment_mi needs {len(SEGMENT_NAMES)} values, got {self.segment_mi}")
         if not 1 <= self.reference_frame <= self.end_of_cycle:
@@ -115,11 +146,12 @@ class EchoRecord:
 
     @property
     def patient(self) -> str:
-        """The patient ID: the ECHO name before its view suffix (``ES0001 _4CH_1``: ``ES0001``)."""
-        return self.echo.split("_4CH")[0].split(" ")[0].strip()
+        """The patient ID, the same in both views (:func:`patient_id`)."""
+        return patient_id(self.echo)
 
     def segment_dict(self) -> dict[str, bool]:
-        return dict(zip(SEGMENT_NAMES, self.segment_mi, strict=True))
+        """Each segment's MI label by the view's segment name."""
+        return dict(zip(segment_names(self.view), self.segment_mi, strict=True))
 
 
 @dataclass

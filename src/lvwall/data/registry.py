@@ -1,4 +1,5 @@
-"""Which reader reads which folder: HMC-QU (and the phantom, which writes its layout) or CAMUS."""
+"""Which reader reads which folder: HMC-QU, the phantom (HMC-QU's layout plus its truth) or
+CAMUS."""
 
 from __future__ import annotations
 
@@ -6,19 +7,24 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lvwall.data import camus, hmcqu
+from lvwall.data.phantom import dataset as phantom
 from lvwall.data.records import MODEL_SIZE, LabelledRecording, check_views
 from lvwall.errors import DataError
 
 #: Dataset readers by format name; each is called as ``reader(path, size, progress=...)``.
 DATASET_READERS: dict[str, Callable[..., list[LabelledRecording]]] = {
     "hmcqu": hmcqu.load_dataset,
+    "phantom": phantom.load_dataset,
     "camus": camus.load_dataset,
 }
 
 #: How each format is recognised, tried in this order. CAMUS first: its test looks only at
-#: the folder itself, while HMC-QU's also accepts the parent and sub-folders of the path.
+#: the folder itself, while HMC-QU's also accepts the parent and sub-folders of the path. The
+#: phantom before HMC-QU: its layout is HMC-QU's, and its truth files know each recording's
+#: view, which HMC-QU's A4C.xlsx does not.
 _LAYOUT_FINDERS: dict[str, Callable[[Path], object]] = {
     "camus": camus.find_layout,
+    "phantom": phantom.find_layout,
     "hmcqu": hmcqu.find_layout,
 }
 
@@ -27,6 +33,7 @@ def detect_format(path: str | Path) -> str:
     """The name in :data:`DATASET_READERS` of the dataset at ``path``.
 
     CAMUS: ``manifest.csv`` with ``images/`` and ``masks/``, or ``patientNNNN/`` folders;
+    phantom: HMC-QU's layout with a ``phantom_truth/`` folder beside it (``lvwall simulate``);
     HMC-QU: ``HMC-QU/A4C/``, ``LV Ground-truth Segmentation Masks/`` and ``A4C.xlsx``.
     """
     path = Path(path).expanduser()

@@ -22,17 +22,13 @@ def format_duration(seconds: float) -> str:
 
 def describe_dataset(paths: Sequence[str]) -> str:
     """A phrase naming the data, e.g. ``synthetic phantom (phantom)``."""
-    names = {"hmcqu": "HMC-QU layout", "camus": "CAMUS"}
+    names = {"hmcqu": "HMC-QU layout", "phantom": "synthetic phantom", "camus": "CAMUS"}
     parts = []
     for path in map(Path, paths):
-        # The phantom writes the HMC-QU layout plus its own ground truth folder.
-        if (path / "phantom_truth").is_dir():
-            kind = "synthetic phantom"
-        else:
-            try:
-                kind = names[detect_format(path)]
-            except DataError:
-                kind = "data"
+        try:
+            kind = names[detect_format(path)]
+        except DataError:
+            kind = "data"
         parts.append(f"{kind} ({path.name})")
     return "; ".join(parts)
 

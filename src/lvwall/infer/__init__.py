@@ -30,6 +30,8 @@ from lvwall.infer.postprocess import (
 from lvwall.infer.segmented import (
     SegmentedCollector,
     SegmentedRecording,
+    join_stills,
+    npz_recording_name,
     read_masks_npz,
     segment_recording,
 )
@@ -69,7 +71,9 @@ __all__ = [
     "TorchPredictor",
     "frame_overlay",
     "keep_largest_component",
+    "join_stills",
     "load_segmentation_model",
+    "npz_recording_name",
     "mark_flagged",
     "network_inputs",
     "overlay",

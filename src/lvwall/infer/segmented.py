@@ -149,6 +149,43 @@ def segment_recording(
     return collector.result()
 
 
+def join_stills(ed: SegmentedRecording, es: SegmentedRecording, name: str) -> SegmentedRecording:
+    """One two-frame recording, frame 0 the ED still and frame 1 the ES still, each still
+    segmented on its own (so that no check of consecutive frames compares them).
+
+    Stills are single frames of one cycle (CAMUS's, or two frames a scanner exported);
+    :class:`DataError` when either holds more than one frame or their frames differ in size.
+    """
+    for phase, still in (("ED", ed), ("ES", es)):
+        if len(still.masks) != 1:
+            raise DataError(
+                still.path or still.name,
+                f"is the {phase} still but holds {len(still.masks)} frames; give one image",
+            )
+    if ed.frame_size != es.frame_size:
+        raise DataError(
+            es.path or es.name,
+            f"is {es.frame_size} pixels, the ED still {ed.frame_size}: stills of one view "
+            "must have the same size",
+        )
+
+    def both(first: np.ndarray | None, second: np.ndarray | None) -> np.ndarray | None:
+        return None if first is None or second is None else np.concatenate([first, second])
+
+    return SegmentedRecording(
+        name=name,
+        masks=np.concatenate([ed.masks, es.masks]),
+        greys=both(ed.greys, es.greys),
+        probabilities=both(ed.probabilities, es.probabilities),
+        qualities=None
+        if ed.qualities is None or es.qualities is None
+        else (*ed.qualities, *es.qualities),
+        frame_size=ed.frame_size,
+        spacing_mm=ed.spacing_mm or es.spacing_mm,
+        path=ed.path,
+    )
+
+
 def read_masks_npz(path: str | Path) -> SegmentedRecording:
     """Masks from an NPZ file: key ``model`` (``lvwall predict``) or ``masks``, (T, H, W),
     with the frame size where ``lvwall predict`` also stored the masks at the frame's own
@@ -172,13 +209,18 @@ def read_masks_npz(path: str | Path) -> SegmentedRecording:
         raise DataError(path, f"is not a readable NPZ file ({error})") from None
     if masks.ndim != 3 or masks.shape[0] < 2:
         raise DataError(path, f"masks must be (frames >= 2, H, W), got shape {masks.shape}")
-    name = path.parent.name if path.name == "masks.npz" and path.parent.name else path.stem
     return SegmentedRecording(
-        name=name,
+        name=npz_recording_name(path),
         masks=(masks > 0).astype(np.uint8),
         frame_size=_original_frame_size(path),
         path=path,
     )
+
+
+def npz_recording_name(path: Path) -> str:
+    """The recording name of a masks NPZ: its folder's inside ``lvwall predict``'s
+    ``OUT/<name>/masks.npz``, else the file's stem."""
+    return path.parent.name if path.name == "masks.npz" and path.parent.name else path.stem
 
 
 def _original_frame_size(path: Path) -> tuple[int, int] | None:

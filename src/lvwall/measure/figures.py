@@ -2,9 +2,10 @@
 
 Left, the LV volume of every frame with the measured cycle shaded and its ED and ES marked.
 Middle, the strain of each segment (and GLS) over the cycle from its ED. Right, a bull's-eye
-style diagram of the six A4C segments: as in the 17-segment polar map (Cerqueira et al.,
-Circulation 105(4), 2002), rings run from basal (outer) to apical (inner); the A4C view
-cuts the septal half (left) and the lateral half (right). Segments are coloured by their
+style diagram of the view's six segments: as in the 17-segment polar map (Cerqueira et al.,
+Circulation 105(4), 2002), rings run from basal (outer) to apical (inner); the view cuts
+the wall on the image's left (septal in A4C, inferior in A2C) and on its right (lateral,
+anterior). Segments are coloured by their
 end-systolic strain on a diverging map, red for shortening and blue for lengthening, as
 strain polar maps are drawn (Voigt et al., EHJ-CVI 16(1), 2015).
 """
@@ -23,14 +24,14 @@ from matplotlib.patches import Wedge
 from matplotlib.ticker import MaxNLocator
 
 from lvwall.atomic import atomic_path
-from lvwall.data import SEGMENT_NAMES
+from lvwall.data import VIEW_WALLS
 from lvwall.measure.result import Measurements
 from lvwall.wall import segment_colours, segment_legend_label
 
 #: Strain (%) at the ends of the diagram's colour scale.
 STRAIN_RANGE = (-25.0, 25.0)
-#: Ring (0 basal, outer; 2 apical, inner) and half (0 septal, left; 1 lateral) of each
-#: segment in SEGMENT_NAMES order.
+#: Ring (0 basal, outer; 2 apical, inner) and half (0 the image's left wall, 1 its right) of
+#: each segment in label-map order.
 _PLACES = ((0, 0), (1, 0), (2, 0), (2, 1), (1, 1), (0, 1))
 _DPI = 120
 
@@ -94,12 +95,13 @@ def _strain_panel(axes: Axes, measurements: Measurements) -> None:
     curves = measurements.strain_curves
     frames = np.arange(1, len(curves) + 1)
     drawn = np.isfinite(curves[:, 0])
-    for index in range(len(SEGMENT_NAMES)):
+    colours = segment_colours(measurements.view)
+    for index in range(len(measurements.segment_names)):
         axes.plot(
             frames[drawn],
             curves[drawn, index + 1],
-            color=segment_colours()[index],
-            label=segment_legend_label(index),
+            color=colours[index],
+            label=segment_legend_label(index, measurements.view),
         )
     axes.plot(frames[drawn], curves[drawn, 0], "k--", linewidth=2, label="GLS")
     if measurements.cycle is not None:
@@ -117,10 +119,10 @@ def _diagram_panel(axes: Axes, measurements: Measurements) -> None:
     colormap = colormaps["RdBu"]
     ring_width = 1.0
     for index, (ring, half) in enumerate(_PLACES):
-        name = SEGMENT_NAMES[index]
+        name = measurements.segment_names[index]
         value = measurements.segment_strain[name]
         outer = 3.0 - ring * ring_width
-        # Septal half on the left (90 to 270 degrees), lateral on the right.
+        # The image's left wall on the left (90 to 270 degrees), its right wall on the right.
         start, end = (90.0, 270.0) if half == 0 else (-90.0, 90.0)
         colour = "0.85" if value is None else colormap(norm(value))
         axes.add_patch(
@@ -145,7 +147,8 @@ def _diagram_panel(axes: Axes, measurements: Measurements) -> None:
     axes.set_ylim(-3.2, 3.4)
     axes.set_aspect("equal")
     axes.axis("off")
-    axes.text(-1.6, 3.15, "septal", ha="center", style="italic", fontsize="small")
-    axes.text(1.6, 3.15, "lateral", ha="center", style="italic", fontsize="small")
+    left, right = VIEW_WALLS[measurements.view]
+    axes.text(-1.6, 3.15, left, ha="center", style="italic", fontsize="small")
+    axes.text(1.6, 3.15, right, ha="center", style="italic", fontsize="small")
     axes.set_title("end-systolic strain (%)\nbasal outside, apical inside")
     axes.figure.colorbar(ScalarMappable(norm, colormap), ax=axes, shrink=0.7, label="strain (%)")

@@ -64,6 +64,17 @@ class Interval:
         return self.low <= value <= self.high
 
 
+def too_few_members_reason(members: int, walls: str) -> str | None:
+    """Why ``members`` re-measurements give no interval (at least two are needed), or
+    ``None``; ``walls`` names what had to split at each threshold."""
+    if members >= 2:
+        return None
+    return (
+        f"{walls} split at only {members} of the probability thresholds "
+        f"{ENSEMBLE_THRESHOLDS}, too few to measure their spread"
+    )
+
+
 def _check_kind(kind: str) -> None:
     if kind not in FLOORS:
         raise ValueError(f"unknown number {kind!r}; choose one of {sorted(FLOORS)}")

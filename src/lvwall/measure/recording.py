@@ -17,9 +17,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from lvwall.data import SEGMENT_NAMES
+from lvwall.data import check_view, segment_names
 from lvwall.measure.contour import Endocardium, endocardium
-from lvwall.measure.intervals import ENSEMBLE_THRESHOLDS, Interval, interval
+from lvwall.measure.intervals import (
+    ENSEMBLE_THRESHOLDS,
+    Interval,
+    interval,
+    too_few_members_reason,
+)
 from lvwall.measure.phases import Cycle, NoCycleError, select_cycle
 from lvwall.measure.result import Measurements, QualitySummary
 from lvwall.measure.scale import PixelScale, pixel_scale
@@ -51,12 +56,17 @@ def time_to_peak_key(segment: str) -> str:
 
 
 _PHASE_KEYS = ("ed_frame", "es_frame")
-#: Every number that a cycle's ED and ES give, by JSON key.
-_CYCLE_KEYS = (
-    *NUMBER_KEYS,
-    *(strain_key(name) for name in SEGMENT_NAMES),
-    *(time_to_peak_key(name) for name in SEGMENT_NAMES),
-)
+#: The lowest EF reported; below it the ED-ES pair is implausible (see _implausible_reason).
+MIN_PLAUSIBLE_EF_PERCENT = -10.0
+
+
+def _cycle_keys(names: Sequence[str]) -> tuple[str, ...]:
+    """Every number that a cycle's ED and ES give, by JSON key, for segments ``names``."""
+    return (
+        *NUMBER_KEYS,
+        *(strain_key(name) for name in names),
+        *(time_to_peak_key(name) for name in names),
+    )
 
 
 @dataclass(frozen=True)
@@ -67,12 +77,19 @@ class _Frame:
     error: str | None
 
 
+def trace_border(
+    mask: np.ndarray, scale: PixelScale, septal_side: str = "left", source: str = "mask"
+) -> Endocardium:
+    """The endocardial border of one wall mask (H, W) at model size, scaled by ``scale``;
+    :class:`lvwall.wall.RegionalError` (naming ``source``) when its wall cannot be split."""
+    return endocardium(split_wall(mask, septal_side=septal_side, source=source), scale)
+
+
 def _trace(mask: np.ndarray, scale: PixelScale, septal_side: str, source: str) -> _Frame:
     try:
-        split = split_wall(mask, septal_side=septal_side, source=source)
+        return _Frame(trace_border(mask, scale, septal_side, source), None)
     except RegionalError as error:
         return _Frame(None, str(error))
-    return _Frame(endocardium(split, scale), None)
 
 
 @dataclass(frozen=True)
@@ -88,18 +105,20 @@ class _CycleNumbers:
     gls: float
     strain: np.ndarray
 
-    def value(self, key: str) -> float:
-        if key in SEGMENT_NAMES:
-            return float(self.strain[SEGMENT_NAMES.index(key)])
+    def value(self, key: str, names: Sequence[str]) -> float:
+        """The number of JSON key ``key``, or the strain of segment ``key`` of ``names``."""
+        if key in names:
+            return float(self.strain[list(names).index(key)])
         return float(getattr(self, _INTERVAL_FIELDS[key]))
 
 
 _INTERVAL_FIELDS = {"edv": "edv", "esv": "esv", "ef_percent": "ef", "gls_percent": "gls"}
-#: The interval kind (see :mod:`lvwall.measure.intervals`) of each number with an interval.
-_INTERVAL_KINDS = {
-    **{key: key for key in _INTERVAL_FIELDS},
-    **dict.fromkeys(SEGMENT_NAMES, "strain_percent"),
-}
+
+
+def _interval_kind(key: str) -> str:
+    """The interval kind (see :mod:`lvwall.measure.intervals`) of a number with an interval:
+    its own for the cycle's numbers, ``strain_percent`` for a segment's strain."""
+    return key if key in _INTERVAL_FIELDS else "strain_percent"
 
 
 def _numbers(ed: Endocardium, es: Endocardium, scale: PixelScale) -> _CycleNumbers:
@@ -123,6 +142,8 @@ def measure_segmented(
     recording: SegmentedRecording,
     spacing_mm: float | tuple[float, float] | None = None,
     septal_side: str = "left",
+    view: str = "A4C",
+    phases: tuple[int, int] | None = None,
 ) -> Measurements:
     """:func:`measure_recording` of a segmented recording, with everything it knows (masks,
     probabilities, frame size, pixel spacing, quality flags); ``spacing_mm`` (mm per pixel)
@@ -133,7 +154,9 @@ def measure_segmented(
         spacing_mm=spacing_mm or recording.spacing_mm,
         frame_size=recording.frame_size,
         frame_flags=recording.frame_flags,
+        phases=phases,
         septal_side=septal_side,
+        view=view,
         name=recording.name,
     )
 
@@ -147,6 +170,7 @@ def measure_recording(
     frame_flags: Sequence[Sequence[str]] | None = None,
     phases: tuple[int, int] | None = None,
     septal_side: str = "left",
+    view: str = "A4C",
     name: str = "recording",
 ) -> Measurements:
     """Measure a recording's wall masks (T, H, W) at model size.
@@ -157,9 +181,13 @@ def measure_recording(
     :func:`lvwall.measure.scale.pixel_scale`. ``frame_flags`` holds each frame's quality-
     control flags (empty: the frame passed). ``phases`` gives the 0-based (ED, ES) frames
     instead of finding them, for recordings that are not a whole cycle (CAMUS ED and ES
-    stills). Raises :class:`ValueError` for arguments of the wrong shape or a spacing that
-    is not positive.
+    stills). ``view`` (A4C or A2C) names the six segments (:data:`lvwall.data.VIEW_SEGMENTS`);
+    ``septal_side`` is the image side of the view's first wall (the septum in A4C, the
+    inferior wall in A2C). Raises :class:`ValueError` for arguments of the wrong shape, an
+    unknown view or a spacing that is not positive.
     """
+    view = check_view(view)
+    names = segment_names(view)
     masks = np.asarray(masks)
     if masks.ndim != 3 or len(masks) < 1:
         raise ValueError(f"need masks of shape (T, H, W), got {masks.shape}")
@@ -178,7 +206,7 @@ def measure_recording(
     try:
         cycle = _find_cycle(traced, flagged, phases)
     except NoCycleError as error:
-        return _unmeasured(name, scale, traced, frame_flags, error.reason)
+        return _unmeasured(name, view, scale, traced, frame_flags, error.reason)
 
     missing: dict[str, str] = {}
     quality = _quality(cycle, flagged)
@@ -187,13 +215,17 @@ def measure_recording(
     if reason is None:
         ed, es = traced[cycle.ed].border, traced[cycle.es].border
         numbers = _numbers(ed, es, scale)
+        reason = _implausible_reason(numbers)
+    if reason is None:
         curves = _strain_curves(traced, cycle)
     else:
-        missing.update(dict.fromkeys(_CYCLE_KEYS, reason))
-    time_to_peak = _time_to_peak(curves, missing)
-    intervals = _intervals(probabilities, cycle, numbers, scale, septal_side, name, missing)
+        numbers = None
+        missing.update(dict.fromkeys(_cycle_keys(names), reason))
+    time_to_peak = _time_to_peak(curves, names, missing)
+    intervals = _intervals(probabilities, cycle, numbers, scale, septal_side, names, name, missing)
     return Measurements(
         name=name,
+        view=view,
         scale=scale,
         cycle=cycle,
         edv=None if numbers is None else numbers.edv,
@@ -204,13 +236,13 @@ def measure_recording(
         ef_area_length_percent=None if numbers is None else numbers.ef_area_length,
         gls_percent=None if numbers is None else numbers.gls,
         segment_strain={
-            name: None if numbers is None else float(numbers.strain[index])
-            for index, name in enumerate(SEGMENT_NAMES)
+            segment: None if numbers is None else float(numbers.strain[index])
+            for index, segment in enumerate(names)
         },
         time_to_peak=time_to_peak,
         quality=quality,
-        frames=_frame_table(traced, scale, frame_flags, curves),
-        strain_curves=_curve_array(curves, len(traced)),
+        frames=_frame_table(traced, names, scale, frame_flags, curves),
+        strain_curves=_curve_array(curves, len(traced), len(names)),
         intervals=intervals,
         missing=missing,
     )
@@ -242,13 +274,16 @@ def _find_cycle(
 
 def _unmeasured(
     name: str,
+    view: str,
     scale: PixelScale,
     traced: list[_Frame],
     frame_flags: Sequence[Sequence[str]] | None,
     reason: str,
 ) -> Measurements:
+    names = segment_names(view)
     return Measurements(
         name=name,
+        view=view,
         scale=scale,
         cycle=None,
         edv=None,
@@ -258,13 +293,13 @@ def _unmeasured(
         esv_area_length=None,
         ef_area_length_percent=None,
         gls_percent=None,
-        segment_strain=dict.fromkeys(SEGMENT_NAMES),
-        time_to_peak=dict.fromkeys(SEGMENT_NAMES),
+        segment_strain=dict.fromkeys(names),
+        time_to_peak=dict.fromkeys(names),
         quality=QualitySummary(checked=frame_flags is not None),
-        frames=_frame_table(traced, scale, frame_flags, None),
-        strain_curves=_curve_array(None, len(traced)),
-        intervals=dict.fromkeys((*_INTERVAL_FIELDS, *SEGMENT_NAMES)),
-        missing=dict.fromkeys((*_PHASE_KEYS, *_CYCLE_KEYS), reason),
+        frames=_frame_table(traced, names, scale, frame_flags, None),
+        strain_curves=_curve_array(None, len(traced), len(names)),
+        intervals=dict.fromkeys((*_INTERVAL_FIELDS, *names)),
+        missing=dict.fromkeys((*_PHASE_KEYS, *_cycle_keys(names)), reason),
     )
 
 
@@ -296,6 +331,23 @@ def _flagged_reason(cycle: Cycle, frame_flags: Sequence[Sequence[str]] | None) -
     return None
 
 
+def _implausible_reason(numbers: _CycleNumbers) -> str | None:
+    """Why the numbers of an ED-ES pair cannot be those of a heart, or ``None``.
+
+    A cycle found in a recording has ES at its smallest cavity, but given phases (stills)
+    can have ES larger than ED: a small negative EF is measurement noise on a failing heart
+    (the experts' own CAMUS masks give EF down to about -1 %), a large one means the stills
+    are swapped or a wall is mis-segmented.
+    """
+    if numbers.ef >= MIN_PLAUSIBLE_EF_PERCENT:
+        return None
+    return (
+        f"the ES cavity is larger than the ED cavity (EF {numbers.ef:.0f} %, below "
+        f"{MIN_PLAUSIBLE_EF_PERCENT:g} %): the ED and ES frames may be swapped, or a wall "
+        "mis-segmented"
+    )
+
+
 def _strain_curves(traced: list[_Frame], cycle: Cycle) -> dict[int, np.ndarray]:
     """GLS and segment strain (7,) of each traced frame of the cycle, from its ED."""
     ed = traced[cycle.ed].border
@@ -309,15 +361,15 @@ def _strain_curves(traced: list[_Frame], cycle: Cycle) -> dict[int, np.ndarray]:
 
 
 def _time_to_peak(
-    curves: dict[int, np.ndarray] | None, missing: dict[str, str]
+    curves: dict[int, np.ndarray] | None, names: Sequence[str], missing: dict[str, str]
 ) -> dict[str, int | None]:
     """Frame of each segment's peak shortening (most negative strain) in the cycle."""
-    peaks: dict[str, int | None] = dict.fromkeys(SEGMENT_NAMES)
+    peaks: dict[str, int | None] = dict.fromkeys(names)
     if curves is None:
         return peaks
     frames = np.array(sorted(curves))
     values = np.stack([curves[index] for index in frames])
-    for column, name in enumerate(SEGMENT_NAMES, start=1):
+    for column, name in enumerate(names, start=1):
         lowest = int(np.argmin(values[:, column]))
         if values[lowest, column] < 0:
             peaks[name] = int(frames[lowest])
@@ -332,10 +384,11 @@ def _intervals(
     numbers: _CycleNumbers | None,
     scale: PixelScale,
     septal_side: str,
+    names: Sequence[str],
     name: str,
     missing: dict[str, str],
 ) -> dict[str, Interval | None]:
-    keys = (*_INTERVAL_FIELDS, *SEGMENT_NAMES)
+    keys = (*_INTERVAL_FIELDS, *names)
     if numbers is None:
         return dict.fromkeys(keys)
     if probabilities is None:
@@ -354,15 +407,15 @@ def _intervals(
         )
         if ed is not None and es is not None:
             members.append(_numbers(ed, es, scale))
-    if len(members) < 2:
-        missing["intervals"] = (
-            f"the walls of ED and ES split at only {len(members)} of the probability "
-            f"thresholds {ENSEMBLE_THRESHOLDS}, too few to measure their spread"
-        )
+    too_few = too_few_members_reason(len(members), "the walls of ED and ES")
+    if too_few is not None:
+        missing["intervals"] = too_few
         return dict.fromkeys(keys)
     return {
         key: interval(
-            _INTERVAL_KINDS[key], numbers.value(key), [member.value(key) for member in members]
+            _interval_kind(key),
+            numbers.value(key, names),
+            [member.value(key, names) for member in members],
         )
         for key in keys
     }
@@ -370,6 +423,7 @@ def _intervals(
 
 def _frame_table(
     traced: list[_Frame],
+    names: Sequence[str],
     scale: PixelScale,
     frame_flags: Sequence[Sequence[str]] | None,
     curves: dict[int, np.ndarray] | None,
@@ -392,12 +446,12 @@ def _frame_table(
             / scale.per_volume_unit
         )
         row[f"endocardial_length_{length}"] = np.nan if border is None else border.length
-        lengths = np.full(len(SEGMENT_NAMES), np.nan) if border is None else border.segment_lengths
-        for name, value in zip(SEGMENT_NAMES, lengths, strict=True):
+        lengths = np.full(len(names), np.nan) if border is None else border.segment_lengths
+        for name, value in zip(names, lengths, strict=True):
             row[f"{name}_length_{length}"] = value
-        strain = (curves or {}).get(index, np.full(len(SEGMENT_NAMES) + 1, np.nan))
+        strain = (curves or {}).get(index, np.full(len(names) + 1, np.nan))
         row["gls_percent"] = strain[0]
-        for name, value in zip(SEGMENT_NAMES, strain[1:], strict=True):
+        for name, value in zip(names, strain[1:], strict=True):
             row[f"{name}_strain_percent"] = value
         row["quality_flags"] = "" if frame_flags is None else ";".join(frame_flags[index])
         row["error"] = frame.error or ""
@@ -405,8 +459,10 @@ def _frame_table(
     return pd.DataFrame(rows)
 
 
-def _curve_array(curves: dict[int, np.ndarray] | None, n_frames: int) -> np.ndarray:
-    array = np.full((n_frames, len(SEGMENT_NAMES) + 1), np.nan)
+def _curve_array(
+    curves: dict[int, np.ndarray] | None, n_frames: int, n_segments: int
+) -> np.ndarray:
+    array = np.full((n_frames, n_segments + 1), np.nan)
     for index, values in (curves or {}).items():
         array[index] = values
     return array

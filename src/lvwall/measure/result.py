@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lvwall.data import SEGMENT_NAMES, SEGMENT_TITLES
+from lvwall.data import SEGMENT_TITLES, segment_names
 from lvwall.measure.intervals import COVERAGE, Interval
 from lvwall.measure.phases import Cycle
 from lvwall.measure.scale import PixelScale
@@ -82,6 +82,12 @@ class Measurements:
     strain_curves: np.ndarray
     intervals: dict[str, Interval | None] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
+    view: str = "A4C"
+
+    @property
+    def segment_names(self) -> tuple[str, ...]:
+        """The six segments of the view, in label-map order."""
+        return segment_names(self.view)
 
     @property
     def ed_index(self) -> int | None:
@@ -103,33 +109,36 @@ class Measurements:
             }
         return {
             "name": self.name,
+            "view": self.view,
             "n_frames": len(self.frames),
             "ed_frame": _frame(self.ed_index),
             "es_frame": _frame(self.es_index),
             "cycle": cycle,
-            "edv": _number(self.edv),
-            "esv": _number(self.esv),
+            "edv": json_number(self.edv),
+            "esv": json_number(self.esv),
             "volume_unit": self.scale.volume_unit,
-            "ef_percent": _number(self.ef_percent),
+            "ef_percent": json_number(self.ef_percent),
             "area_length": {
-                "edv": _number(self.edv_area_length),
-                "esv": _number(self.esv_area_length),
-                "ef_percent": _number(self.ef_area_length_percent),
+                "edv": json_number(self.edv_area_length),
+                "esv": json_number(self.esv_area_length),
+                "ef_percent": json_number(self.ef_area_length_percent),
             },
-            "gls_percent": _number(self.gls_percent),
+            "gls_percent": json_number(self.gls_percent),
             "segments": {
                 name: {
                     "title": SEGMENT_TITLES[name],
-                    "strain_percent": _number(self.segment_strain[name]),
+                    "strain_percent": json_number(self.segment_strain[name]),
                     "time_to_peak_frame": _frame(self.time_to_peak[name]),
                 }
-                for name in SEGMENT_NAMES
+                for name in self.segment_names
             },
             "quality": self.quality.to_json(),
             "intervals": {
                 "coverage": COVERAGE,
-                **{key: _interval(self.intervals.get(key)) for key in _INTERVAL_KEYS},
-                "segments": {name: _interval(self.intervals.get(name)) for name in SEGMENT_NAMES},
+                **{key: json_interval(self.intervals.get(key)) for key in _INTERVAL_KEYS},
+                "segments": {
+                    name: json_interval(self.intervals.get(name)) for name in self.segment_names
+                },
             },
             "missing": dict(self.missing),
             "pixel_size": {
@@ -154,7 +163,9 @@ def _frame(index: int | None) -> int | None:
     return None if index is None else int(index) + 1
 
 
-def _number(value: float | None) -> float | None:
+def json_number(value: float | None) -> float | None:
+    """A reported number as JSON writes it (4 decimals); :class:`ValueError` for a
+    non-finite one, which must be reported missing instead."""
     if value is None:
         return None
     if not math.isfinite(value):
@@ -162,7 +173,8 @@ def _number(value: float | None) -> float | None:
     return round(float(value), 4)
 
 
-def _interval(value: Interval | None) -> dict | None:
+def json_interval(value: Interval | None) -> dict | None:
+    """An interval as JSON writes it: ``{"low", "high"}``, or ``None``."""
     if value is None:
         return None
-    return {"low": _number(value.low), "high": _number(value.high)}
+    return {"low": json_number(value.low), "high": json_number(value.high)}

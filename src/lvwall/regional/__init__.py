@@ -1,13 +1,13 @@
-"""Regional wall analysis: the six A4C segments' motion over a cycle, and MI flags.
+"""Regional wall analysis: the six segments' motion over a cycle of an apical view, and MI flags.
 
 The wall's geometry (centreline, segments, profiles) is :mod:`lvwall.wall`.
 
 Typical use on one cycle of wall masks (T, H, W), frame 0 the reference (end-diastole)::
 
     from lvwall.regional import analyse_cycle
-    analysis = analyse_cycle(masks)          # split, motion, per-segment scores
-    analysis.labels                          # (T, H, W): 0 background, 1..6 SEGMENT_NAMES
-    analysis.table()                         # per-segment figures
+    analysis = analyse_cycle(masks, view="A2C")  # split, motion, per-segment scores
+    analysis.labels                              # (T, H, W): 0 background, 1..6 the segments
+    analysis.table()                             # per-segment figures, SEG4 .. SEG1
 
 and on labelled data, to learn and check hypokinesia thresholds::
 
@@ -15,8 +15,11 @@ and on labelled data, to learn and check hypokinesia thresholds::
     evaluation = evaluate_cycles([(masks, segment_mi), ...], groups=patients)
     print(evaluation.table(), evaluation.summary())
 
-Label maps number the segments 1..6 in :data:`lvwall.data.records.SEGMENT_NAMES` order
-(SEG3, SEG9, SEG14, SEG16, SEG12, SEG6: septal base over the apex to the lateral base).
+Label maps number the segments 1..6 in the order of the view's
+:func:`lvwall.data.segment_names`, from the image-left base over the apex to the image-right
+base: A4C SEG3, SEG9, SEG14, SEG16, SEG12, SEG6 (septal to lateral), A2C SEG4, SEG10, SEG15,
+SEG13, SEG7, SEG1 (inferior to anterior), as in the AHA 17-segment model (Cerqueira et al.,
+Circulation 105(4), 2002) and HMC-QU's sheets.
 """
 
 from lvwall.regional.analysis import (
@@ -26,7 +29,7 @@ from lvwall.regional.analysis import (
     motion_table,
     write_regional,
 )
-from lvwall.regional.evaluation import evaluate_dataset
+from lvwall.regional.evaluation import DatasetEvaluation, evaluate_dataset
 from lvwall.regional.figures import plot_motion_curves, plot_segment_diagram, plot_segment_overlay
 from lvwall.regional.mi import (
     DEFAULT_SCORE,
@@ -34,6 +37,7 @@ from lvwall.regional.mi import (
     SCORES,
     DetectionMetrics,
     MIEvaluation,
+    PatientEvaluation,
     cross_validate,
     evaluate_cycles,
     flag_hypokinetic,
@@ -48,9 +52,11 @@ __all__ = [
     "DEFAULT_SCORE",
     "PUBLISHED_HMCQU_MI_DETECTION",
     "SCORES",
+    "DatasetEvaluation",
     "DetectionMetrics",
     "MIEvaluation",
     "MotionCurves",
+    "PatientEvaluation",
     "RegionalAnalysis",
     "Thresholds",
     "analyse_cycle",

@@ -1,7 +1,11 @@
-"""Figures of regional analysis: motion curves, the A4C segment diagram, a segment overlay.
+"""Figures of regional analysis: motion curves, the segment diagram, a segment overlay.
 
-Segments keep one colour everywhere, from the Okabe-Ito palette, which stays distinct with
-colour-vision deficiency (Okabe & Ito, "Color Universal Design", 2008). Scores on the
+Each figure is drawn for one apical view (A4C or A2C): its six segments
+(:func:`lvwall.data.segment_names`) and the names of its two walls
+(:data:`lvwall.data.VIEW_WALLS`: septal and lateral in A4C, inferior and anterior in A2C;
+Cerqueira et al., Circulation 105(4), 2002). Segments keep one colour everywhere
+(:data:`lvwall.wall.SEGMENT_COLOURS`, colour-blind-safe palettes: Okabe & Ito, "Color
+Universal Design", 2008, for A4C; Tol's muted palette for A2C). Scores on the
 diagram use viridis, a perceptually uniform colormap. Figures are drawn on a
 :class:`matplotlib.figure.Figure` (no pyplot state) and written atomically.
 """
@@ -19,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Polygon
 
 from lvwall.atomic import atomic_path
-from lvwall.data import SEGMENT_NAMES
+from lvwall.data import VIEW_WALLS, check_view, segment_names
 from lvwall.regional.motion import MotionCurves
 from lvwall.regional.schematic import horseshoe
 from lvwall.wall import Centreline, centreline_segments, segment_colours, segment_legend_label
@@ -27,8 +31,12 @@ from lvwall.wall import Centreline, centreline_segments, segment_colours, segmen
 _DPI = 120
 
 
-def plot_motion_curves(motion: MotionCurves, target: str | Path, title: str = "") -> Path:
-    """Per-segment displacement, inward displacement and thickening over the cycle (PNG)."""
+def plot_motion_curves(
+    motion: MotionCurves, target: str | Path, title: str = "", view: str = "A4C"
+) -> Path:
+    """Per-segment displacement, inward displacement and thickening over the cycle (PNG),
+    one line per segment of ``view`` in its colour."""
+    colours = segment_colours(view)
     frames = np.arange(1, len(motion.displacement) + 1)
     panels = (
         (
@@ -46,12 +54,9 @@ def plot_motion_curves(motion: MotionCurves, target: str | Path, title: str = ""
     figure = Figure(figsize=(14, 4), layout="constrained")
     all_axes = figure.subplots(1, len(panels), sharex=True)
     for axes, (curves, ylabel, panel_title) in zip(all_axes, panels, strict=True):
-        for index in range(len(SEGMENT_NAMES)):
+        for index, colour in enumerate(colours):
             axes.plot(
-                frames,
-                curves[:, index],
-                color=segment_colours()[index],
-                label=segment_legend_label(index),
+                frames, curves[:, index], color=colour, label=segment_legend_label(index, view)
             )
         axes.axhline(0.0, color="0.6", linewidth=0.8)
         axes.grid(alpha=0.3)
@@ -68,17 +73,20 @@ def plot_segment_diagram(
     value_label: str = "motion score",
     flags: np.ndarray | None = None,
     title: str = "",
+    view: str = "A4C",
 ) -> Path:
-    """The A4C wall as a schematic horseshoe, its six segments coloured by ``values`` (6,).
+    """The wall of ``view`` as a schematic horseshoe, its six segments coloured by ``values``.
 
-    Apex at the top, septum on the left, as in the standard A4C view. Segments flagged
-    hypokinetic (``flags``, six booleans) are hatched and outlined in black. NaN values are
-    drawn grey.
+    Apex at the top, the view's first wall on the left (the septum in A4C, the inferior wall
+    in A2C), as in the standard apical display; ``values`` (6,) follow the view's segment
+    order. Segments flagged hypokinetic (``flags``, six booleans) are hatched and outlined in
+    black. NaN values are drawn grey.
     """
+    names = segment_names(view)
     values = np.asarray(values, dtype=float)
-    if values.shape != (len(SEGMENT_NAMES),):
-        raise ValueError(f"need {len(SEGMENT_NAMES)} values, got shape {values.shape}")
-    flags = np.zeros(len(SEGMENT_NAMES), bool) if flags is None else np.asarray(flags, bool)
+    if values.shape != (len(names),):
+        raise ValueError(f"need {len(names)} values, got shape {values.shape}")
+    flags = np.zeros(len(names), bool) if flags is None else np.asarray(flags, bool)
     finite = values[np.isfinite(values)]
     norm = Normalize(*(finite.min(), finite.max()) if finite.size else (0.0, 1.0))
     colormap = colormaps["viridis"]
@@ -87,7 +95,7 @@ def plot_segment_diagram(
     labels = centreline_segments(centreline)
     figure = Figure(figsize=(5.5, 6), layout="constrained")
     axes = figure.subplots()
-    for index in range(len(SEGMENT_NAMES)):
+    for index, name in enumerate(names):
         band = _band_polygon(centreline.points, labels == index + 1, half_width=9.0)
         colour = colormap(norm(values[index])) if np.isfinite(values[index]) else "0.8"
         axes.add_patch(
@@ -99,7 +107,7 @@ def plot_segment_diagram(
                 hatch="//" if flags[index] else None,
             )
         )
-        text = SEGMENT_NAMES[index]
+        text = name
         if np.isfinite(values[index]):
             text += f"\n{values[index]:.3g}"
         _label_segment(axes, centreline, labels == index + 1, text)
@@ -108,8 +116,9 @@ def plot_segment_diagram(
     axes.set_aspect("equal")
     axes.axis("off")
     axes.text(112, 185, "mitral annulus", ha="center", va="center", fontsize="small")
-    axes.text(60, 185, "septal", ha="center", fontsize="small", style="italic")
-    axes.text(164, 185, "lateral", ha="center", fontsize="small", style="italic")
+    left_wall, right_wall = VIEW_WALLS[check_view(view)]
+    axes.text(60, 185, left_wall, ha="center", fontsize="small", style="italic")
+    axes.text(164, 185, right_wall, ha="center", fontsize="small", style="italic")
     figure.colorbar(ScalarMappable(norm, colormap), ax=axes, shrink=0.6, label=value_label)
     if flags.any():
         axes.legend(
@@ -124,28 +133,30 @@ def plot_segment_diagram(
 
 
 def plot_segment_overlay(
-    frame: np.ndarray, labels: np.ndarray, target: str | Path, title: str = ""
+    frame: np.ndarray, labels: np.ndarray, target: str | Path, title: str = "", view: str = "A4C"
 ) -> Path:
-    """A grey frame (H, W) with its segment label map (H, W) overlaid in segment colours."""
+    """A grey frame (H, W) with its segment label map (H, W) overlaid in the colours of
+    ``view``'s segments, with their names in the legend."""
     if frame.shape != labels.shape:
         raise ValueError(f"frame {frame.shape} and labels {labels.shape} differ in shape")
+    colours = segment_colours(view)
     figure = Figure(figsize=(7.5, 5), layout="constrained")
     axes = figure.subplots()
     axes.imshow(frame, cmap="gray", interpolation="nearest")
     overlay = np.ma.masked_equal(labels, 0)
     axes.imshow(
         overlay,
-        cmap=ListedColormap(segment_colours()),
+        cmap=ListedColormap(colours),
         vmin=0.5,
-        vmax=len(SEGMENT_NAMES) + 0.5,
+        vmax=len(colours) + 0.5,
         alpha=0.6,
         interpolation="nearest",
     )
     axes.axis("off")
     axes.legend(
         handles=[
-            Patch(color=segment_colours()[index], label=segment_legend_label(index))
-            for index in range(len(SEGMENT_NAMES))
+            Patch(color=colour, label=segment_legend_label(index, view))
+            for index, colour in enumerate(colours)
         ],
         loc="center left",
         bbox_to_anchor=(1.02, 0.5),

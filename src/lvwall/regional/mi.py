@@ -1,13 +1,15 @@
 """Hypokinesia flags per segment and MI detection, with thresholds learned by cross-validation.
 
 A segment is flagged hypokinetic when its motion score falls below a threshold learned on
-labelled recordings (HMC-QU's per-segment MI labels in ``A4C.xlsx``, or a phantom's truth).
-Each threshold maximises Youden's J = sensitivity + specificity - 1 (Youden, Cancer 3(1),
-1950) on the training folds; figures are out-of-fold, with folds split by patient. A
-recording is MI when any of its segments is flagged, as in the HMC-QU study (Degerli et al.,
-"Early Detection of Myocardial Infarction in Low-Quality Echocardiography", IEEE Access 9,
-2021), whose published recording-level figures :data:`PUBLISHED_HMCQU_MI_DETECTION` are quoted for
-comparison.
+labelled recordings of its view (HMC-QU's per-segment MI labels in ``A4C.xlsx`` and
+``A2C.xlsx``, or a phantom's truth). Each threshold maximises Youden's J = sensitivity +
+specificity - 1 (Youden, Cancer 3(1), 1950) on the training folds; figures are out-of-fold,
+with folds split by patient. A recording is MI when any of its segments is flagged, as in the
+HMC-QU study (Degerli et al., "Early Detection of Myocardial Infarction in Low-Quality
+Echocardiography", IEEE Access 9, 2021), whose published A4C recording-level figures
+:data:`PUBLISHED_HMCQU_MI_DETECTION` are quoted for comparison. With both apical views of a
+patient, the patient is MI when any of their twelve segments (six per view, AHA 17-segment
+model, Cerqueira et al., Circulation 105(4), 2002) is: :class:`PatientEvaluation`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pandas as pd
 from sklearn.metrics import confusion_matrix, roc_curve
 from sklearn.model_selection import StratifiedGroupKFold
 
-from lvwall.data import SEGMENT_NAMES
+from lvwall.data import SEGMENT_NAMES, check_view, segment_names
 from lvwall.lookup import look_up
 from lvwall.regional.motion import MotionCurves, wall_motion
 from lvwall.wall import split_sequence
@@ -132,6 +134,8 @@ class DetectionMetrics:
         truth, flagged = np.asarray(truth, bool).ravel(), np.asarray(flagged, bool).ravel()
         if truth.shape != flagged.shape:
             raise ValueError(f"truth and flags differ in size: {truth.size} vs {flagged.size}")
+        if truth.size == 0:  # nothing to judge (e.g. no patient with both views)
+            return cls(*(float("nan"),) * 4, n_positive=0, n_negative=0)
         (tn, fp), (fn, tp) = confusion_matrix(truth, flagged, labels=[False, True])
         return cls(
             sensitivity=_ratio(tp, tp + fn),
@@ -145,10 +149,12 @@ class DetectionMetrics:
 
 @dataclass(frozen=True)
 class MIEvaluation:
-    """Out-of-fold hypokinesia flags and their figures, and thresholds fitted on all data.
+    """Out-of-fold hypokinesia flags and their figures, and thresholds fitted on all data,
+    for the recordings of one view.
 
-    ``truth`` and ``flags`` are bool (N, 6); ``scores`` float (N, 6); ``thresholds`` (6,)
-    are learned on every recording, for use on new ones.
+    ``truth`` and ``flags`` are bool (N, 6); ``scores`` float (N, 6), columns in the segment
+    order of ``view``; ``thresholds`` (6,) are learned on every recording, for use on new
+    ones. ``groups`` (N,) are the recordings' patients, as the folds drew them.
     """
 
     score: str
@@ -157,12 +163,14 @@ class MIEvaluation:
     flags: np.ndarray
     thresholds: np.ndarray
     n_splits: int
+    view: str = "A4C"
+    groups: tuple[str, ...] = ()
 
     @property
     def segment_metrics(self) -> dict[str, DetectionMetrics]:
         return {
             name: DetectionMetrics.from_flags(self.truth[:, k], self.flags[:, k])
-            for k, name in enumerate(SEGMENT_NAMES)
+            for k, name in enumerate(segment_names(self.view))
         }
 
     @property
@@ -178,19 +186,121 @@ class MIEvaluation:
         return frame
 
     def summary(self) -> str:
-        """A paragraph with the recording-level figures beside the published HMC-QU ones."""
+        """A paragraph with the recording-level figures; for A4C beside the published HMC-QU
+        ones."""
         ours = self.recording_metrics
+        figures = (
+            f"Recording-level MI detection ({len(self.truth)} recordings, score "
+            f"'{self.score}', {self.n_splits}-fold patient-wise cross-validation): sensitivity "
+            f"{_percent(ours.sensitivity)}, specificity {_percent(ours.specificity)}, precision "
+            f"{_percent(ours.precision)}, F1 {_percent(ours.f1)}."
+        )
+        if self.view != "A4C":
+            return f"{self.view}: {figures}"
         published = ", ".join(
             f"{k} {100 * v:.2f}%" for k, v in PUBLISHED_HMCQU_MI_DETECTION.items()
         )
         return (
-            f"Recording-level MI detection ({len(self.truth)} recordings, score "
-            f"'{self.score}', {self.n_splits}-fold patient-wise cross-validation): sensitivity "
-            f"{_percent(ours.sensitivity)}, specificity {_percent(ours.specificity)}, precision "
-            f"{_percent(ours.precision)}, F1 {_percent(ours.f1)}. Published on HMC-QU A4C "
-            f"(Degerli et al., IEEE Access 2021): {published}; figures on other data, such as "
-            "the phantom, are not comparable with these."
+            f"{figures} Published on HMC-QU A4C (Degerli et al., IEEE Access 2021): "
+            f"{published}; figures on other data, such as the phantom, are not comparable with "
+            "these."
         )
+
+
+@dataclass(frozen=True)
+class PatientEvaluation:
+    """MI detection per patient over the segments of several views (A4C and A2C: twelve).
+
+    Built from each view's out-of-fold :class:`MIEvaluation`, whose ``groups`` are patient
+    IDs: a patient is MI when any segment of any of their recordings is labelled MI, and
+    flagged when any is flagged out-of-fold. Each view's thresholds are its own, learned on
+    its own recordings. Only patients with a recording in every view are judged, each on all
+    its segments; :attr:`incomplete` counts the others.
+    """
+
+    views: dict[str, MIEvaluation]
+
+    def __post_init__(self) -> None:
+        if not self.views:
+            raise ValueError("need the evaluation of at least one view")
+        for view, evaluation in self.views.items():
+            if evaluation.view != check_view(view):
+                raise ValueError(f"the evaluation keyed {view!r} is of view {evaluation.view}")
+            if len(evaluation.groups) != len(evaluation.truth):
+                raise ValueError(f"the {view} evaluation needs one patient per recording")
+
+    @property
+    def n_segments(self) -> int:
+        return sum(len(segment_names(view)) for view in self.views)
+
+    def _per_view(self) -> pd.DataFrame:
+        """Per patient (rows) and view: MI truth and flag, any over their recordings."""
+        columns = {}
+        for view, evaluation in self.views.items():
+            groups = list(evaluation.groups)
+            for what, values in (("mi", evaluation.truth), ("flagged", evaluation.flags)):
+                columns[(view, what)] = (
+                    pd.Series(values.any(axis=1), index=groups).groupby(level=0).any()
+                )
+        return pd.DataFrame(columns)
+
+    def patients(self) -> pd.DataFrame:
+        """One row per patient seen in every view (index: patient ID): ``mi`` and ``flagged``
+        over all segments, then ``<view>_mi`` and ``<view>_flagged`` per view."""
+        per_view = self._per_view().dropna()
+        table = pd.DataFrame(
+            {
+                "mi": per_view.xs("mi", axis=1, level=1).any(axis=1).astype(bool),
+                "flagged": per_view.xs("flagged", axis=1, level=1).any(axis=1).astype(bool),
+            }
+        )
+        for (view, what), values in per_view.items():
+            table[f"{view}_{what}"] = values.astype(bool)
+        table.index.name = "patient"
+        return table.sort_index()
+
+    @property
+    def incomplete(self) -> int:
+        """Patients with recordings in some views only, left out of the patient figures."""
+        return int(self._per_view().isna().any(axis=1).sum())
+
+    @property
+    def patient_metrics(self) -> DetectionMetrics:
+        patients = self.patients()
+        return DetectionMetrics.from_flags(patients["mi"], patients["flagged"])
+
+    def table(self) -> pd.DataFrame:
+        """Every view's segments and recordings, then the patients: figures, counts and
+        thresholds, with the view of each row."""
+        parts = []
+        for view, evaluation in self.views.items():
+            part = evaluation.table().rename(
+                index={"recording (any segment)": f"{view} recording (any segment)"}
+            )
+            part.insert(0, "view", view)
+            parts.append(part)
+        row = f"patient (any of {self.n_segments} segments)"
+        patients = pd.DataFrame.from_dict({row: vars(self.patient_metrics)}, orient="index")
+        patients.insert(0, "view", "+".join(self.views))
+        patients["threshold"] = np.nan
+        return pd.concat([*parts, patients])
+
+    def summary(self) -> str:
+        """Each view's paragraph, then one with the patient-level figures."""
+        ours = self.patient_metrics
+        left_out = (
+            f"; {self.incomplete} patients with one view only are left out"
+            if self.incomplete
+            else ""
+        )
+        patient = (
+            f"Patient-level MI detection over the {self.n_segments} segments of "
+            f"{' and '.join(self.views)} ({ours.n_positive + ours.n_negative} patients with "
+            f"every view{left_out}; thresholds per view, flags out-of-fold): sensitivity "
+            f"{_percent(ours.sensitivity)}, specificity {_percent(ours.specificity)}, precision "
+            f"{_percent(ours.precision)}, F1 {_percent(ours.f1)}."
+        )
+        return "\n\n".join([*(e.summary() for e in self.views.values()), patient])
 
 
 def cross_validate(
@@ -200,13 +310,16 @@ def cross_validate(
     n_splits: int = 5,
     score: str = DEFAULT_SCORE,
     seed: int = 0,
+    view: str = "A4C",
 ) -> MIEvaluation:
     """Learn thresholds on training folds and flag the held-out recordings.
 
-    ``scores`` and ``hypokinetic`` are (N, 6); ``groups`` (patient IDs, N) keep a patient's
-    recordings in one fold (each recording is its own patient when omitted). Folds are
-    stratified by recording MI; ``n_splits`` shrinks to the number of patients if needed.
+    ``scores`` and ``hypokinetic`` are (N, 6), columns in the segment order of ``view``;
+    ``groups`` (patient IDs, N) keep a patient's recordings in one fold (each recording is
+    its own patient when omitted). Folds are stratified by recording MI; ``n_splits`` shrinks
+    to the number of patients if needed.
     """
+    view = check_view(view)
     scores, hypokinetic = _check_table(scores, "scores"), _check_table(hypokinetic, "labels")
     groups = np.asarray(groups if groups is not None else np.arange(len(scores)).astype(str))
     if len(groups) != len(scores) or len(scores) != len(hypokinetic):
@@ -230,6 +343,8 @@ def cross_validate(
         flags=flags,
         thresholds=learn_thresholds(scores, hypokinetic),
         n_splits=n_splits,
+        view=view,
+        groups=tuple(str(group) for group in groups),
     )
 
 
@@ -239,12 +354,13 @@ def evaluate_cycles(
     septal_side: str = "left",
     score: str = DEFAULT_SCORE,
     n_splits: int = 5,
+    view: str = "A4C",
 ) -> MIEvaluation:
     """Split, measure and cross-validate labelled cycles: pairs of (masks (T, H, W), segment_mi).
 
-    ``segment_mi`` holds six booleans in ``SEGMENT_NAMES`` order, as in
-    :class:`lvwall.data.records.EchoRecord`. Works on the phantom (truth known) and on
-    HMC-QU's masks or predictions.
+    All cycles are of ``view``; ``segment_mi`` holds six booleans in its segment order, as in
+    :class:`lvwall.data.records.EchoRecord`, and ``septal_side`` is the image side of its
+    first wall. Works on the phantom (truth known) and on HMC-QU's masks or predictions.
     """
     scores = np.stack(
         [
@@ -256,7 +372,7 @@ def evaluate_cycles(
         ]
     )
     hypokinetic = np.array([list(labels) for _, labels in cycles], dtype=bool)
-    return cross_validate(scores, hypokinetic, groups, n_splits=n_splits, score=score)
+    return cross_validate(scores, hypokinetic, groups, n_splits=n_splits, score=score, view=view)
 
 
 def _check_table(values: np.ndarray, what: str) -> np.ndarray:

@@ -46,7 +46,8 @@ POINTS_PER_SEGMENT = 24
 
 @dataclass(frozen=True)
 class MotionCurves:
-    """Per-segment motion of one cycle; columns follow ``SEGMENT_NAMES``.
+    """Per-segment motion of one cycle; columns follow the label-map order of the view's
+    segments (:func:`lvwall.data.segment_names`; six in each apical view).
 
     In pixels, from the reference frame (frame 0): ``displacement`` (T, 6) is the mean size
     of the displacement of the segment's endocardial points, ``inward`` (T, 6) its mean

@@ -1,8 +1,9 @@
-"""A schematic A4C wall: a horseshoe opening downwards, with known geometry.
+"""A schematic apical wall: a horseshoe opening downwards, with known geometry.
 
-Apex at the top of the image, mitral annulus at the bottom, septum on the image left; the
-two walls are straight legs joined by a semicircle. Used to draw the A4C segment diagram and
-to make synthetic walls whose segments and motion are known exactly (tests, benchmarks).
+Apex at the top of the image, mitral annulus at the bottom, the view's first wall on the
+image left (the septum in A4C, the inferior wall in A2C); the two walls are straight legs
+joined by a semicircle. Used to draw the segment diagram of either view and to make
+synthetic walls whose segments and motion are known exactly (tests, benchmarks).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def horseshoe(
     right_leg: float = 100.0,
     n_points: int = 400,
 ) -> Centreline:
-    """Centreline of a horseshoe wall, evenly spaced, septal (image-left) basal end first.
+    """Centreline of a horseshoe wall, evenly spaced, image-left basal end first.
 
     It runs from the basal end of the image-left leg, up the leg, over a semicircle of
     ``radius`` whose top is ``apex``, and down the image-right leg; its apex is the top of
@@ -97,7 +98,8 @@ def beating_wall(
     Each centreline point moves towards the LV centre (midway between annulus and apex) by
     up to ``amplitude`` pixels at end-systole (mid-cycle) and its wall thickens by up to the
     fraction ``thickening``, both scaled by its segment's factor in ``segment_motion`` (one per
-    segment, ``SEGMENT_NAMES`` order; 0 is an akinetic segment). Frame 0 is end-diastole.
+    segment in label-map order, the view's segment order; 0 is an akinetic segment). Frame 0
+    is end-diastole.
     """
     if len(segment_motion) != len(SEGMENT_NAMES):
         raise ValueError(f"need {len(SEGMENT_NAMES)} segment factors, got {len(segment_motion)}")

@@ -4,8 +4,8 @@ quality and numbers, and the JSON API behind it.
 * :mod:`~lvwall.serve.app`: the FastAPI app, its routes and its page (``static/``);
 * :mod:`~lvwall.serve.jobs`: the queue that analyses one upload at a time;
 * :mod:`~lvwall.serve.uploads`: an upload kept as the recording predict would read;
-* :mod:`~lvwall.serve.analysis`: one segmentation, then predict's, measure's and regional's
-  outputs;
+* :mod:`~lvwall.serve.analysis`: one segmentation per recording (one, or the A4C and A2C
+  of one exam), then predict's, measure's and regional's outputs;
 * :mod:`~lvwall.serve.quality`: the frames' quality verdicts as the page shows them;
 * :mod:`~lvwall.serve.overlay`: the overlay video, the wall coloured by segment, as WebM.
 

@@ -3,9 +3,11 @@
 * ``GET /``: the page (``static/``: HTML, JavaScript and CSS of its own; nothing from
   elsewhere, which the Content-Security-Policy header enforces in the browser);
 * ``GET /api/info``: the model, the upload limit and the segment colours;
-* ``POST /api/jobs`` (multipart field ``file``): queue a recording, 202 with the job's URL;
+* ``POST /api/jobs`` (multipart fields ``file``, optional ``view`` and ``a2c``): queue a
+  recording of that view (A4C by default), or with ``a2c`` the A4C and A2C recordings of one
+  heart as an exam; 202 with the job's URL;
   ``GET /api/jobs/{id}``: where it stands, its result when done, its error when failed;
-* ``POST /api/analyse`` (multipart field ``file``): the same, answered when done;
+* ``POST /api/analyse`` (the same fields): the same, answered when done;
 * ``GET /api/jobs/{id}/files/{path}``: each file written; ``.../archive.zip``: all of them.
 
 Errors are HTTP 4xx (5xx: the server's own failure) with ``{"error": "<one sentence>"}``.
@@ -31,17 +33,17 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from lvwall import __version__
 from lvwall.atomic import atomic_path
-from lvwall.data import discover
+from lvwall.data import VIEWS, check_view, discover
 from lvwall.errors import LvwallError
 from lvwall.infer import SegmentationModel
 from lvwall.regional import Thresholds
-from lvwall.serve.analysis import analyse
+from lvwall.serve.analysis import analyse, analyse_exam
 from lvwall.serve.jobs import DONE, KEPT_JOBS, Job, JobQueue
 from lvwall.serve.uploads import (
     DEFAULT_MAX_UPLOAD_MB,
@@ -53,8 +55,12 @@ from lvwall.serve.uploads import (
 from lvwall.wall import SEGMENT_COLOURS
 
 STATIC_DIR = Path(__file__).parent / "static"
-#: Bytes a multipart body holds besides the file (boundaries, part headers), allowed on top
-#: of the upload limit before the body is refused unread.
+#: The form fields of an upload: the recording (of the form's view), and the optional A2C
+#: recording of the same heart that makes the two one exam; and the view's field.
+FILE_FIELD, A2C_FIELD, VIEW_FIELD = "file", "a2c", "view"
+UPLOAD_FIELDS: tuple[str, ...] = (FILE_FIELD, A2C_FIELD)
+#: Bytes a multipart body holds besides the files (boundaries, part headers, the view),
+#: allowed on top of the upload limit of each file before the body is refused unread.
 MULTIPART_OVERHEAD = 64 * 1024
 #: The page may load and connect to its own origin only: no CDN, fonts or telemetry.
 CONTENT_SECURITY_POLICY = (
@@ -169,9 +175,38 @@ def create_app(settings: ServeSettings) -> FastAPI:
         archive = job.folder / "archive.zip"
         if not archive.is_file():
             _write_archive(job.results_dir, archive)
-        return _file_response(archive, f"{job.result['name']}-lvwall.zip")
+        exam = job.result["exam"]
+        name = job.result["name"] if exam is None else exam["name"]
+        return _file_response(archive, f"{name}-lvwall.zip")
 
     return app
+
+
+@dataclass(frozen=True)
+class ViewChoice:
+    """The view a job analyses its recording (form field ``file``) as, and how it was
+    chosen: ``"given"`` (the form's ``view``) or ``"default"`` (no ``view``: A4C, the
+    view of HMC-QU and of the bundled model's training)."""
+
+    view: str
+    source: str
+
+
+def choose_view(given: str | None) -> ViewChoice:
+    """The view of an upload, from the form's ``view`` field (``None``: not sent).
+
+    The one place an upload's view is decided, so that a view classifier can come in here
+    (a source ``"recognised"``). :class:`LvwallError` (HTTP 400) for a view that is not one
+    of :data:`lvwall.data.VIEWS`.
+    """
+    if given is None:
+        return ViewChoice(VIEWS[0], "default")
+    try:
+        return ViewChoice(check_view(given.strip()), "given")
+    except ValueError:
+        raise LvwallError(
+            f"the form field '{VIEW_FIELD}' must be {' or '.join(VIEWS)}, got {given!r}"
+        ) from None
 
 
 class SecurityHeaders:
@@ -200,24 +235,23 @@ class SecurityHeaders:
 
 
 async def _receive(request: Request, limit: int) -> Job:
-    """Save the multipart field ``file`` of ``request`` into a new job and queue it; refuse
-    a body over ``limit`` (plus :data:`MULTIPART_OVERHEAD`) without reading the rest."""
+    """Check the form of ``request`` (:func:`_uploads`), save its files into a new job and
+    queue it; refuse a body over ``limit`` per file (plus :data:`MULTIPART_OVERHEAD`) without
+    reading the rest. Each file is held to ``limit`` on its own."""
+    body_limit = len(UPLOAD_FIELDS) * limit + MULTIPART_OVERHEAD
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
+    if declared.isdigit() and int(declared) > body_limit:
         raise upload_too_large(limit, int(declared))
     jobs: JobQueue = request.app.state.jobs
     job = jobs.new_job()
     try:
-        bounded = Request(request.scope, receive=_bounded(request.receive, limit))
-        async with bounded.form(max_files=1, max_fields=8) as form:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise LvwallError(
-                    "the request holds no recording: send it as the multipart form field 'file'"
+        bounded = Request(request.scope, receive=_bounded(request.receive, limit, body_limit))
+        async with bounded.form(max_files=len(UPLOAD_FIELDS), max_fields=8) as form:
+            job.options, uploads = _uploads(form)
+            for field, upload in uploads.items():
+                await anyio.to_thread.run_sync(
+                    save_upload, upload.file, job.upload_folder(field), upload.filename or "", limit
                 )
-            await anyio.to_thread.run_sync(
-                save_upload, upload.file, job.upload_dir, upload.filename or "", limit
-            )
     except BaseException:
         jobs.discard(job)
         raise
@@ -225,18 +259,44 @@ async def _receive(request: Request, limit: int) -> Job:
     return job
 
 
+def _uploads(form: FormData) -> tuple[ViewChoice, dict[str, UploadFile]]:
+    """The view (:func:`choose_view`) and the files of an upload's form, by field;
+    :class:`LvwallError` (HTTP 400) for a form without its recording, a field of the wrong
+    kind, or an exam whose ``view`` is not A4C (its ``file`` is the A4C recording)."""
+    view = form.get(VIEW_FIELD)
+    if isinstance(view, UploadFile):
+        raise LvwallError(f"the form field '{VIEW_FIELD}' must be text: {' or '.join(VIEWS)}")
+    choice = choose_view(view)
+    if not isinstance(form.get(FILE_FIELD), UploadFile):
+        raise LvwallError(
+            f"the request holds no recording: send it as the multipart form field '{FILE_FIELD}'"
+        )
+    second = form.get(A2C_FIELD)
+    if second is not None and not isinstance(second, UploadFile):
+        raise LvwallError(
+            f"the form field '{A2C_FIELD}' must be a file: the A2C recording of the same heart"
+        )
+    if second is not None and choice.view != VIEWS[0]:
+        raise LvwallError(
+            f"with an A2C recording in '{A2C_FIELD}', the recording in '{FILE_FIELD}' is the "
+            f"A4C one: leave out '{VIEW_FIELD}' or set it to A4C"
+        )
+    uploads = {field: form.get(field) for field in UPLOAD_FIELDS}
+    return choice, {field: upload for field, upload in uploads.items() if upload is not None}
+
+
 def _bounded(
-    receive: Callable[[], Awaitable[_Message]], limit: int
+    receive: Callable[[], Awaitable[_Message]], limit: int, body_limit: int
 ) -> Callable[[], Awaitable[_Message]]:
-    """``receive`` that raises :class:`UploadTooLargeError` once the body passes ``limit``
-    plus :data:`MULTIPART_OVERHEAD` (a body sent without a Content-Length)."""
+    """``receive`` that raises :class:`UploadTooLargeError` (naming the per-file ``limit``)
+    once the body passes ``body_limit`` (a body sent without a Content-Length)."""
     received = 0
 
     async def bounded_receive() -> _Message:
         nonlocal received
         message = await receive()
         received += len(message.get("body", b""))
-        if received > limit + MULTIPART_OVERHEAD:
+        if received > body_limit:
             raise upload_too_large(limit)
         return message
 
@@ -244,15 +304,29 @@ def _bounded(
 
 
 def _process(job: Job, settings: ServeSettings) -> dict[str, Any]:
-    """Analyse a job's upload; its JSON result, with the URL of every file written."""
-    (upload,) = job.upload_dir.iterdir()
-    (source,) = discover([recording_path(upload, settings.max_upload_bytes)])
-    analysis = analyse(
-        source, settings.model, job.results_dir, thresholds=settings.thresholds, progress=job
-    )
+    """Analyse a job's upload, one recording or an exam; its JSON result, with the URL of
+    every file written."""
+    choice: ViewChoice = job.options
+    folders = [job.upload_folder(field) for field in UPLOAD_FIELDS]
+    paths = [
+        recording_path(_uploaded(folder), settings.max_upload_bytes)
+        for folder in folders
+        if folder.is_dir()
+    ]
+    # One discover call: the two recordings of an exam get different names.
+    sources = discover(paths)
+    model, results, thresholds = settings.model, job.results_dir, settings.thresholds
+    if len(sources) == 1:
+        analysis = analyse(
+            sources[0], model, results, view=choice.view, thresholds=thresholds, progress=job
+        )
+    else:
+        four, two = sources
+        analysis = analyse_exam(four, two, model, results, thresholds=thresholds, progress=job)
     written = sorted(path for path in job.results_dir.rglob("*") if path.is_file())
     return {
         **analysis.summary,
+        "view_source": choice.source,
         "files": {key: _file_url(job.id, path) for key, path in analysis.files.items()},
         "downloads": [
             {
@@ -264,6 +338,12 @@ def _process(job: Job, settings: ServeSettings) -> dict[str, Any]:
         ],
         "archive": f"/api/jobs/{job.id}/archive.zip",
     }
+
+
+def _uploaded(folder: Path) -> Path:
+    """The one file saved in an upload folder."""
+    (upload,) = folder.iterdir()
+    return upload
 
 
 def _file_url(job_id: str, relative: Path) -> str:

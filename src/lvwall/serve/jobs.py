@@ -42,12 +42,15 @@ class JobCancelledError(Exception):
 class Job:
     """One upload's analysis: its folder, where it stands, and its result or error.
 
-    The worker thread updates it while request handlers read :meth:`status`.
+    ``options`` holds what the upload asked for besides its files (serve's app: the view),
+    for the run function. The worker thread updates the job while request handlers read
+    :meth:`status`.
     """
 
     id: str
     folder: Path
     cancelled: threading.Event
+    options: Any = None
     state: str = QUEUED
     stage_name: str = "waiting for the analysis before it"
     done: int = 0
@@ -66,6 +69,11 @@ class Job:
     def results_dir(self) -> Path:
         return self.folder / "results"
 
+    def upload_folder(self, field: str) -> Path:
+        """Where the file of form field ``field`` goes: a folder of its own under
+        :attr:`upload_dir`, so that two uploads of one file name stay apart."""
+        return self.upload_dir / field
+
     def stage(self, name: str, total: int | None = None) -> None:
         """Start a stage of ``total`` steps (as
         :class:`lvwall.serve.analysis.AnalysisProgress`)."""
@@ -83,9 +91,10 @@ class Job:
             raise JobCancelledError
 
     def public(self, text: str) -> str:
-        """``text`` with the job's folders left out of the paths it names: the upload as the
+        """``text`` with the job's folders left out of the paths it names: an upload as the
         user named it, results by their path in the results."""
-        for folder in (self.upload_dir, self.results_dir):
+        fields = sorted(self.upload_dir.iterdir()) if self.upload_dir.is_dir() else []
+        for folder in (*(f for f in fields if f.is_dir()), self.upload_dir, self.results_dir):
             text = text.replace(f"{folder}{os.sep}", "")
         return text
 
@@ -137,8 +146,8 @@ class JobQueue:
         self._worker.start()
 
     def new_job(self) -> Job:
-        """A job with its folder made, not queued yet: its upload goes into
-        :attr:`Job.upload_dir` first, then :meth:`start` queues it."""
+        """A job with its folder made, not queued yet: its uploads go into
+        :meth:`Job.upload_folder` first, then :meth:`start` queues it."""
         job_id = uuid.uuid4().hex
         job = Job(job_id, self.root / job_id, self.cancelled)
         job.upload_dir.mkdir(parents=True)

@@ -1,9 +1,10 @@
 """The page's overlay video: the wall tinted by segment, frames flagged by quality control
 marked, encoded as WebM (VP9) so that every browser plays it.
 
-Wall pixels take the colour of their segment (:data:`lvwall.regional.figures.SEGMENT_COLOURS`,
-the colours of the regional figures), or predict's wall colour where the wall was not split.
-A flagged frame gets a border and its flags written across its top.
+Wall pixels take the colour of their segment in the recording's view
+(:func:`lvwall.wall.segment_colours`, the colours of the regional figures), or predict's wall
+colour where the wall was not split. A flagged frame gets a border and its flags written
+across its top.
 """
 
 from __future__ import annotations
@@ -37,24 +38,31 @@ def segment_palette(view: str = "A4C") -> np.ndarray:
     return np.array([WALL_COLOUR, *map(_rgb, segment_colours(view))], dtype=np.uint8)
 
 
+#: The A4C view's palette, the default one.
 PALETTE = segment_palette()
 
 
-def segment_overlay(image: np.ndarray, mask: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+def segment_overlay(
+    image: np.ndarray,
+    mask: np.ndarray,
+    labels: np.ndarray | None,
+    palette: np.ndarray = PALETTE,
+) -> np.ndarray:
     """``image`` (H, W, 3) RGB uint8 with its wall (``mask`` (H, W) nonzero) tinted by segment.
 
-    ``labels`` holds 0 (no segment) or 1..6 (``SEGMENT_NAMES`` order) at any size (the model's,
-    224 x 224); it is scaled to the frame by nearest neighbour. ``None``: the wall is tinted
-    in predict's wall colour.
+    ``labels`` holds 0 (no segment) or 1..6 (label-map order of the view) at any size (the
+    model's, 224 x 224); it is scaled to the frame by nearest neighbour. ``None``: the wall is
+    tinted in predict's wall colour. ``palette`` is the view's (:func:`segment_palette`): the
+    labels do not say which view they are of.
     """
     height, width = image.shape[:2]
     if mask.shape != (height, width):
         raise ValueError(f"mask {mask.shape} and image {image.shape} differ in size")
     if labels is None:
-        colours = np.broadcast_to(PALETTE[0], image.shape)
+        colours = np.broadcast_to(palette[0], image.shape)
     else:
         resized = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
-        colours = PALETTE[resized]
+        colours = palette[resized]
     tinted = cv2.addWeighted(
         image, 1.0 - WALL_OPACITY, np.ascontiguousarray(colours), WALL_OPACITY, 0
     )
@@ -66,11 +74,15 @@ def overlay_frames(
     masks: Sequence[np.ndarray],
     labels: np.ndarray | None,
     frame_flags: Sequence[Sequence[str]] | None,
+    view: str = "A4C",
 ) -> Iterator[np.ndarray]:
     """The overlay of each decoded frame: ``masks`` at the frames' size, ``labels`` (T, h, w)
-    or ``None``, ``frame_flags`` one sequence per frame or ``None`` (quality not checked)."""
+    or ``None``, ``frame_flags`` one sequence per frame or ``None`` (quality not checked);
+    the segments take the colours of ``view``."""
+    palette = segment_palette(view)
     for index, image in enumerate(images):
-        frame = segment_overlay(image, masks[index], None if labels is None else labels[index])
+        label = None if labels is None else labels[index]
+        frame = segment_overlay(image, masks[index], label, palette)
         yield mark_flagged(frame, frame_flags[index] if frame_flags is not None else ())
 
 

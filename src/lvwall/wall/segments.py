@@ -1,15 +1,19 @@
-"""Split an A4C wall mask into its six segments.
+"""Split the wall mask of an apical view (A4C or A2C) into its six segments.
 
-Each side of the wall (septal and lateral) is divided by arc length along the centreline,
-from its basal end to the apex, into basal, mid and apical thirds: the six A4C segments of
-the AHA 17-segment model (Cerqueira et al., Circulation 105(4), 2002) that HMC-QU labels
-(Degerli et al., IEEE Access 9, 2021). Each wall pixel takes the segment of its nearest
-centreline point.
+Each side of the wall is divided by arc length along the centreline, from its basal end to
+the apex, into basal, mid and apical thirds: the six segments of the view in the AHA
+17-segment model (Cerqueira et al., Circulation 105(4), 2002) that HMC-QU labels (Degerli et
+al., IEEE Access 9, 2021). Each wall pixel takes the segment of its nearest centreline point.
 
-Label maps number the segments 1..6 in the order of :data:`lvwall.data.records.SEGMENT_NAMES`
-(SEG3 basal inferoseptal, SEG9 mid inferoseptal, SEG14 apical septal, SEG16 apical lateral,
-SEG12 mid anterolateral, SEG6 basal anterolateral); 0 is background. That order runs along
-the centreline from the septal base over the apex to the lateral base.
+Label maps are positional: they number the segments 1..6 along the centreline from the basal
+end of the view's first wall over the apex to the basal end of its second, which is the order
+of :func:`lvwall.data.segment_names` for either view; 0 is background. In A4C that is SEG3
+basal inferoseptal, SEG9 mid inferoseptal, SEG14 apical septal, SEG16 apical lateral, SEG12
+mid anterolateral, SEG6 basal anterolateral (septal wall first); in A2C SEG4 basal inferior,
+SEG10 mid inferior, SEG15 apical inferior, SEG13 apical anterior, SEG7 mid anterior, SEG1
+basal anterior (inferior wall first). The split itself does not depend on the view: the view
+only names the labels. Where an argument says ``septal_side``, it means the image side of the
+view's first wall: the septum in A4C, the inferior wall in A2C.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ _PER_SIDE = 3
 class SegmentSplit:
     """The six-segment split of one wall mask.
 
-    ``labels`` is uint8 (H, W), 0 background and 1..6 in ``SEGMENT_NAMES`` order; only
+    ``labels`` is uint8 (H, W), 0 background and 1..6 in the view's segment order; only
     pixels of the mask's main wall are labelled (islands are dropped, nothing is added).
     ``point_labels`` gives the segment (1..6) of each centreline point.
     """
@@ -59,7 +63,12 @@ def centreline_segments(centreline: Centreline) -> np.ndarray:
 
 
 def split_wall(mask: np.ndarray, septal_side: str = "left", source: str = "mask") -> SegmentSplit:
-    """Split one binary wall mask (H, W) into the six segments.
+    """Split one binary wall mask (H, W) into the six segments of its view.
+
+    ``septal_side`` ("left" or "right") is the image side of the view's first wall: the
+    septum in A4C, the inferior wall in A2C (both on the left in the standard display, apex
+    up). Label 1 is that wall's basal segment (SEG3 in A4C, SEG4 in A2C), label 6 the other
+    wall's (SEG6, SEG1).
 
     Raises :class:`lvwall.wall.errors.RegionalError` naming ``source`` when the mask
     holds no recognisable wall (empty, too small, a blob, a closed ring, no apex).

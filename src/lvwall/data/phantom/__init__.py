@@ -1,9 +1,9 @@
-"""A synthetic apical-4-chamber echo phantom with known ground truth.
+"""A synthetic apical echo phantom (4-chamber or 2-chamber view) with known ground truth.
 
 It simulates B-mode recordings (sector scan, speckle that moves with the tissue, clutter,
-dropout, scanner overlays) of a beating heart whose six A4C wall segments move with known
-amplitudes, hypokinetic where infarcted, and writes them in the exact HMC-QU layout with
-LV-wall masks, so the whole pipeline can run and be tested without the real dataset.
+dropout, scanner overlays) of a beating heart whose six wall segments of the view move with
+known amplitudes, hypokinetic where infarcted, and writes them in the exact HMC-QU layout
+with LV-wall masks, so the whole pipeline can run and be tested without the real dataset.
 """
 
 from lvwall.data.phantom.dataset import (
@@ -11,6 +11,7 @@ from lvwall.data.phantom.dataset import (
     load_truth,
     recording_seed,
     truth_path,
+    truth_view,
     write_dataset,
     write_recording,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "sample_segment_mi",
     "simulate_recording",
     "truth_path",
+    "truth_view",
     "write_dataset",
     "write_recording",
 ]

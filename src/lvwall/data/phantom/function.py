@@ -6,12 +6,12 @@ masks (:mod:`lvwall.measure`) can be checked against it.
 
 - Cavity area: the polygon enclosed by the endocardium and the straight line joining its
   two basal (mitral annulus) points, by the shoelace formula.
-- Volume: the A4C view is one plane, so the guidelines' single-plane methods assume the LV
-  is a body of revolution about its long axis (Lang et al., "Recommendations for Cardiac
-  Chamber Quantification by Echocardiography in Adults", JASE 28(1), 2015). The true
-  volume here is that body's exact volume, V = integral of pi D(h)^2 / 4 dh from the annulus
-  midpoint to the apex, with D(h) the cavity's width perpendicular to the long axis at
-  height h, integrated over :data:`VOLUME_SLICES` slices: the limit that the 20-disc
+- Volume: an apical view (A4C or A2C) is one plane, so the guidelines' single-plane methods
+  assume the LV is a body of revolution about its long axis (Lang et al., "Recommendations
+  for Cardiac Chamber Quantification by Echocardiography in Adults", JASE 28(1), 2015). The
+  true volume here is that body's exact volume, V = integral of pi D(h)^2 / 4 dh from the
+  annulus midpoint to the apex, with D(h) the cavity's width perpendicular to the long axis
+  at height h, integrated over :data:`VOLUME_SLICES` slices: the limit that the 20-disc
   method of discs approximates.
 - Lengths: the endocardial contour from one annulus point over the apex to the other, and
   each segment's part of it. The contour points are material points (the phantom moves
@@ -40,7 +40,7 @@ class FunctionTruth:
     """The true LV function over one cycle of T frames (frame 0 end-diastole).
 
     Per frame: ``cavity_area_mm2``, ``volume_ml``, ``long_axis_mm`` (annulus midpoint to
-    apex), ``endocardial_length_mm`` (T,) and ``segment_length_mm`` (T, 6, SEGMENT_NAMES
+    apex), ``endocardial_length_mm`` (T,) and ``segment_length_mm`` (T, 6, the view's segment
     order). ``es_index`` is the frame of the smallest volume; ``ef_percent``,
     ``gls_percent`` and ``strain_percent`` (6,) compare it with frame 0.
     ``pixel_spacing_mm`` is the (row, column) size of one pixel of the video frame.
@@ -110,7 +110,7 @@ def function_truth(
 ) -> FunctionTruth:
     """The truth of a cycle from its endocardial contours (T, P, 2) in cm, frame 0 at ED.
 
-    Contours run from the septal to the lateral annulus; ``segment_slices`` picks each
+    Contours run from the image-left to the image-right annulus; ``segment_slices`` picks each
     segment's points (:meth:`lvwall.data.phantom.anatomy.LvWall.segment_slice`).
     """
     contours = np.asarray(endo_contours_cm, dtype=float) * _MM_PER_CM

@@ -1,4 +1,4 @@
-"""The cardiac cycle and the motion of the heart in the A4C plane.
+"""The cardiac cycle and the motion of the heart in the apical (A4C or A2C) plane.
 
 Timing follows a normal Wiggers diagram: systole takes ~35-40 % of the cycle, then rapid
 early filling, diastasis and the atrial kick; the mitral valve is shut from end-diastole to
@@ -8,10 +8,10 @@ Motion is one smooth systolic displacement field scaled by the contraction curve
 end-diastole, 1 at end-systole). The field is a thin-plate spline (Bookstein, IEEE TPAMI
 11(6), 1989) through control points on the walls: the endocardium moves inwards and towards
 the apex, the epicardium less, so the wall thickens; the mitral annulus descends towards the
-apex (MAPSE ~1.2-1.6 cm, Hu et al., J Am Soc Echocardiogr 26(9), 2013); the tricuspid annulus
-more (TAPSE). A myocardial infarction makes its segments hypokinetic: their motion amplitude
-drops to 0-30 % of normal (Cerqueira et al., Circulation 105(4), 2002, wall-motion scoring),
-and healthy neighbours stretch them a little (systolic lengthening).
+apex (MAPSE ~1.2-1.6 cm, Hu et al., J Am Soc Echocardiogr 26(9), 2013); in A4C the
+tricuspid annulus more (TAPSE). A myocardial infarction makes its segments hypokinetic: their
+motion amplitude drops to 0-30 % of normal (Cerqueira et al., Circulation 105(4), 2002,
+wall-motion scoring), and healthy neighbours stretch them a little (systolic lengthening).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.interpolate import RBFInterpolator
 
-from lvwall.data.phantom.anatomy import POINTS_PER_SEGMENT, Heart
+from lvwall.data.phantom.anatomy import POINTS_PER_SEGMENT, Heart, RightHeart
 from lvwall.data.phantom.tissue import Raster
 from lvwall.data.records import SEGMENT_NAMES
 
@@ -107,7 +107,9 @@ class Kinetics:
 
     ``inward``: endocardial inward motion at the base; ``epicardial_share``: the epicardium's
     share of it (the rest is thickening); ``mapse``/``tapse``: mitral/tricuspid annular
-    descent; ``rv_inward``: RV free-wall inward motion.
+    descent; ``rv_inward``: RV free-wall inward motion. An A2C view has no right heart to
+    move, so it leaves ``tapse`` and ``rv_inward`` unused; they are drawn for every view all
+    the same, so a seed's later draws do not depend on the view.
     """
 
     inward: float
@@ -164,8 +166,10 @@ def _lv_controls(
     return np.concatenate([lv.endo, lv.epi]), np.concatenate([endo, epi])
 
 
-def _rv_controls(heart: Heart, kinetics: Kinetics) -> tuple[np.ndarray, np.ndarray]:
-    wall = heart.rv_free_wall
+def _rv_controls(
+    heart: Heart, right: RightHeart, kinetics: Kinetics
+) -> tuple[np.ndarray, np.ndarray]:
+    wall = right.rv_free_wall
     apex, annulus = wall[0], wall[-1]
     span = max(float((annulus - apex) @ heart.axis_down), 1e-6)
     height = np.clip(((wall - apex) @ heart.axis_down) / span, 0, 1)
@@ -177,7 +181,7 @@ def _rv_controls(heart: Heart, kinetics: Kinetics) -> tuple[np.ndarray, np.ndarr
         kinetics.rv_inward * bulge[:, None] * inward
         - kinetics.tapse * height[:, None] * heart.axis_down
     )
-    outer = wall - heart.shape.rv_wall_thickness * inward
+    outer = wall - right.shape.rv_wall_thickness * inward
     return np.concatenate([wall[1:], outer[1:]]), np.concatenate([shift[1:], 0.8 * shift[1:]])
 
 
@@ -197,9 +201,7 @@ def _atrial_controls(
 
 def _anchor_points(heart: Heart, raster: Raster) -> np.ndarray:
     """Still points: a ring well outside the heart, the chest wall and the raster's rim."""
-    outlines = np.concatenate(
-        [heart.lv_outline, heart.rv_outline, heart.la_cavity, heart.ra_cavity]
-    )
+    outlines = np.concatenate(heart.outlines())
     centre = (outlines.max(0) + outlines.min(0)) / 2
     radii = (outlines.max(0) - outlines.min(0)) / 2 + 2.5
     angle = np.linspace(0, 2 * np.pi, 32, endpoint=False)
@@ -231,21 +233,28 @@ def systolic_field(
         raise ValueError(f"need {len(SEGMENT_NAMES)} segment amplitudes, got {segment_amplitudes}")
     amplitude = point_amplitudes(segment_amplitudes)
     lv_points, lv_shift = _lv_controls(heart, amplitude, kinetics)
-    rv_points, rv_shift = _rv_controls(heart, kinetics)
     n_side = len(amplitude)
     mitral_shifts = lv_shift[[0, n_side - 1]]
-    # The tricuspid septal hinge sits on the septum's epicardium and moves with it.
-    septal_hinge = int(np.argmin(np.linalg.norm(lv_points - heart.tricuspid_annulus[0], axis=1)))
-    tricuspid_shifts = np.stack([lv_shift[septal_hinge], rv_shift[len(heart.rv_free_wall) - 2]])
     la_points, la_shift = _atrial_controls(
         heart.la_cavity, heart.mitral_annulus, mitral_shifts, heart.axis_down
     )
-    ra_points, ra_shift = _atrial_controls(
-        heart.ra_cavity, heart.tricuspid_annulus, tricuspid_shifts, heart.axis_down
-    )
     anchors = _anchor_points(heart, raster)
-    points = np.concatenate([lv_points, rv_points, la_points, ra_points, anchors])
-    shifts = np.concatenate([lv_shift, rv_shift, la_shift, ra_shift, np.zeros_like(anchors)])
+    if heart.right is None:
+        points = np.concatenate([lv_points, la_points, anchors])
+        shifts = np.concatenate([lv_shift, la_shift, np.zeros_like(anchors)])
+    else:
+        right = heart.right
+        rv_points, rv_shift = _rv_controls(heart, right, kinetics)
+        # The tricuspid septal hinge sits on the septum's epicardium and moves with it.
+        septal_hinge = int(
+            np.argmin(np.linalg.norm(lv_points - right.tricuspid_annulus[0], axis=1))
+        )
+        tricuspid_shifts = np.stack([lv_shift[septal_hinge], rv_shift[len(right.rv_free_wall) - 2]])
+        ra_points, ra_shift = _atrial_controls(
+            right.ra_cavity, right.tricuspid_annulus, tricuspid_shifts, heart.axis_down
+        )
+        points = np.concatenate([lv_points, rv_points, la_points, ra_points, anchors])
+        shifts = np.concatenate([lv_shift, rv_shift, la_shift, ra_shift, np.zeros_like(anchors)])
     spline = RBFInterpolator(points, shifts, kernel="thin_plate_spline", smoothing=1e-4)
     x, z = raster.coordinates()
     values = spline(np.stack([x.ravel(), z.ravel()], 1)).astype(np.float32)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from lvwall.data.records import SEGMENT_NAMES
+from lvwall.data.records import SEGMENT_NAMES, check_view
 
 _N_SEGMENTS = len(SEGMENT_NAMES)
 
@@ -24,7 +24,11 @@ class PhantomParams:
     off the bottom of the sector, as HMC-QU frames do.
     Heart: ``heart_scale`` (1 = average adult), ``heart_shift_cm`` (x, z) and
     ``heart_rotation_deg`` (of the long axis, positive turns the base to the image right).
-    MI: ``segment_mi`` flags the hypokinetic segments, in SEGMENT_NAMES order.
+    View: ``view``, ``"A4C"`` or ``"A2C"`` (any case, kept upper case): which apical plane the
+    scan cuts (A2C: LV and left atrium only, :mod:`~lvwall.data.phantom.anatomy`).
+    MI: ``segment_mi`` flags the hypokinetic segments, in the view's
+    :func:`~lvwall.data.records.segment_names` order (from the image-left base over the apex
+    to the image-right base, the same positions in both views).
     Image quality: ``gain_db`` (overall brightness), ``dynamic_range_db`` (log-compression
     range), ``grey_gamma`` (grey map: > 1 darkens mid-tones), ``noise_db`` (electronic noise
     re tissue at full depth), ``tgc_error_db`` (far field brighter or darker than near),
@@ -59,8 +63,11 @@ class PhantomParams:
     scatterers_per_cell: float = 1.0
     overlays: bool = True
     tint: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    view: str = "A4C"
 
     def __post_init__(self) -> None:
+        # Frozen: normalising the case needs object.__setattr__.
+        object.__setattr__(self, "view", check_view(self.view))
         if self.width < 32 or self.height < 32:
             raise ValueError(f"video must be at least 32x32, got {self.width}x{self.height}")
         if self.fps <= 0:
@@ -103,8 +110,9 @@ class PhantomParams:
 
 def sample_segment_mi(rng: np.random.Generator) -> tuple[bool, ...]:
     """An MI pattern like HMC-QU's: about 45 % of recordings have none; otherwise a run of
-    adjacent segments along the wall (septal base -> apex -> lateral base), most often
-    around the apex, where LAD infarcts lie."""
+    adjacent segments along the wall (image-left base -> apex -> image-right base), most
+    often around the apex, where LAD infarcts lie. Positions, not names: an A2C recording
+    draws the same way."""
     if rng.uniform() < 0.45:
         return (False,) * _N_SEGMENTS
     length = int(rng.choice([1, 2, 3, 4, 5, 6], p=[0.3, 0.3, 0.15, 0.12, 0.05, 0.08]))
@@ -119,6 +127,9 @@ def sample_params(rng: np.random.Generator, **fixed: object) -> PhantomParams:
 
     Ranges cover what HMC-QU and CAMUS show: 56-94 bpm, depth 13.5-18 cm, 65-85 degree
     sectors, hearts +-15 % in size, poor to good image quality, overlays on 80 % of them.
+    ``view`` is never drawn (A4C unless fixed), so fixing it leaves every other draw of
+    ``rng`` as it is: the A2C recording of a seed has the A4C one's rhythm, scanner settings
+    and MI positions.
     """
     names = {field.name for field in fields(PhantomParams)}
     unknown = set(fixed) - names

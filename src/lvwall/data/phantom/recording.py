@@ -1,4 +1,5 @@
-"""Simulate one A4C recording: video, LV-wall masks, segment maps and motion truth."""
+"""Simulate one apical (A4C or A2C) recording: video, LV-wall masks, segment maps and motion
+truth."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from lvwall.data.phantom.motion import (
 from lvwall.data.phantom.overlays import ScannerOverlay, tint_grey
 from lvwall.data.phantom.params import PhantomParams, sample_params
 from lvwall.data.phantom.tissue import Raster, TissueMaps, paint_tissue, sample_echogenicity
-from lvwall.data.records import MODEL_SIZE, SEGMENT_NAMES, EchoRecord
+from lvwall.data.records import MODEL_SIZE, SEGMENT_NAMES, EchoRecord, check_view, segment_names
 
 #: Display pixels per polar range sample and per beam line at full depth: fine enough that
 #: scan conversion interpolates smoothly, coarse enough to keep the simulation fast.
@@ -32,20 +33,24 @@ _PIXELS_PER_LINE = 4.3
 _TISSUE_CORRELATION = 0.97
 _CLUTTER_CORRELATION = 0.8
 _LEAFLET_SCATTERERS = 160
+#: The view tag of HMC-QU's and CAMUS's recording names.
+_VIEW_TAGS = {"A4C": "4CH", "A2C": "2CH"}
 
 
 @dataclass
 class PhantomRecording:
     """One simulated recording with its ground truth.
 
-    ``video`` is uint8 (N, H, W, 3), the whole recording. ``record`` is its A4C.xlsx row:
-    Reference Frame .. End of Cycle (1-based, inclusive) is the end-diastole to end-diastole
-    cycle that has masks. ``masks`` (uint8 0/1) and ``segment_maps`` (uint8, 0 background,
-    1..6 in SEGMENT_NAMES order) are (T, 224, 224) for those frames, in the frame geometry of
-    HMC-QU masks (the whole video frame resized to 224 x 224). ``segment_motion`` (6,) is the
-    motion amplitude of each segment (1 = normal, <= 0.3 = hypokinetic); ``endo_displacement``
-    (T, 6) the mean displacement of each segment's endocardium from end-diastole, in mm;
-    ``function`` the cycle's true cavity areas, volumes, lengths, EF and strain.
+    ``video`` is uint8 (N, H, W, 3), the whole recording. ``record`` is its A4C.xlsx row
+    (an A2C recording's too: the sheet's six flags are positional, :attr:`segment_names`
+    names them): Reference Frame .. End of Cycle (1-based, inclusive) is the end-diastole to
+    end-diastole cycle that has masks. ``masks`` (uint8 0/1) and ``segment_maps`` (uint8, 0
+    background, 1..6 in :attr:`segment_names` order) are (T, 224, 224) for those frames, in
+    the frame geometry of HMC-QU masks (the whole video frame resized to 224 x 224).
+    ``segment_motion`` (6,) is the motion amplitude of each segment (1 = normal, <= 0.3 =
+    hypokinetic); ``endo_displacement`` (T, 6) the mean displacement of each segment's
+    endocardium from end-diastole, in mm; ``function`` the cycle's true cavity areas,
+    volumes, lengths, EF and strain.
     """
 
     echo: str
@@ -58,12 +63,23 @@ class PhantomRecording:
     function: FunctionTruth
     params: PhantomParams
 
+    @property
+    def view(self) -> str:
+        """The apical view simulated, ``"A4C"`` or ``"A2C"``."""
+        return self.params.view
 
-def echo_name(index: int) -> str:
-    """HMC-QU-style recording name: ``PH0001 _4CH_1`` (patient ``PH0001``)."""
+    @property
+    def segment_names(self) -> tuple[str, ...]:
+        """The view's six segment names, in label-map order (labels 1..6)."""
+        return segment_names(self.view)
+
+
+def echo_name(index: int, view: str = "A4C") -> str:
+    """HMC-QU-style recording name: ``PH0001 _4CH_1``, or ``PH0001 _2CH_1`` for an A2C
+    ``view`` (patient ``PH0001`` either way, so a patient's two views stay together)."""
     if index < 0:
         raise ValueError(f"index must be >= 0, got {index}")
-    return f"PH{index:04d} _4CH_1"
+    return f"PH{index:04d} _{_VIEW_TAGS[check_view(view)]}_1"
 
 
 @dataclass(frozen=True)
@@ -166,10 +182,9 @@ class _Leaflet:
 
 def _leaflets(heart: Heart, rng: np.random.Generator) -> list[_Leaflet]:
     leaflets = []
-    valves = [
-        (heart.mitral_annulus, heart.shape.mitral_leaflets),
-        (heart.tricuspid_annulus, heart.shape.tricuspid_leaflets),
-    ]
+    valves = [(heart.mitral_annulus, heart.shape.mitral_leaflets)]
+    if heart.right is not None:
+        valves.append((heart.right.tricuspid_annulus, heart.right.shape.tricuspid_leaflets))
     for annulus, lengths in valves:
         for k in (0, 1):
             along = rng.uniform(0, 1, _LEAFLET_SCATTERERS)
@@ -292,6 +307,7 @@ class _Scene:
 def _build_scene(params: PhantomParams, rng: np.random.Generator) -> _Scene:
     shape = sample_heart_shape(
         rng,
+        view=params.view,
         scale=params.heart_scale,
         shift=params.heart_shift_cm,
         rotation_deg=params.heart_rotation_deg,
@@ -388,7 +404,7 @@ def simulate_recording(
     Without ``params``, they are drawn with :func:`draw_params` from ``seed``; with them,
     ``seed`` still fixes the anatomy, speckle and motion, so two calls that differ only in
     ``params.segment_mi`` show the same heart with different infarcts. ``echo`` names the
-    recording (default ``PH<seed> _4CH_1``).
+    recording (default :func:`echo_name` of ``seed`` and ``params.view``).
     """
     if params is None:
         params = draw_params(seed)
@@ -406,7 +422,7 @@ def simulate_recording(
         scene.heart, scene.field, scene.scan.converter, contraction[first:last]
     )
     record = EchoRecord(
-        echo=echo or echo_name(seed),
+        echo=echo or echo_name(seed, params.view),
         segment_mi=tuple(bool(flag) for flag in params.segment_mi),
         reference_frame=params.first_ed_frame,
         end_of_cycle=params.end_of_cycle,
@@ -428,10 +444,10 @@ def simulate_recording(
 def _beam_gain(
     sector: bmode.Sector, heart: Heart, dropout: float, rng: np.random.Generator
 ) -> np.ndarray:
-    """Dropout over the lateral wall (lung in the way), plus weaker beams at the sector
-    edges (apodisation)."""
+    """Dropout over the image-right wall (A4C's lateral, A2C's anterior wall: lung in the
+    way), plus weaker beams at the sector edges (apodisation)."""
     lv = heart.lv
-    target = lv.endo[int(np.argmin(np.abs(lv.height - rng.uniform(0.4, 0.9)) + 10 * lv.septal))]
+    target = lv.endo[int(np.argmin(np.abs(lv.height - rng.uniform(0.4, 0.9)) + 10 * lv.left))]
     radius, angle = sector.polar(target[None])
     gain = bmode.dropout_gain(
         sector,

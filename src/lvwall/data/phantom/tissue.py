@@ -1,4 +1,4 @@
-"""Echogenicity of the A4C scene: how strongly each place scatters ultrasound.
+"""Echogenicity of the apical (A4C or A2C) scene: how strongly each place scatters ultrasound.
 
 The scene is painted on a Cartesian raster in the end-diastolic (reference) configuration;
 scatterers sampled there keep their amplitude as the tissue moves. Levels follow the usual
@@ -140,18 +140,23 @@ def paint_tissue(
     texture = np.exp(levels.texture * _smooth_noise(rng, raster.shape, 0.25 * px))
     amplitude = levels.surroundings * np.exp(0.3 * _smooth_noise(rng, raster.shape, 0.4 * px))
 
-    atria = _fill(raster, [heart.la_cavity, heart.ra_cavity])
+    right = heart.right
+    atrial_cavities, ventricle_outlines = [heart.la_cavity], [heart.lv_outline]
+    cavities = [heart.lv_cavity]
+    orifices = [_orifice(heart.mitral_annulus, heart.axis_down)]
+    if right is not None:
+        atrial_cavities.append(right.ra_cavity)
+        ventricle_outlines.append(right.rv_outline)
+        cavities.append(right.rv_cavity)
+        orifices.append(_orifice(right.tricuspid_annulus, heart.axis_down))
+    atria = _fill(raster, atrial_cavities)
     atrial_walls = _distance_outside(raster, atria) <= shape.atrial_wall_thickness
-    ventricles = _fill(raster, [heart.lv_outline, heart.rv_outline])
+    ventricles = _fill(raster, ventricle_outlines)
     heart_region = ventricles | atrial_walls
     amplitude = np.where(atrial_walls, levels.atrial_wall, amplitude)
     amplitude = np.where(ventricles, levels.myocardium, amplitude)
 
-    orifices = [
-        _orifice(heart.mitral_annulus, heart.axis_down),
-        _orifice(heart.tricuspid_annulus, heart.axis_down),
-    ]
-    blood = _fill(raster, [heart.lv_cavity, heart.rv_cavity, *orifices]) | atria
+    blood = _fill(raster, [*cavities, *orifices]) | atria
     if shape.papillary_size > 0.05:
         blood &= ~_fill(raster, [heart.papillary])
     amplitude = np.where(blood, levels.blood, amplitude)
@@ -161,11 +166,14 @@ def paint_tissue(
     brightness = 0.6 + 0.4 * np.clip(1.0 + 0.8 * _smooth_noise(rng, raster.shape, px), 0, 2)
     amplitude = amplitude + levels.pericardium * lining * brightness
 
-    lateral, down = heart.axis_lateral, heart.axis_down
-    av_groove = heart.mitral_annulus[1] + 0.5 * lateral + 0.15 * down
-    crux = heart.mitral_annulus[0] - 0.35 * lateral + 0.3 * down
+    across, down = heart.axis_right, heart.axis_down
+    # The AV groove right of the mitral annulus, and left of it A4C's crux (where septum and
+    # AV valves meet) or A2C's inferior AV groove with the coronary sinus: both bright.
+    av_groove = heart.mitral_annulus[1] + 0.5 * across + 0.15 * down
+    crux = heart.mitral_annulus[0] - 0.35 * across + 0.3 * down
     fibrous = _blob(raster, av_groove, 0.45) + _blob(raster, crux, 0.5)
-    fibrous += 0.7 * _blob(raster, heart.tricuspid_annulus[1] - 0.3 * lateral, 0.35)
+    if right is not None:
+        fibrous += 0.7 * _blob(raster, right.tricuspid_annulus[1] - 0.3 * across, 0.35)
     amplitude = amplitude + levels.fibrous * fibrous * ~blood
 
     amplitude = amplitude + levels.specular * _specular(raster, blood) * ~blood

@@ -6,6 +6,7 @@
 const POLL_MS = 300;
 const $ = (id) => document.getElementById(id);
 let currentJob = null; // the job whose results the page shows; older polls stop
+let lastFile = null; // the recording last chosen: a change of the options analyses it again
 let fps = 25;
 
 function element(tag, text, className) {
@@ -49,15 +50,32 @@ async function loadInfo() {
   $("limit").textContent = ", up to " + (info.max_upload_bytes / 1e6).toFixed(0) + " MB";
 }
 
+// The optional A2C recording of the same heart; with it the main recording is the A4C one.
+function secondFile() {
+  return $("a2c").files.length ? $("a2c").files[0] : null;
+}
+
+function showOptions() {
+  const exam = secondFile() !== null;
+  if (exam) $("view").value = "A4C";
+  $("view").disabled = exam;
+  $("a2c-clear").hidden = !exam;
+}
+
 async function analyse(file) {
   const job = {};
   currentJob = job;
+  lastFile = file;
   $("error").hidden = true;
   $("results").hidden = true;
   $("overlay").removeAttribute("src");
-  showProgress("uploading " + file.name, 0, 0);
+  $("a2c-overlay").removeAttribute("src");
+  const second = secondFile();
+  showProgress("uploading " + file.name + (second ? " and " + second.name : ""), 0, 0);
   const form = new FormData();
   form.append("file", file);
+  form.append("view", $("view").value);
+  if (second) form.append("a2c", second);
   let response, body;
   try {
     response = await fetch("/api/jobs", { method: "POST", body: form });
@@ -104,18 +122,28 @@ async function poll(job) {
   }
 }
 
-function render(result) {
-  fps = result.fps;
-  $("title").textContent = result.name;
+function facts(result) {
   const spacing = result.pixel_spacing_mm
     ? " · pixel " + result.pixel_spacing_mm.map((v) => v.toFixed(3)).join(" × ") + " mm"
     : " · pixel size unknown (volumes in px³)";
-  $("facts").textContent =
-    result.frames + " frames · " + result.width + " × " + result.height + " px · " +
-    result.fps.toFixed(1) + " frames/s" + spacing;
+  return result.view + " view · " + result.frames + " frames · " + result.width + " × " +
+    result.height + " px · " + result.fps.toFixed(1) + " frames/s" + spacing;
+}
+
+function render(result) {
+  fps = result.fps;
+  $("title").textContent = result.exam
+    ? result.exam.name + ": " + result.name + " (A4C) and " + result.a2c.name + " (A2C)"
+    : result.name;
+  $("facts").textContent = facts(result) +
+    (result.view_source === "default" ? " (the default view)" : "");
+  const views = result.exam ? " of the A4C view, single plane" : "";
+  $("measurements-title").textContent = "Measurements" + views;
+  $("segments-title").textContent = "Segments of the " + result.view + " view";
   renderViewer(result);
   renderQuality(result);
   renderMeasurements(result.measurements);
+  renderExam(result);
   renderSegments(result);
   renderFigures(result.files);
   renderDownloads(result);
@@ -139,16 +167,23 @@ function renderViewer(result) {
     if (!video.paused) slider.value = index;
     showFrame(result, index);
   };
-  const legend = $("legend");
+  renderLegend($("legend"), result.segment_colours);
+  showFrame(result, 0);
+}
+
+function swatch(colour) {
+  const node = element("span", null, "swatch");
+  node.style.backgroundColor = colour;
+  return node;
+}
+
+function renderLegend(legend, colours) {
   legend.replaceChildren();
-  for (const [name, colour] of Object.entries(result.segment_colours)) {
+  for (const [name, colour] of Object.entries(colours)) {
     const item = element("li", name);
-    const swatch = element("span", null, "swatch");
-    swatch.style.backgroundColor = colour;
-    item.prepend(swatch);
+    item.prepend(swatch(colour));
     legend.append(item);
   }
-  showFrame(result, 0);
 }
 
 function qualityText(frame, checked) {
@@ -219,6 +254,72 @@ function renderMeasurements(m) {
   $("measure-note").textContent = notes.join(" · ");
 }
 
+// A two-view exam: biplane numbers beside each view's own, the twelve segments, the exam
+// figure and the A2C recording's overlay video.
+function renderExam(result) {
+  const exam = result.exam;
+  $("exam").hidden = !exam;
+  if (!exam) return;
+  const biplane = exam.biplane;
+  const single = exam.single_plane;
+  const unit = exam.volume_unit;
+  const digits = unit === "ml" ? 1 : 0;
+  $("exam-title").textContent = "Two-view exam " + exam.name;
+  $("exam-interval-head").textContent = Math.round(100 * biplane.intervals.coverage) + "% interval";
+  const rows = [
+    ["ef_percent", "ejection fraction (EF)", 1, "%"],
+    ["edv", "end-diastolic volume (EDV)", digits, unit],
+    ["esv", "end-systolic volume (ESV)", digits, unit],
+  ];
+  const body = $("exam-numbers").tBodies[0];
+  body.replaceChildren();
+  for (const [key, label, places, suffix] of rows) {
+    const row = element("tr");
+    row.dataset.key = key;
+    row.append(element("th", label), element("td", number(biplane[key], places, suffix), "value"));
+    row.append(element("td", interval(biplane.intervals[key], places)));
+    for (const view of ["A4C", "A2C"]) row.append(element("td", number(single[view][key], places, suffix)));
+    row.append(element("td", exam.missing[key] || "", "note"));
+    body.append(row);
+  }
+  const gls = element("tr");
+  gls.dataset.key = "gls_percent";
+  gls.append(element("th", "global longitudinal strain (GLS)"));
+  gls.append(element("td", number(exam.gls_percent, 1, "%"), "value"), element("td", ""));
+  for (const view of ["A4C", "A2C"]) gls.append(element("td", number(single[view].gls_percent, 1, "%")));
+  gls.append(element("td", exam.gls_percent === null ? "needs the GLS of both views" : "mean of the two views", "note"));
+  body.append(gls);
+  const notes = ["biplane: method of discs from both views' ED and ES borders"];
+  if (exam.missing.intervals) notes.push("no intervals: " + exam.missing.intervals);
+  $("exam-note").textContent = notes.join(" · ");
+
+  const colours = { ...result.segment_colours, ...result.a2c.segment_colours };
+  const segments = $("exam-segments").tBodies[0];
+  segments.replaceChildren();
+  for (const [name, segment] of Object.entries(exam.segments)) {
+    const row = element("tr");
+    row.dataset.segment = name;
+    const cell = element("td");
+    cell.append(swatch(colours[name]));
+    row.append(cell, element("td", name + " " + segment.title), element("td", segment.view));
+    row.append(element("td", number(segment.strain_percent, 1, "%")));
+    row.append(element("td", interval(segment.interval, 1)));
+    segments.append(row);
+  }
+  $("exam-figure").src = result.files.exam_figure;
+
+  const a2c = result.a2c;
+  $("a2c-title").textContent = "A2C view: " + a2c.name;
+  const quality = a2c.quality.checked
+    ? a2c.flagged.length + " of " + a2c.frames + " frames flagged by quality control"
+    : "quality not checked";
+  $("a2c-facts").textContent = facts(a2c) + " · " + quality;
+  const video = $("a2c-overlay");
+  video.src = result.files.a2c_overlay;
+  video.play().catch(() => {}); // autoplay may be refused; the controls remain
+  renderLegend($("a2c-legend"), a2c.segment_colours);
+}
+
 function renderSegments(result) {
   const m = result.measurements;
   const regional = result.regional;
@@ -235,10 +336,8 @@ function renderSegments(result) {
     const motion = rows.get(name);
     const row = element("tr");
     row.dataset.segment = name;
-    const swatch = element("span", null, "swatch");
-    swatch.style.backgroundColor = result.segment_colours[name];
     const cell = element("td");
-    cell.append(swatch);
+    cell.append(swatch(result.segment_colours[name]));
     row.append(cell, element("td", name + " " + segment.title));
     row.append(element("td", number(segment.strain_percent, 1, "%")));
     row.append(element("td", interval(m.intervals.segments[name], 1)));
@@ -262,7 +361,7 @@ function renderSegments(result) {
   if (regional.held_frames && regional.held_frames.length) {
     notes.push("frames " + regional.held_frames.join(", ") + " could not be split and reuse the previous split");
   }
-  if (!regional.thresholds) notes.push("no MI flags: start lvwall serve with --thresholds from lvwall regional-eval");
+  if (!regional.thresholds) notes.push("no MI flags: " + regional.no_flags_reason);
   $("regional-note").textContent = notes.join(" · ");
 }
 
@@ -305,6 +404,17 @@ function renderDownloads(result) {
 function setUp() {
   const drop = $("drop");
   const input = $("file");
+  const again = () => {
+    showOptions();
+    if (lastFile) analyse(lastFile);
+  };
+  $("view").addEventListener("change", again);
+  $("a2c").addEventListener("change", again);
+  $("a2c-clear").addEventListener("click", () => {
+    $("a2c").value = "";
+    again();
+  });
+  showOptions();
   input.addEventListener("change", () => {
     if (input.files.length) analyse(input.files[0]);
     input.value = ""; // the same file can be chosen again
