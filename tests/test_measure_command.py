@@ -167,7 +167,7 @@ def test_view_a2c_names_the_a2c_segments(tmp_path: Path, cycle: np.ndarray) -> N
     ("arguments", "message"),
     [
         (["--ed", "{npz}"], "give --ed and --es together"),
-        (["{npz}", "--view", "a3c"], "view must be one of"),
+        (["{npz}", "--view", "a3c"], "is not a view; choose a4c or a2c"),
         (["{npz}", "{npz2}", "--a2c", "{npz}"], "--a2c pairs with exactly one A4C"),
         ([], "give recordings, masks.npz files or --ed/--es stills"),
     ],
@@ -203,3 +203,21 @@ def test_ed_es_stills_are_measured_with_the_phases_as_given(
     assert (content["ed_frame"], content["es_frame"]) == (1, 2)
     assert content["ef_percent"] == pytest.approx(truth.ef_percent, abs=5)
     assert "jump" not in (tmp_path / "out" / "heart" / "measurements.csv").read_text()
+
+
+@pytest.mark.slow
+def test_a_view_given_against_the_classifier_is_said_and_kept(
+    hmcqu_sample_dir: Path, tmp_path: Path
+) -> None:
+    """The real A2C recording given as A4C: one warning sentence, measured as told."""
+    gif = hmcqu_sample_dir / "ES0001_CH2_1.gif"
+    if not gif.is_file():
+        pytest.skip(f"real data not available: {gif} is absent (see README, 'Data')")
+    result = runner.invoke(app, ["measure", str(gif), "--view", "a4c", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "the view classifier recognises A2C (recognised, p = " in said
+    assert "not the A4C given; analysed as A4C" in said
+    content = json.loads((tmp_path / "ES0001_CH2_1" / "measurements.json").read_text())
+    assert (content["view"], content["view_source"]) == ("A4C", "given")
+    assert "SEG3" in content["segments"]

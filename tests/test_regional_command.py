@@ -95,10 +95,10 @@ def test_thresholds_for_another_score_are_refused(masks_npz: Path, tmp_path: Pat
 @pytest.mark.parametrize(
     ("extra", "view", "how"),
     [
-        ([], "A4C", "(the default; give --view a2c"),
-        (["--view", "a4c"], "A4C", "(given with --view)"),
-        (["--view", "a2c"], "A2C", "(given with --view)"),
-        (["--view", "A2C"], "A2C", "(given with --view)"),
+        ([], "A4C", "(default)"),
+        (["--view", "a4c"], "A4C", "(given)"),
+        (["--view", "a2c"], "A2C", "(given)"),
+        (["--view", "A2C"], "A2C", "(given)"),
     ],
 )
 def test_the_view_names_every_output(
@@ -161,17 +161,17 @@ def test_thresholds_of_the_other_view_are_one_sentence_and_exit_1(
 def test_the_real_a2c_recording_is_named_by_its_a2c_segments(
     hmcqu_sample_dir: Path, tmp_path: Path
 ) -> None:
-    """ES0001_CH2_1.gif over the cycle A2C.xlsx gives (frames 1..21), with the bundled model."""
+    """ES0001_CH2_1.gif over the cycle A2C.xlsx gives (frames 1..21), with the bundled model
+    and no --view: the view classifier recognises A2C."""
     gif = hmcqu_sample_dir / "ES0001_CH2_1.gif"
     if not gif.is_file():
         pytest.skip(f"real data not available: {gif} is absent (see README, 'Data')")
     result = runner.invoke(
         app,
-        ["regional", str(gif), "--view", "a2c", "--start", "1", "--end", "21"]
-        + ["--out", str(tmp_path)],
+        ["regional", str(gif), "--start", "1", "--end", "21"] + ["--out", str(tmp_path)],
     )
     assert result.exit_code == 0, result.output
-    assert "view: A2C (given with --view)" in result.output
+    assert "view: A2C (recognised, p = " in result.output
     table = (tmp_path / "ES0001_CH2_1" / "segments.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in table[1:]] == list(VIEW_SEGMENTS["A2C"])
 

@@ -14,7 +14,7 @@ from lvwall.data import hmcqu
 from lvwall.data.records import VIEW_SEGMENTS, EchoRecord
 from lvwall.regional.analysis import Thresholds
 from lvwall.regional.schematic import beating_wall
-from test_regional_evaluation import write_two_view_dataset
+from two_view_data import write_two_view_dataset
 
 runner = CliRunner()
 

@@ -12,6 +12,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from lvwall.data import check_view
+
 #: The help every ``--threads`` shows.
 THREADS_HELP = "CPU threads for PyTorch and ONNX Runtime (default: every available core)."
 
@@ -57,6 +59,21 @@ def view_option(what: str) -> Any:
     )
 
 
+def recording_view_option(what: str) -> Any:
+    """``--view``: the apical view of the inputs, a4c or a2c (any case); ``None`` when left
+    out, for the view classifier to recognise. ``what`` names the inputs."""
+    return typer.Option(
+        None,
+        "--view",
+        callback=_recording_view,
+        metavar="a4c|a2c",
+        help=f"Apical view of {what}: a4c (apical 4-chamber: SEG3, SEG9, SEG14, SEG16, SEG12, "
+        "SEG6) or a2c (apical 2-chamber: SEG4, SEG10, SEG15, SEG13, SEG7, SEG1), any case "
+        "(default: recognised by the view classifier).",
+        show_default=False,
+    )
+
+
 def model_option(what: str = "A trained model") -> Any:
     """``--model``/``-m``: a model file in any format lvwall reads, the bundled model when
     left out. ``what`` starts the help text, e.g. ``"Model for recordings"``."""
@@ -80,3 +97,12 @@ def _positive_spacing(value: float | None) -> float | None:
     if value is not None and not value > 0:
         raise typer.BadParameter(f"must be a positive number of millimetres per pixel, got {value}")
     return value
+
+
+def _recording_view(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_view(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a view; choose a4c or a2c") from None

@@ -13,8 +13,14 @@ from rich.markup import escape
 
 from lvwall.atomic import check_output_dir
 from lvwall.commands._console import FrameProgress
-from lvwall.commands._options import model_option, out_option, spacing_option
-from lvwall.data import InputSource, check_view, discover, exam_name, pair_exams, pair_stills
+from lvwall.commands._options import (
+    model_option,
+    out_option,
+    recording_view_option,
+    spacing_option,
+)
+from lvwall.commands._view import choose_view
+from lvwall.data import InputSource, discover, exam_name, pair_exams, pair_stills
 from lvwall.errors import LvwallError
 from lvwall.infer import (
     SegmentationModel,
@@ -33,6 +39,7 @@ from lvwall.measure import (
     write_exam,
     write_measurements,
 )
+from lvwall.quality import ViewCall
 
 #: The (ED, ES) frames of a still pair, as :func:`lvwall.infer.join_stills` orders them.
 STILL_PHASES = (0, 1)
@@ -51,12 +58,7 @@ def command(
     ),
     model: Path | None = model_option("Model for recordings"),
     spacing: float | None = spacing_option(),
-    view: str | None = typer.Option(
-        None,
-        "--view",
-        callback=lambda value: None if value is None else _check_view_option(value),
-        help="The apical view of the inputs, a4c or a2c; it names the segments (default: a4c).",
-    ),
+    view: str | None = recording_view_option("the inputs (not of --a2c)"),
     a2c: Path | None = typer.Option(
         None,
         "--a2c",
@@ -92,7 +94,7 @@ def command(
     check_output_dir(out)
     if (ed is None) != (es is None):
         raise typer.BadParameter("give --ed and --es together", param_hint="--ed/--es")
-    parts = _parts(inputs or [], ed, es, view or "A4C")
+    parts = _parts(inputs or [], ed, es, view)
     if not parts and a2c is None:
         raise typer.BadParameter("give recordings, masks.npz files or --ed/--es stills")
     jobs = _jobs(parts, a2c, exams, console)
@@ -102,13 +104,6 @@ def command(
     _print_summary(outcomes)
     if not outcomes or not all(outcome.ok for outcome in outcomes):
         raise typer.Exit(1)
-
-
-def _check_view_option(value: str) -> str:
-    try:
-        return check_view(value)
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
 
 
 class _Segmenter:
@@ -132,12 +127,23 @@ class _Part:
 
     label: str
     name: str
-    view: str
+    view: str | None
     read: Callable[[_Segmenter], SegmentedRecording]
     phases: tuple[int, int] | None = None
 
+    def read_with_view(
+        self, segmenter: _Segmenter, console: Console
+    ) -> tuple[SegmentedRecording, ViewCall]:
+        """The segmented recording and the view it is measured as (:func:`choose_view`),
+        with a warning printed where the classifier disagrees with a given view."""
+        recording = self.read(segmenter)
+        call, warning = choose_view(recording, self.view)
+        if warning:
+            console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        return recording, call
 
-def _parts(inputs: list[Path], ed: Path | None, es: Path | None, view: str) -> list[_Part]:
+
+def _parts(inputs: list[Path], ed: Path | None, es: Path | None, view: str | None) -> list[_Part]:
     parts = [
         _Part(str(path), npz_recording_name(path), view, lambda _, path=path: read_masks_npz(path))
         for path in inputs
@@ -162,7 +168,7 @@ def _segmenting(source: InputSource) -> Callable[[_Segmenter], SegmentedRecordin
     return lambda segmenter: segmenter.segment(source)
 
 
-def _stills_part(ed: InputSource, es: InputSource, name: str, view: str) -> _Part:
+def _stills_part(ed: InputSource, es: InputSource, name: str, view: str | None) -> _Part:
     def read(segmenter: _Segmenter) -> SegmentedRecording:
         return join_stills(segmenter.segment(ed), segmenter.segment(es), name)
 
@@ -189,15 +195,15 @@ class _Single:
     def run(self, segmenter: _Segmenter, out: Path, spacing: float | None, console) -> _Outcome:
         part = self.part
         try:
-            recording = part.read(segmenter)
+            recording, call = part.read_with_view(segmenter, console)
             with console.status(f"measuring {escape(recording.name)}"):
                 result = measure_segmented(
-                    recording, spacing_mm=spacing, view=part.view, phases=part.phases
+                    recording, spacing_mm=spacing, view=call, phases=part.phases
                 )
                 paths = write_measurements(result, out / recording.name)
         except LvwallError as error:
-            return _Outcome(part.label, part.view, error=str(error))
-        return _Outcome(part.label, part.view, result, paths["json"].parent)
+            return _Outcome(part.label, part.view or "view not decided", error=str(error))
+        return _Outcome(part.label, call.describe(), result, paths["json"].parent)
 
 
 @dataclass(frozen=True)
@@ -209,7 +215,10 @@ class _Exam:
     def run(self, segmenter: _Segmenter, out: Path, spacing: float | None, console) -> _Outcome:
         label = self.name
         try:
-            recordings = [part.read(segmenter) for part in (self.four_chamber, self.two_chamber)]
+            recordings = [
+                part.read_with_view(segmenter, console)[0]
+                for part in (self.four_chamber, self.two_chamber)
+            ]
             phases = {
                 part.view: part.phases
                 for part in (self.four_chamber, self.two_chamber)

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lvwall.atomic import check_output_dir
 from lvwall.commands._console import FrameProgress
-from lvwall.commands._options import model_option, out_option
-from lvwall.data import VIEW_WALLS, check_view, discover, segment_names
+from lvwall.commands._options import model_option, out_option, recording_view_option
+from lvwall.commands._view import choose_view
+from lvwall.data import VIEW_WALLS, discover, segment_names
 from lvwall.errors import DataError
 from lvwall.infer import (
     SegmentedRecording,
@@ -36,28 +38,6 @@ class SeptalSide(str, Enum):
     right = "right"
 
 
-#: What ``--view`` takes (any case), for its help and its error.
-VIEW_CHOICES = "a4c or a2c"
-
-
-def _view_value(value: str | None) -> str | None:
-    """``--view`` as a view name (A4C, A2C); a usage error (exit 2) for anything else."""
-    if value is None:
-        return None
-    try:
-        return check_view(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a view; choose {VIEW_CHOICES}") from None
-
-
-def _chosen_view(given: str | None) -> tuple[str, str]:
-    """The view to analyse the recording as, and how it was chosen (for the console): the
-    one given with ``--view``, else A4C. The one place that decides the view."""
-    if given is not None:
-        return given, "given with --view"
-    return "A4C", "the default; give --view a2c for an apical 2-chamber recording"
-
-
 def command(
     recording: Path = typer.Argument(
         ...,
@@ -67,16 +47,7 @@ def command(
     ),
     out: Path = out_option("Folder for the results; they go to OUT/<name>/."),
     model: Path | None = model_option("Model for a recording"),
-    view: str | None = typer.Option(
-        None,
-        "--view",
-        callback=_view_value,
-        metavar="a4c|a2c",
-        help="Apical view of the recording: a4c (apical 4-chamber: SEG3, SEG9, SEG14, SEG16, "
-        "SEG12, SEG6) or a2c (apical 2-chamber: SEG4, SEG10, SEG15, SEG13, SEG7, SEG1), any "
-        "case (default: a4c).",
-        show_default=False,
-    ),
+    view: str | None = recording_view_option("the recording"),
     septal_side: SeptalSide = typer.Option(
         SeptalSide.left,
         "--septal-side",
@@ -114,8 +85,7 @@ def command(
 
     console = Console(stderr=True)
     check_output_dir(out)
-    chosen_view, how = _chosen_view(view)
-    learned = Thresholds.load(thresholds, chosen_view) if thresholds is not None else None
+    learned = Thresholds.load(thresholds) if thresholds is not None else None
     chosen = score or (learned.score if learned else DEFAULT_SCORE)
     if chosen not in SCORES:
         raise typer.BadParameter(f"unknown score {chosen!r}; choose one of {sorted(SCORES)}")
@@ -130,9 +100,15 @@ def command(
         with FrameProgress(console, verb="segmenting") as progress:
             masks = _segment_one(recording, model, progress)
     cycle = masks.cycle(start, end, recording)
+    call, warning = choose_view(cycle, view)
+    chosen_view = call.view
+    if learned is not None:
+        learned = Thresholds.load(thresholds, chosen_view)
+    if warning:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     first_wall = VIEW_WALLS[chosen_view][0]
     console.print(
-        f"view: {chosen_view} ({how}); segments {', '.join(segment_names(chosen_view))}, "
+        f"view: {call.describe()}; segments {', '.join(segment_names(chosen_view))}, "
         f"{first_wall} wall on the image {septal_side.value}",
         highlight=False,
         soft_wrap=True,
@@ -151,7 +127,7 @@ def command(
         title = f"{cycle.name} ({chosen_view})"
         paths = write_regional(analysis, out / cycle.name, reference, title=title)
     with console.status("measuring volumes, EF and strain"):
-        measurements = measure_segmented(cycle, septal_side=septal_side.value, view=chosen_view)
+        measurements = measure_segmented(cycle, septal_side=septal_side.value, view=call)
         write_measurement_files(measurements, out / cycle.name)
     _warn_held(console, analysis, cycle.frame_flags)
     _print_table(analysis, measurements, cycle.name)

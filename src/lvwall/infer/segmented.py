@@ -21,6 +21,7 @@ import numpy as np
 from lvwall.errors import DataError
 from lvwall.infer.pipeline import PredictOptions, SegmentedFrame, segment_frames
 from lvwall.infer.writers import npz_shape
+from lvwall.quality import ViewCall, load_view_classifier
 
 if TYPE_CHECKING:
     from lvwall.data import InputSource, Recording
@@ -69,6 +70,16 @@ class SegmentedRecording:
         if self.qualities is None or any(quality is None for quality in self.qualities):
             return None
         return [quality.flags for quality in self.qualities]
+
+    def recognise_view(self) -> ViewCall:
+        """The view the bundled view classifier recognises from the grey frames and walls;
+        A4C by default where there are no frames (masks read from an NPZ) or no wall."""
+        if self.greys is None:
+            return ViewCall.default()
+        try:
+            return load_view_classifier().classify(self.greys, self.masks)
+        except ValueError:
+            return ViewCall.default()
 
     @property
     def flagged(self) -> list[int]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from lvwall.data import check_view, segment_names
+from lvwall.data import segment_names
 from lvwall.measure.contour import Endocardium, endocardium
 from lvwall.measure.intervals import (
     ENSEMBLE_THRESHOLDS,
@@ -30,6 +30,7 @@ from lvwall.measure.result import Measurements, QualitySummary
 from lvwall.measure.scale import PixelScale, pixel_scale
 from lvwall.measure.strain import segmental_strain, strain_percent
 from lvwall.measure.volumes import area_length_volume, disc_volume, ejection_fraction
+from lvwall.quality import ViewCall
 from lvwall.wall import RegionalError, split_wall
 
 if TYPE_CHECKING:
@@ -142,12 +143,15 @@ def measure_segmented(
     recording: SegmentedRecording,
     spacing_mm: float | tuple[float, float] | None = None,
     septal_side: str = "left",
-    view: str = "A4C",
+    view: str | ViewCall | None = None,
     phases: tuple[int, int] | None = None,
 ) -> Measurements:
     """:func:`measure_recording` of a segmented recording, with everything it knows (masks,
     probabilities, frame size, pixel spacing, quality flags); ``spacing_mm`` (mm per pixel)
-    replaces the recording's own pixel spacing where given."""
+    replaces the recording's own pixel spacing where given. Without a ``view`` the view
+    classifier recognises it (:meth:`SegmentedRecording.recognise_view`)."""
+    if view is None:
+        view = recording.recognise_view()
     return measure_recording(
         recording.masks,
         recording.probabilities,
@@ -170,7 +174,7 @@ def measure_recording(
     frame_flags: Sequence[Sequence[str]] | None = None,
     phases: tuple[int, int] | None = None,
     septal_side: str = "left",
-    view: str = "A4C",
+    view: str | ViewCall | None = None,
     name: str = "recording",
 ) -> Measurements:
     """Measure a recording's wall masks (T, H, W) at model size.
@@ -181,13 +185,14 @@ def measure_recording(
     :func:`lvwall.measure.scale.pixel_scale`. ``frame_flags`` holds each frame's quality-
     control flags (empty: the frame passed). ``phases`` gives the 0-based (ED, ES) frames
     instead of finding them, for recordings that are not a whole cycle (CAMUS ED and ES
-    stills). ``view`` (A4C or A2C) names the six segments (:data:`lvwall.data.VIEW_SEGMENTS`);
-    ``septal_side`` is the image side of the view's first wall (the septum in A4C, the
-    inferior wall in A2C). Raises :class:`ValueError` for arguments of the wrong shape, an
-    unknown view or a spacing that is not positive.
+    stills). ``view`` (A4C or A2C, given; a :class:`lvwall.quality.ViewCall`; ``None``: A4C
+    by default) names the six segments (:data:`lvwall.data.VIEW_SEGMENTS`); ``septal_side``
+    is the image side of the view's first wall (the septum in A4C, the inferior wall in A2C).
+    Raises :class:`ValueError` for arguments of the wrong shape, an unknown view or a
+    spacing that is not positive.
     """
-    view = check_view(view)
-    names = segment_names(view)
+    view_call = _view_call(view)
+    names = segment_names(view_call.view)
     masks = np.asarray(masks)
     if masks.ndim != 3 or len(masks) < 1:
         raise ValueError(f"need masks of shape (T, H, W), got {masks.shape}")
@@ -206,7 +211,7 @@ def measure_recording(
     try:
         cycle = _find_cycle(traced, flagged, phases)
     except NoCycleError as error:
-        return _unmeasured(name, view, scale, traced, frame_flags, error.reason)
+        return _unmeasured(name, view_call, scale, traced, frame_flags, error.reason)
 
     missing: dict[str, str] = {}
     quality = _quality(cycle, flagged)
@@ -225,7 +230,7 @@ def measure_recording(
     intervals = _intervals(probabilities, cycle, numbers, scale, septal_side, names, name, missing)
     return Measurements(
         name=name,
-        view=view,
+        view_call=view_call,
         scale=scale,
         cycle=cycle,
         edv=None if numbers is None else numbers.edv,
@@ -272,18 +277,24 @@ def _find_cycle(
         ) from None
 
 
+def _view_call(view: str | ViewCall | None) -> ViewCall:
+    if view is None:
+        return ViewCall.default()
+    return view if isinstance(view, ViewCall) else ViewCall.given(view)
+
+
 def _unmeasured(
     name: str,
-    view: str,
+    view_call: ViewCall,
     scale: PixelScale,
     traced: list[_Frame],
     frame_flags: Sequence[Sequence[str]] | None,
     reason: str,
 ) -> Measurements:
-    names = segment_names(view)
+    names = segment_names(view_call.view)
     return Measurements(
         name=name,
-        view=view,
+        view_call=view_call,
         scale=scale,
         cycle=None,
         edv=None,

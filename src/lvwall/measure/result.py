@@ -14,6 +14,7 @@ from lvwall.measure.intervals import COVERAGE, Interval
 from lvwall.measure.phases import Cycle
 from lvwall.measure.scale import PixelScale
 from lvwall.measure.strain import EULERIAN_WEIGHT
+from lvwall.quality import ViewCall
 
 #: What the numbers are and where their formulas come from (the JSON ``method`` field).
 METHOD = (
@@ -82,7 +83,12 @@ class Measurements:
     strain_curves: np.ndarray
     intervals: dict[str, Interval | None] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
-    view: str = "A4C"
+    view_call: ViewCall = field(default_factory=ViewCall.default)
+
+    @property
+    def view(self) -> str:
+        """The view the segments are named by (A4C or A2C)."""
+        return self.view_call.view
 
     @property
     def segment_names(self) -> tuple[str, ...]:
@@ -110,6 +116,8 @@ class Measurements:
         return {
             "name": self.name,
             "view": self.view,
+            "view_source": self.view_call.source,
+            "view_probability": self.view_call.probability,
             "n_frames": len(self.frames),
             "ed_frame": _frame(self.ed_index),
             "es_frame": _frame(self.es_index),

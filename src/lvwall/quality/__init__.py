@@ -15,6 +15,13 @@ and on labelled frames, how well the score predicts the real Dice::
     from lvwall.quality import quality_agreement
     quality_agreement(qualities, dices)   # {"mae": ..., "spearman": ..., "auroc": ...}
 
+and the apical view of a recording (A4C or A2C), from its grey frames and predicted walls::
+
+    from lvwall.quality import ViewCall, load_view_classifier
+    call = load_view_classifier().classify(recording.greys, recording.masks)
+    call.view, call.probability      # "A2C", 0.97
+    ViewCall.given("a4c").to_dict()  # {"view": "A4C", "source": "given"}
+
 The flags are :data:`FLAGS`; their thresholds, and how they were derived, are in
 :mod:`lvwall.quality.thresholds`.
 """
@@ -39,6 +46,15 @@ from lvwall.quality.score_model import (
     fit_quality_model,
     read_quality_model,
 )
+from lvwall.quality.view import (
+    VIEW_MODEL_NAME,
+    ViewCall,
+    ViewClassifier,
+    WallCrop,
+    fit_view_classifier,
+    load_view_classifier,
+    read_view_classifier,
+)
 from lvwall.quality.wall_shape import measure_wall
 
 __all__ = [
@@ -47,20 +63,27 @@ __all__ = [
     "FLAGS",
     "QUALITY_MODEL_NAME",
     "UNTRUSTWORTHY",
+    "VIEW_MODEL_NAME",
     "FrameFeatures",
     "FrameQuality",
     "JumpChecker",
     "QualityControl",
     "QualityModel",
+    "ViewCall",
+    "ViewClassifier",
+    "WallCrop",
     "bundled_quality_model",
     "check_recording",
     "echo_checks",
     "fan_shape",
     "fit_quality_model",
+    "fit_view_classifier",
     "jump_checks",
+    "load_view_classifier",
     "measure_wall",
     "quality_agreement",
     "read_quality_model",
+    "read_view_classifier",
     "sector_content",
     "shape_checks",
     "thresholds",

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from lvwall.atomic import to_plain
-from lvwall.data import VIEWS, InputSource, Recording, check_view, exam_name, segment_names
+from lvwall.data import VIEWS, InputSource, Recording, exam_name, segment_names
 from lvwall.infer import (
     DEFAULT_FPS,
     OUTPUT_WRITERS,
@@ -51,6 +51,7 @@ from lvwall.measure import (
     write_exam,
     write_measurements,
 )
+from lvwall.quality import ViewCall
 from lvwall.regional import DEFAULT_SCORE, Thresholds, analyse_cycle, write_regional
 from lvwall.serve.overlay import overlay_frames, write_webm
 from lvwall.serve.quality import RecordingQuality
@@ -116,23 +117,24 @@ def analyse(
     model: SegmentationModel,
     out_dir: str | Path,
     *,
-    view: str = "A4C",
+    view: str | None = None,
     thresholds: Thresholds | None = None,
     progress: AnalysisProgress | None = None,
 ) -> Analysis:
-    """Segment ``source``, a recording of ``view`` (A4C or A2C), with predict's default
-    pipeline and write every output into ``out_dir`` (see the module docstring); with
-    ``thresholds`` of that view the regional analysis flags hypokinetic segments (possible
-    MI) by their score.
+    """Segment ``source``, a recording of ``view`` (A4C or A2C; ``None``: the view classifier
+    recognises it), with predict's default pipeline and write every output into ``out_dir``
+    (see the module docstring); with ``thresholds`` of that view the regional analysis flags
+    hypokinetic segments (possible MI) by their score.
 
     Raises :class:`~lvwall.errors.DataError` for a recording that cannot be read, as
     ``lvwall predict`` reports it.
     """
-    view, out_dir = check_view(view), Path(out_dir)
+    out_dir = Path(out_dir)
     recording = source.open()
     segmented = _segment(recording, model, out_dir, progress, "")
     _stage(progress, "measuring")
-    measurements = measure_segmented(segmented.segmented, view=view)
+    call = ViewCall.given(view) if view else segmented.segmented.recognise_view()
+    measurements = measure_segmented(segmented.segmented, view=call)
     measure_paths = write_measurements(measurements, out_dir / MEASURE / recording.name)
     summary, files = _view_outputs(
         segmented, measurements, measure_paths, out_dir, thresholds, progress, ""
@@ -286,6 +288,8 @@ def _view_outputs(
         "height": recording.height,
         "pixel_spacing_mm": recording.pixel_spacing_mm,
         "view": view,
+        "view_source": measurements.view_call.source,
+        "view_probability": measurements.view_call.probability,
         "quality": quality.to_json(),
         "flagged": quality.flagged,
         "measurements": measurements.to_json(),

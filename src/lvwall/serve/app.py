@@ -182,27 +182,14 @@ def create_app(settings: ServeSettings) -> FastAPI:
     return app
 
 
-@dataclass(frozen=True)
-class ViewChoice:
-    """The view a job analyses its recording (form field ``file``) as, and how it was
-    chosen: ``"given"`` (the form's ``view``) or ``"default"`` (no ``view``: A4C, the
-    view of HMC-QU and of the bundled model's training)."""
-
-    view: str
-    source: str
-
-
-def choose_view(given: str | None) -> ViewChoice:
-    """The view of an upload, from the form's ``view`` field (``None``: not sent).
-
-    The one place an upload's view is decided, so that a view classifier can come in here
-    (a source ``"recognised"``). :class:`LvwallError` (HTTP 400) for a view that is not one
-    of :data:`lvwall.data.VIEWS`.
-    """
+def given_view(given: str | None) -> str | None:
+    """The view an upload's form names (``view`` field; ``None``: not sent, for the view
+    classifier to recognise after segmenting). :class:`LvwallError` (HTTP 400) for a view
+    that is not one of :data:`lvwall.data.VIEWS`."""
     if given is None:
-        return ViewChoice(VIEWS[0], "default")
+        return None
     try:
-        return ViewChoice(check_view(given.strip()), "given")
+        return check_view(given.strip())
     except ValueError:
         raise LvwallError(
             f"the form field '{VIEW_FIELD}' must be {' or '.join(VIEWS)}, got {given!r}"
@@ -259,14 +246,14 @@ async def _receive(request: Request, limit: int) -> Job:
     return job
 
 
-def _uploads(form: FormData) -> tuple[ViewChoice, dict[str, UploadFile]]:
-    """The view (:func:`choose_view`) and the files of an upload's form, by field;
+def _uploads(form: FormData) -> tuple[str | None, dict[str, UploadFile]]:
+    """The view (:func:`given_view`) and the files of an upload's form, by field;
     :class:`LvwallError` (HTTP 400) for a form without its recording, a field of the wrong
     kind, or an exam whose ``view`` is not A4C (its ``file`` is the A4C recording)."""
     view = form.get(VIEW_FIELD)
     if isinstance(view, UploadFile):
         raise LvwallError(f"the form field '{VIEW_FIELD}' must be text: {' or '.join(VIEWS)}")
-    choice = choose_view(view)
+    choice = given_view(view)
     if not isinstance(form.get(FILE_FIELD), UploadFile):
         raise LvwallError(
             f"the request holds no recording: send it as the multipart form field '{FILE_FIELD}'"
@@ -276,7 +263,7 @@ def _uploads(form: FormData) -> tuple[ViewChoice, dict[str, UploadFile]]:
         raise LvwallError(
             f"the form field '{A2C_FIELD}' must be a file: the A2C recording of the same heart"
         )
-    if second is not None and choice.view != VIEWS[0]:
+    if second is not None and choice not in (None, VIEWS[0]):
         raise LvwallError(
             f"with an A2C recording in '{A2C_FIELD}', the recording in '{FILE_FIELD}' is the "
             f"A4C one: leave out '{VIEW_FIELD}' or set it to A4C"
@@ -306,7 +293,7 @@ def _bounded(
 def _process(job: Job, settings: ServeSettings) -> dict[str, Any]:
     """Analyse a job's upload, one recording or an exam; its JSON result, with the URL of
     every file written."""
-    choice: ViewChoice = job.options
+    view: str | None = job.options
     folders = [job.upload_folder(field) for field in UPLOAD_FIELDS]
     paths = [
         recording_path(_uploaded(folder), settings.max_upload_bytes)
@@ -318,7 +305,7 @@ def _process(job: Job, settings: ServeSettings) -> dict[str, Any]:
     model, results, thresholds = settings.model, job.results_dir, settings.thresholds
     if len(sources) == 1:
         analysis = analyse(
-            sources[0], model, results, view=choice.view, thresholds=thresholds, progress=job
+            sources[0], model, results, view=view, thresholds=thresholds, progress=job
         )
     else:
         four, two = sources
@@ -326,7 +313,6 @@ def _process(job: Job, settings: ServeSettings) -> dict[str, Any]:
     written = sorted(path for path in job.results_dir.rglob("*") if path.is_file())
     return {
         **analysis.summary,
-        "view_source": choice.source,
         "files": {key: _file_url(job.id, path) for key, path in analysis.files.items()},
         "downloads": [
             {

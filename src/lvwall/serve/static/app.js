@@ -74,7 +74,7 @@ async function analyse(file) {
   showProgress("uploading " + file.name + (second ? " and " + second.name : ""), 0, 0);
   const form = new FormData();
   form.append("file", file);
-  form.append("view", $("view").value);
+  if ($("view").value) form.append("view", $("view").value);
   if (second) form.append("a2c", second);
   let response, body;
   try {
@@ -130,13 +130,19 @@ function facts(result) {
     result.height + " px · " + result.fps.toFixed(1) + " frames/s" + spacing;
 }
 
+function viewPhrase(result) {
+  if (result.view_source === "recognised") {
+    return result.view + " (recognised, p = " + result.view_probability.toFixed(2) + ")";
+  }
+  return result.view + " (" + result.view_source + ")";
+}
+
 function render(result) {
   fps = result.fps;
   $("title").textContent = result.exam
     ? result.exam.name + ": " + result.name + " (A4C) and " + result.a2c.name + " (A2C)"
     : result.name;
-  $("facts").textContent = facts(result) +
-    (result.view_source === "default" ? " (the default view)" : "");
+  $("facts").textContent = facts(result) + " · " + viewPhrase(result);
   const views = result.exam ? " of the A4C view, single plane" : "";
   $("measurements-title").textContent = "Measurements" + views;
   $("segments-title").textContent = "Segments of the " + result.view + " view";
