@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import torch
 from typer.testing import CliRunner
 
 from lvwall.cli import app
+from lvwall.data.phantom import write_dataset
 from lvwall.data.records import LabelledRecording
 from lvwall.experiment.evaluate import evaluate_model, predict_masks
 from lvwall.metrics import METRIC_NAMES, OVERLAP_METRICS, frame_metrics
@@ -252,3 +254,20 @@ def test_quality_line_warns_when_the_score_ranks_frames_poorly(
     line = quality_line(SimpleNamespace(quality=agreement))
     assert f"Spearman {spearman:.3f}" in line
     assert ("ranks these frames poorly" in line) is warned
+
+
+def test_cli_output_reads_whole_in_80_columns(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    """A narrow terminal or a log gets plain lines: every number whole, nothing cut."""
+    data = tmp_path / "phantom"
+    tiny = {"width": 96, "height": 64, "n_frames": 6, "cycle_frames": 5, "first_ed_frame": 1}
+    write_dataset(data, 3, seed=2, progress=False, fixed_params=tiny)
+    result = runner.invoke(app, ["evaluate", str(tiny_checkpoint), "--data", str(data)],
+                           env={"COLUMNS": "80"})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    lines = result.output.splitlines()
+    macro = next(line for line in lines if line.startswith("macro ("))
+    assert re.search(r"Dice \d\.\d{3}, IoU \d\.\d{3}", macro)
+    assert sum(line.startswith("PH000") for line in lines) == 3
+    said = " ".join(result.output.split())
+    assert "note: the quality score was fitted for the bundled model, not this one" in said

@@ -290,3 +290,31 @@ def test_frames_flagged_by_quality_control_stay_out_of_the_regional_curves(
         f for f in gallery.figures if f.section == SECTION_REGIONAL and "motion" in f.title.lower()
     )
     assert "Frames 3 were flagged by quality control" in motion.caption
+
+
+def test_a_flagged_es_frame_is_said_in_place_of_the_measurements(
+    model: UNet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the ES frame flagged, the report says why EF and strain are missing, in the
+    caption and in each cell, and points to no file the report does not have."""
+    monkeypatch.setattr(lvwall.experiment.gallery, "predict_masks", _threshold_prediction)
+
+    def flag_the_es_frame(frames, probabilities, masks) -> list[FrameQuality]:
+        verdicts = _clean_verdicts(frames, probabilities, masks)
+        verdicts[2] = FrameQuality(0.1, ("low_quality",), {"low_quality": "made up"})
+        return verdicts
+
+    monkeypatch.setattr(lvwall.experiment.gallery, "check_recording", flag_the_es_frame)
+    recordings = _recordings(3, _wall_masks())
+    one_loss = ExperimentResults.from_table(
+        _results(recordings).table.query("loss == 'dice'"), ["dice"]
+    )
+    gallery = study_gallery(one_loss, recordings, lambda fold, loss: model, _histories())
+    entry = next(f for f in gallery.figures if f.title == "Volumes, EF and strain")
+    assert "are not measured: quality control flagged the ES frame 3" in entry.caption
+    assert ".json" not in entry.caption
+    cells = {row[0]: row[1] for row in entry.table.rows}
+    assert cells["EF (%, discs)"].startswith("not measured: quality control flagged the ES")
+    assert all(cell != "n/a" for cell in cells.values())
+    # The ground-truth masks carry no flags: their numbers stand beside.
+    assert all(row[2][0] in "-0123456789" for row in entry.table.rows)

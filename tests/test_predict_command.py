@@ -80,7 +80,7 @@ def test_every_input_kind_end_to_end(tmp_path: Path, tiny_model: dict[str, Path]
             ["masks.npz", "wall_area.csv", "quality.csv", overlay_name]
         )
         quality = _read_csv(folder / "quality.csv")
-        assert [int(row["frame"]) for row in quality] == list(range(n_frames))
+        assert [int(row["frame"]) for row in quality] == list(range(1, n_frames + 1))
         assert all(0.0 <= float(row["quality"]) <= 1.0 for row in quality)
         assert all(set(filter(None, row["flags"].split(";"))) <= set(FLAGS) for row in quality)
         masks = np.load(folder / "masks.npz")
@@ -89,7 +89,7 @@ def test_every_input_kind_end_to_end(tmp_path: Path, tiny_model: dict[str, Path]
         for key in ("model", "original"):
             assert masks[key].dtype == np.uint8 and set(np.unique(masks[key])) <= {0, 1}
         rows = _read_csv(folder / "wall_area.csv")
-        assert [int(row["frame"]) for row in rows] == list(range(n_frames))
+        assert [int(row["frame"]) for row in rows] == list(range(1, n_frames + 1))
         assert [int(row["wall_pixels"]) for row in rows] == list(masks["model"].sum(axis=(1, 2)))
         fraction = masks["model"].mean(axis=(1, 2))
         np.testing.assert_allclose(
@@ -329,3 +329,26 @@ def test_bundled_model_segments_both_apical_views_of_the_hmcqu_sample(
     assert np.median([float(row["quality"]) for row in rows]) >= 0.7
     masks = np.load(tmp_path / stem / "masks.npz")["model"]
     assert len(masks) == len(rows) and all(mask.any() for mask in masks)
+
+
+def test_a_big_png_batch_prints_a_summary_that_reads_in_80_columns(
+    tmp_path: Path, tiny_model: dict[str, Path]
+) -> None:
+    """101 images: the counts and where the full list is, not 101 lines; nothing cut."""
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(101):
+        cv2.imwrite(str(images / f"frame{index:03d}.png"), rng.integers(0, 255, (48, 64), np.uint8))
+    out = tmp_path / "out"
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(
+        app,
+        ["predict", str(images), "--format", "png", "--model", str(tiny_model["onnx"])]
+        + ["--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    assert "101 inputs: 101 written, 0 skipped (complete), 0 failed" in result.output
+    assert len(result.output.splitlines()) < 10
+    assert "fitted for the bundled model, not this one" in " ".join(result.output.split())
+    assert len(_read_csv(out / SUMMARY_FILE)) == 101

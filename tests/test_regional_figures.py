@@ -46,13 +46,37 @@ def test_motion_curves_are_drawn_in_the_segment_colours(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("lowest", [0, 3, 5])
 def test_diagram_colours_segments_by_their_value(tmp_path: Path, lowest: int) -> None:
-    values = np.full(6, 0.08)
-    values[lowest] = 0.01
-    path = plot_segment_diagram(values, tmp_path / "diagram.png", value_label="score")
+    values = np.full(6, 0.3)  # above the scale: the top colour
+    values[lowest] = 0.0
+    path = plot_segment_diagram(
+        values, tmp_path / "diagram.png", value_label="score", value_range=(0.0, 0.2)
+    )
     pixels = _pixels(path)
     viridis = colormaps["viridis"]
     assert _contains(pixels, viridis(0.0)[:3])  # the lowest segment
     assert _contains(pixels, viridis(1.0)[:3])  # the others
+
+
+def test_diagram_scale_is_fixed_not_stretched_to_the_values(tmp_path: Path) -> None:
+    """Six equal scores at the middle of the scale take its middle colour in all six
+    segments (a scale stretched to the data has no middle for equal values)."""
+    pixels = _pixels(
+        plot_segment_diagram(np.full(6, 0.1), tmp_path / "d.png", value_range=(0, 0.2))
+    )
+    middle = np.round(np.array(colormaps["viridis"](0.5)[:3]) * 255).astype(int)
+    near = (np.abs(pixels - middle).max(axis=1) <= 2).sum()
+    assert near > 0.05 * len(pixels)
+
+
+def test_diagram_marks_the_learned_thresholds(tmp_path: Path) -> None:
+    values = np.linspace(0.05, 0.15, 6)
+    plain = _pixels(plot_segment_diagram(values, tmp_path / "plain.png", value_range=(0, 0.2)))
+    marked = _pixels(
+        plot_segment_diagram(
+            values, tmp_path / "marked.png", value_range=(0, 0.2), thresholds=np.full(6, 0.1)
+        )
+    )
+    assert _contains(marked, (1.0, 0.0, 0.0)) and not _contains(plain, (1.0, 0.0, 0.0))
 
 
 def test_diagram_marks_flagged_segments(tmp_path: Path) -> None:

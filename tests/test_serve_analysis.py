@@ -64,7 +64,7 @@ def test_each_command_gets_its_folder_and_the_page_its_video(tmp_path: Path, mod
     summary = analysis.summary
     assert summary["quality"]["checked"] is True
     assert len(summary["quality"]["frames"]) == N_FRAMES
-    flagged = [frame["index"] for frame in summary["quality"]["frames"] if frame["flags"]]
+    flagged = [frame["frame"] for frame in summary["quality"]["frames"] if frame["flags"]]
     assert summary["flagged"] == flagged
     assert summary["measurements"]["quality"]["checked"] is True
 
@@ -87,9 +87,9 @@ def test_flagged_frames_reach_the_page_the_video_and_measure(
     monkeypatch.setattr(QualityControl, "assess", flag_the_second)
     analysis = analyse(_source(tmp_path), model, tmp_path / "out")
     summary = analysis.summary
-    assert summary["flagged"] == [1]
+    assert summary["flagged"] == [2]
     assert summary["quality"]["frames"][1] == {
-        "index": 1,
+        "frame": 2,
         "quality": 0.2,
         "flags": ["fragmented"],
         "reasons": {"fragmented": "in pieces"},

@@ -70,9 +70,9 @@ def test_analyse_returns_the_fields_and_every_listed_url_answers(client, analyse
     assert (result["exam"], result["a2c"]) == (None, None)
     assert result["quality"]["checked"] is True
     frames = result["quality"]["frames"]
-    assert [frame["index"] for frame in frames] == list(range(N_FRAMES))
+    assert [frame["frame"] for frame in frames] == list(range(1, N_FRAMES + 1))
     assert all(0.0 <= frame["quality"] <= 1.0 for frame in frames)
-    assert result["flagged"] == [frame["index"] for frame in frames if frame["flags"]]
+    assert result["flagged"] == [frame["frame"] for frame in frames if frame["flags"]]
     written = json.loads(client.get(result["files"]["measure_json"]).text)
     assert result["measurements"] == written
     assert result["measurements"]["n_frames"] == N_FRAMES

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from lvwall.atomic import check_output_dir
@@ -15,8 +17,8 @@ from lvwall.commands._options import out_option, seed_option, view_option
 from lvwall.data import kfold, load_labelled, select_recordings
 from lvwall.errors import DataError, LvwallError
 from lvwall.experiment import EvaluationResult, evaluate_model
-from lvwall.model import load_model
-from lvwall.quality import FAIL_BELOW
+from lvwall.model import is_bundled, load_model
+from lvwall.quality import FAIL_BELOW, UNCALIBRATED_NOTE
 
 #: Column titles of the printed table, by metric name.
 TITLES: dict[str, str] = {
@@ -104,8 +106,10 @@ def command(
         model, recordings, threshold=threshold, batch_size=batch_size, progress=True
     )
     console = Console()
-    console.print(metrics_table(result, title=f"{checkpoint.name}: {len(recordings)} recordings"))
+    print_metrics(console, result, title=f"{checkpoint.name}: {len(recordings)} recordings")
     console.print(quality_line(result), highlight=False, soft_wrap=True)
+    if result.quality is not None and not is_bundled(checkpoint):
+        console.print(f"note: {UNCALIBRATED_NOTE}", highlight=False, soft_wrap=True)
     if out is not None:
         csv_path, json_path = result.save(
             out,
@@ -138,10 +142,37 @@ def quality_line(result: EvaluationResult) -> str:
     if not agreement["spearman"] >= POOR_RANKING:
         line += (
             f"\nwarning: the quality score ranks these frames poorly (Spearman below "
-            f"{POOR_RANKING}); it was fitted for the bundled model, so for this model treat it "
-            "as uncalibrated and judge frames by their flags and by eye"
+            f"{POOR_RANKING}): judge frames by their flags and by eye"
         )
     return line
+
+
+def print_metrics(console: Console, result: EvaluationResult, title: str) -> None:
+    """The metrics table where the console is wide enough for it whole; otherwise one plain
+    line per recording, so that no number is cut (an 80-column terminal, a log)."""
+    table = metrics_table(result, title)
+    # Measured unbounded: a measurement within the console's width is clamped to it.
+    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    if natural <= console.width:
+        console.print(table)
+        return
+    names = [name for name in TITLES if name in result.macro]
+    rows = result.metrics.recordings
+    console.print(title, highlight=False, soft_wrap=True)
+    for recording, row in rows.iterrows():
+        line = f"{recording}: {int(row['n_frames'])} frames, {_named_cells(row, names)}"
+        console.print(escape(line), highlight=False, soft_wrap=True)
+    n_frames = int(rows["n_frames"].sum())
+    for label, values in (("macro", result.macro), ("micro", result.micro)):
+        line = f"{label} ({n_frames} frames): {_named_cells(values, names)}"
+        console.print(line, highlight=False, soft_wrap=True)
+    console.print(CAPTION, highlight=False, soft_wrap=True)
+
+
+def _named_cells(values: Mapping[str, float], names: list[str]) -> str:
+    return ", ".join(
+        f"{TITLES[name]} {cell}" for name, cell in zip(names, _cells(values, names), strict=True)
+    )
 
 
 def metrics_table(result: EvaluationResult, title: str = "") -> Table:

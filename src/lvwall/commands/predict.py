@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from lvwall.atomic import check_output_dir
 from lvwall.commands._console import FrameProgress
@@ -22,6 +22,8 @@ from lvwall.infer import (
     predict_sources,
     share,
 )
+from lvwall.model import is_bundled
+from lvwall.quality import UNCALIBRATED_NOTE
 
 
 class Backend(str, Enum):
@@ -124,6 +126,8 @@ def command(
     )
     segmentation_model = load_segmentation_model(model, backend.value, threads=threads)
     console.print(f"model: {segmentation_model.description}", highlight=False)
+    if quality and not is_bundled(model):
+        console.print(f"note: {UNCALIBRATED_NOTE}", highlight=False)
     found = discover(inputs, image_folders_as_recordings=output_format is not OutputFormat.png)
     if not found:
         others = f" (and the {len(inputs) - 1} other inputs)" if len(inputs) > 1 else ""
@@ -151,31 +155,42 @@ def command(
         raise typer.Exit(1)
 
 
+#: Up to this many inputs the summary has one line per input; beyond, counts and the
+#: failures only (the full list is summary.csv).
+LISTED_INPUTS = 20
+
+
 def _print_summary(outcomes: list[Outcome]) -> None:
-    table = Table(title="lvwall predict")
-    table.add_column("input", overflow="fold")
-    table.add_column("result", overflow="fold")
-    table.add_column("frames", justify="right")
-    table.add_column("frames/s", justify="right")
-    table.add_column("quality", overflow="fold")
-    for outcome in outcomes:
+    """One plain line per input, or for a big batch the counts and each failure: lines, not
+    a table, so that nothing is cut in an 80-column terminal or a log."""
+    console = Console(highlight=False, soft_wrap=True)
+    listed = outcomes if len(outcomes) <= LISTED_INPUTS else [o for o in outcomes if not o.ok]
+    for outcome in listed:
         fps = outcome.n_frames / outcome.seconds if outcome.ok and outcome.seconds > 0 else None
-        table.add_row(
-            str(outcome.source.path),
-            _result_cell(outcome),
-            str(outcome.n_frames),
-            f"{fps:.1f}" if fps else "",
-            _flagged_cell(outcome),
+        details = [f"{outcome.n_frames} frames"]
+        details += [f"{fps:.1f} frames/s"] if fps else []
+        details += [_flagged_cell(outcome)] if outcome.qualities else []
+        console.print(
+            f"{escape(str(outcome.source.path))}: {_result_cell(outcome)}"
+            + ("" if not outcome.ok else f" ({', '.join(details)})")
         )
-    Console().print(table)
+    if len(outcomes) > LISTED_INPUTS:
+        written = sum(o.ok and not o.skipped for o in outcomes)
+        skipped = sum(o.ok and o.skipped for o in outcomes)
+        failed = sum(not o.ok for o in outcomes)
+        with_flags = sum(o.ok and o.n_flagged > 0 for o in outcomes)
+        console.print(
+            f"{len(outcomes)} inputs: {written} written, {skipped} skipped (complete), "
+            f"{failed} failed; {with_flags} with frames flagged by quality control"
+        )
 
 
 def _result_cell(outcome: Outcome) -> str:
     if not outcome.ok:
-        return f"[red]failed:[/] {outcome.reason}"
+        return f"[red]failed:[/] {escape(outcome.reason)}"
     if outcome.skipped:
-        return f"[dim]skipped, complete:[/] {outcome.output}"
-    return f"[green]{outcome.output}[/]"
+        return f"[dim]skipped, complete:[/] {escape(str(outcome.output))}"
+    return f"[green]{escape(str(outcome.output))}[/]"
 
 
 def _flagged_cell(outcome: Outcome) -> str:

@@ -52,6 +52,7 @@ from lvwall.measure import measure_recording, plot_measurements
 from lvwall.model import UNet
 from lvwall.quality import check_recording
 from lvwall.regional import (
+    SCORE_RANGES,
     RegionalAnalysis,
     analyse_cycle,
     plot_motion_curves,
@@ -260,7 +261,11 @@ def _regional_figures(
             "Segment scores",
             png_file_bytes(
                 lambda target: plot_segment_diagram(
-                    analysis.scores, target, value_label=f"{analysis.score} score", title=title
+                    analysis.scores,
+                    target,
+                    value_label=f"{analysis.score} score",
+                    title=title,
+                    value_range=SCORE_RANGES[analysis.score],
                 )
             ),
             f"The {analysis.score} motion score of each segment (low: hypokinetic), next to the "
@@ -284,17 +289,31 @@ def _measurement_entry(
     predicted = measure_recording(prediction, frame_flags=frame_flags, name=recording.name)
     truth = measure_recording(recording.masks, name=recording.name)
     rows = [
-        ("EF (%, discs)", predicted.ef_percent, truth.ef_percent),
-        ("GLS (%)", predicted.gls_percent, truth.gls_percent),
+        ("EF (%, discs)", "ef_percent", predicted.ef_percent, truth.ef_percent),
+        ("GLS (%)", "gls_percent", predicted.gls_percent, truth.gls_percent),
         *(
-            (f"{name} strain (%)", predicted.segment_strain[name], truth.segment_strain[name])
+            (
+                f"{name} strain (%)",
+                f"segments.{name}.strain_percent",
+                predicted.segment_strain[name],
+                truth.segment_strain[name],
+            )
             for name in SEGMENT_NAMES
         ),
     ]
     table = ReportTable(
         "measurements",
         ("Number", f"{model_name} masks", "Ground-truth masks"),
-        tuple((label, _measured(ours), _measured(theirs)) for label, ours, theirs in rows),
+        tuple(
+            (label, _measured(ours, predicted.missing, key), _measured(theirs, truth.missing, key))
+            for label, key, ours, theirs in rows
+        ),
+    )
+    reason = predicted.missing.get("ef_percent")
+    missing = (
+        f" The {model_name} model's EF, GLS and strain are not measured: {reason}."
+        if reason
+        else ""
     )
     return (
         "measurements",
@@ -303,13 +322,16 @@ def _measurement_entry(
         "The cavity volume over the cycle (method of discs, px3 as the spacing is not known) "
         "with ED and ES marked, longitudinal strain per segment and GLS, measured on the "
         f"{model_name} model's masks; the table sets the numbers of the ground-truth masks "
-        "beside them (n/a: not measurable, see measurements.json).",
+        f"beside them.{missing}",
         table,
     )
 
 
-def _measured(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}"
+def _measured(value: float | None, missing: Mapping[str, str], key: str) -> str:
+    """A number to one decimal, or why it is missing, said in its cell."""
+    if value is not None:
+        return f"{value:.1f}"
+    return f"not measured: {missing[key]}" if key in missing else "not measured"
 
 
 def study_gallery(

@@ -155,7 +155,7 @@ def write_recording_folder(
         )
         _write_wall_areas(folder / "wall_area.csv", model_masks, original_masks, recording)
         if all(quality is not None for quality in qualities):
-            rows = [[index, *quality_cells(quality)] for index, quality in enumerate(qualities)]
+            rows = [[index, *quality_cells(quality)] for index, quality in enumerate(qualities, 1)]
             write_csv(folder / QUALITY_FILE, ["frame", "quality", "flags"], rows)
         if target.exists():
             shutil.rmtree(target)
@@ -206,9 +206,9 @@ def _write_wall_areas(
     header = ["frame", "wall_pixels", "wall_area_fraction"]
     header += ["wall_area_mm2"] if spacing else []
     rows = []
-    for index, (mask, original) in enumerate(zip(model_masks, original_masks, strict=True)):
+    for frame, (mask, original) in enumerate(zip(model_masks, original_masks, strict=True), 1):
         pixels = int(mask.sum())
-        row: list[Any] = [index, pixels, f"{pixels / mask.size:.6f}"]
+        row: list[Any] = [frame, pixels, f"{pixels / mask.size:.6f}"]
         if spacing:
             row.append(f"{int(original.sum()) * spacing[0] * spacing[1]:.3f}")
         rows.append(row)

@@ -12,6 +12,7 @@ strain polar maps are drawn (Voigt et al., EHJ-CVI 16(1), 2015).
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +84,7 @@ def _volume_panel(axes: Axes, measurements: Measurements) -> None:
 
 def _with_interval(label: str, value: float | None, measurements: Measurements, key: str) -> str:
     if value is None:
-        return f"{label} missing"
+        return f"{label} not measured"
     text = f"{label} {value:.1f} %"
     interval = measurements.intervals.get(key)
     if interval is not None:
@@ -95,6 +96,11 @@ def _strain_panel(axes: Axes, measurements: Measurements) -> None:
     curves = measurements.strain_curves
     frames = np.arange(1, len(curves) + 1)
     drawn = np.isfinite(curves[:, 0])
+    title = _with_interval("GLS", measurements.gls_percent, measurements, "gls_percent")
+    if not drawn.any():
+        axes.set_title(title)
+        _say_why(axes, "no strain curves", measurements.missing.get("gls_percent"))
+        return
     colours = segment_colours(measurements.view)
     for index in range(len(measurements.segment_names)):
         axes.plot(
@@ -107,11 +113,18 @@ def _strain_panel(axes: Axes, measurements: Measurements) -> None:
     if measurements.cycle is not None:
         axes.axvline(measurements.cycle.es + 1, color="#D55E00", linewidth=0.8)
     axes.axhline(0.0, color="0.6", linewidth=0.8)
-    title = _with_interval("GLS", measurements.gls_percent, measurements, "gls_percent")
     axes.set(xlabel="frame", ylabel="longitudinal strain from ED (%)", title=title)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(alpha=0.3)
     axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
+
+
+def _say_why(axes: Axes, what: str, reason: str | None) -> None:
+    """Write in an empty panel what is missing and why, in place of its curves."""
+    text = what if reason is None else f"{what}: {reason}"
+    axes.text(0.5, 0.5, textwrap.fill(text, 45), ha="center", va="center", transform=axes.transAxes)
+    axes.set_xticks([])
+    axes.set_yticks([])
 
 
 def _diagram_panel(axes: Axes, measurements: Measurements) -> None:
@@ -151,4 +164,16 @@ def _diagram_panel(axes: Axes, measurements: Measurements) -> None:
     axes.text(-1.6, 3.15, left, ha="center", style="italic", fontsize="small")
     axes.text(1.6, 3.15, right, ha="center", style="italic", fontsize="small")
     axes.set_title("end-systolic strain (%)\nbasal outside, apical inside")
+    if all(value is None for value in measurements.segment_strain.values()):
+        reason = measurements.missing.get(
+            f"segments.{measurements.segment_names[0]}.strain_percent"
+        )
+        axes.text(
+            0,
+            -3.15,
+            textwrap.fill(f"not measured: {reason}", 48) if reason else "",
+            ha="center",
+            va="top",
+            fontsize="small",
+        )
     axes.figure.colorbar(ScalarMappable(norm, colormap), ax=axes, shrink=0.7, label="strain (%)")

@@ -1,6 +1,6 @@
 """The U-Net of the HMC-QU study and its named presets."""
 
-from lvwall.model.bundled import ASSETS_DIR, bundle_model, default_model_paths
+from lvwall.model.bundled import ASSETS_DIR, bundle_model, default_model_paths, is_bundled
 from lvwall.model.checkpoint import DEFAULT_THRESHOLD, META_KEY, load_model, save_model
 from lvwall.model.export import MAX_OPSET, MIN_OPSET, export_checkpoint, export_onnx, read_onnx_meta
 from lvwall.model.registry import (
@@ -28,6 +28,7 @@ __all__ = [
     "conv_block",
     "count_parameters",
     "default_model_paths",
+    "is_bundled",
     "export_checkpoint",
     "export_onnx",
     "load_model",

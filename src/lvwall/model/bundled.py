@@ -29,6 +29,18 @@ class BundledModel(NamedTuple):
     onnx: Path
 
 
+def is_bundled(path: str | Path | None) -> bool:
+    """Whether ``path`` is one of the bundled model's files (``None``: the bundled model):
+    the model the quality score was fitted for."""
+    if path is None:
+        return True
+    try:
+        bundled = default_model_paths()
+    except ModelError:
+        return False
+    return Path(path).resolve() in {file.resolve() for file in bundled}
+
+
 def default_model_paths(assets_dir: str | Path | None = None) -> BundledModel:
     """The bundled model's files (in :data:`ASSETS_DIR` unless ``assets_dir`` is given);
     :class:`ModelError`, saying how to make them, if either is missing."""

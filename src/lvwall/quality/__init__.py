@@ -41,6 +41,7 @@ from lvwall.quality.features import FEATURE_NAMES
 from lvwall.quality.jump import JumpChecker
 from lvwall.quality.score_model import (
     QUALITY_MODEL_NAME,
+    UNCALIBRATED_NOTE,
     QualityModel,
     bundled_quality_model,
     fit_quality_model,
@@ -62,6 +63,7 @@ __all__ = [
     "FEATURE_NAMES",
     "FLAGS",
     "QUALITY_MODEL_NAME",
+    "UNCALIBRATED_NOTE",
     "UNTRUSTWORTHY",
     "VIEW_MODEL_NAME",
     "FrameFeatures",

@@ -23,6 +23,12 @@ from lvwall.model import ASSETS_DIR
 
 #: File name of the bundled quality model in :data:`lvwall.model.bundled.ASSETS_DIR`.
 QUALITY_MODEL_NAME = "quality-model.json"
+#: Said wherever a quality score comes from another model than the bundled one, which the
+#: score was fitted for (its learned features read that model's probabilities).
+UNCALIBRATED_NOTE = (
+    "the quality score was fitted for the bundled model, not this one: read its scores as "
+    "uncalibrated (the anatomical flags still apply)"
+)
 #: Version of the JSON layout :meth:`QualityModel.to_json` writes.
 FORMAT_VERSION = 1
 

@@ -34,6 +34,7 @@ from lvwall.regional.figures import plot_motion_curves, plot_segment_diagram, pl
 from lvwall.regional.mi import (
     DEFAULT_SCORE,
     PUBLISHED_HMCQU_MI_DETECTION,
+    SCORE_RANGES,
     SCORES,
     DetectionMetrics,
     MIEvaluation,
@@ -51,6 +52,7 @@ from lvwall.regional.schematic import beating_wall
 __all__ = [
     "DEFAULT_SCORE",
     "PUBLISHED_HMCQU_MI_DETECTION",
+    "SCORE_RANGES",
     "SCORES",
     "DatasetEvaluation",
     "DetectionMetrics",

@@ -19,7 +19,14 @@ from lvwall.atomic import atomic_path, write_json, write_text
 from lvwall.data import SEGMENT_TITLES, VIEW_SEGMENTS, check_view, segment_names
 from lvwall.errors import DataError
 from lvwall.regional.figures import plot_motion_curves, plot_segment_diagram, plot_segment_overlay
-from lvwall.regional.mi import DEFAULT_SCORE, SCORES, MIEvaluation, flag_hypokinetic, segment_scores
+from lvwall.regional.mi import (
+    DEFAULT_SCORE,
+    SCORE_RANGES,
+    SCORES,
+    MIEvaluation,
+    flag_hypokinetic,
+    segment_scores,
+)
 from lvwall.regional.motion import MotionCurves, wall_motion
 from lvwall.wall import SegmentSplit, label_maps, split_predicted_sequence
 
@@ -231,6 +238,8 @@ def write_regional(
         flags=analysis.flags,
         title=title,
         view=view,
+        value_range=SCORE_RANGES[analysis.score],
+        thresholds=analysis.thresholds,
     )
     plot_segment_overlay(frame, analysis.splits[0].labels, paths["overlay"], title=title, view=view)
     write_text(paths["table"], analysis.table().to_csv(index=False))

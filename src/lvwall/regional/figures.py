@@ -74,21 +74,29 @@ def plot_segment_diagram(
     flags: np.ndarray | None = None,
     title: str = "",
     view: str = "A4C",
+    value_range: tuple[float, float] = (0.0, 1.0),
+    thresholds: np.ndarray | None = None,
 ) -> Path:
     """The wall of ``view`` as a schematic horseshoe, its six segments coloured by ``values``.
 
     Apex at the top, the view's first wall on the left (the septum in A4C, the inferior wall
     in A2C), as in the standard apical display; ``values`` (6,) follow the view's segment
-    order. Segments flagged hypokinetic (``flags``, six booleans) are hatched and outlined in
-    black. NaN values are drawn grey.
+    order. The colour scale is ``value_range``, fixed (a score's is
+    :data:`lvwall.regional.mi.SCORE_RANGES`), never stretched to the values, so that one
+    colour means one amount of motion in every recording. ``thresholds`` (6,), the learned
+    hypokinesia thresholds, are marked on the colour bar and written under each segment's
+    value. Segments flagged hypokinetic (``flags``, six booleans) are hatched and outlined
+    in black. NaN values are drawn grey.
     """
     names = segment_names(view)
     values = np.asarray(values, dtype=float)
     if values.shape != (len(names),):
         raise ValueError(f"need {len(names)} values, got shape {values.shape}")
+    low, high = value_range
+    if not high > low:
+        raise ValueError(f"value_range must rise, got {value_range}")
     flags = np.zeros(len(names), bool) if flags is None else np.asarray(flags, bool)
-    finite = values[np.isfinite(values)]
-    norm = Normalize(*(finite.min(), finite.max()) if finite.size else (0.0, 1.0))
+    norm = Normalize(low, high, clip=True)
     colormap = colormaps["viridis"]
 
     centreline = horseshoe()
@@ -110,6 +118,8 @@ def plot_segment_diagram(
         text = name
         if np.isfinite(values[index]):
             text += f"\n{values[index]:.3g}"
+        if thresholds is not None and np.isfinite(thresholds[index]):
+            text += f"\n(< {thresholds[index]:.3g})"
         _label_segment(axes, centreline, labels == index + 1, text)
     axes.set_xlim(40, 184)
     axes.set_ylim(190, 10)
@@ -119,7 +129,12 @@ def plot_segment_diagram(
     left_wall, right_wall = VIEW_WALLS[check_view(view)]
     axes.text(60, 185, left_wall, ha="center", fontsize="small", style="italic")
     axes.text(164, 185, right_wall, ha="center", fontsize="small", style="italic")
-    figure.colorbar(ScalarMappable(norm, colormap), ax=axes, shrink=0.6, label=value_label)
+    bar = figure.colorbar(ScalarMappable(norm, colormap), ax=axes, shrink=0.6, label=value_label)
+    if thresholds is not None:
+        for threshold in np.asarray(thresholds, dtype=float):
+            if np.isfinite(threshold):
+                bar.ax.axhline(threshold, color="red", linewidth=1.5)
+        bar.ax.set_title("red: hypokinetic\nbelow", fontsize="x-small")
     if flags.any():
         axes.legend(
             handles=[Patch(facecolor="white", edgecolor="black", hatch="//", label="hypokinetic")],

@@ -58,6 +58,17 @@ SCORES: dict[str, Callable[[MotionCurves], np.ndarray]] = {
 
 #: The score used when none is named.
 DEFAULT_SCORE = "combined"
+#: The colour scale of each score in the segment diagrams, the same for every recording so
+#: that a colour means one amount of motion: from no motion to about the most a healthy
+#: segment shows (displacement and inward motion as fractions of the long axis, about 10 to
+#: 20 % in normal systole; thickening as a fraction of the ED thickness, 30 to 60 % in
+#: normal systole; combined, their geometric mean). Larger scores take the top colour.
+SCORE_RANGES: dict[str, tuple[float, float]] = {
+    "displacement": (0.0, 0.25),
+    "inward": (0.0, 0.25),
+    "thickening": (0.0, 0.6),
+    "combined": (0.0, 0.35),
+}
 
 
 def segment_scores(motion: MotionCurves, score: str = DEFAULT_SCORE) -> np.ndarray:

@@ -291,7 +291,7 @@ def _view_outputs(
         "view_source": measurements.view_call.source,
         "view_probability": measurements.view_call.probability,
         "quality": quality.to_json(),
-        "flagged": quality.flagged,
+        "flagged": [index + 1 for index in quality.flagged],
         "measurements": measurements.to_json(),
         "regional": regional,
         "segment_colours": {segment: SEGMENT_COLOURS[segment] for segment in segment_names(view)},

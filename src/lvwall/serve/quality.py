@@ -39,11 +39,13 @@ class RecordingQuality:
         return [frame.flags for frame in self.frames if frame] if self.checked else None
 
     def to_json(self) -> dict:
+        """The page's quality: each frame by its number from 1, as every lvwall output
+        counts frames."""
         return {
             "checked": self.checked,
             "frames": [
                 {
-                    "index": index,
+                    "frame": index + 1,
                     "quality": None if frame is None else round(frame.quality, 3),
                     "flags": [] if frame is None else list(frame.flags),
                     "reasons": {} if frame is None else dict(frame.reasons),

@@ -217,11 +217,12 @@ function renderQuality(result) {
   list.replaceChildren();
   for (const frame of quality.frames) {
     const item = element("li", null, frame.flags.length ? "flagged" : "");
-    item.dataset.index = frame.index;
-    item.append(element("span", String(frame.index + 1), "index"));
+    // Frames are numbered from 1 in every output; the slider counts from 0.
+    item.dataset.index = frame.frame - 1;
+    item.append(element("span", String(frame.frame), "index"));
     item.append(element("span", qualityText(frame, quality.checked)));
     item.onclick = () => {
-      $("frame").value = frame.index;
+      $("frame").value = frame.frame - 1;
       $("frame").oninput();
     };
     list.append(item);
