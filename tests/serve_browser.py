@@ -14,6 +14,7 @@ import io
 import os
 import queue
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -40,6 +41,8 @@ CHROMIUM_ARGS = [
 #: Seconds to wait for the server to listen (it loads the model first) and for a result.
 START_TIMEOUT_S, RESULT_TIMEOUT_S = 120, 180
 _URL = re.compile(r"open (http://\S+/)")
+#: The environment variable that gives ``lvwall serve`` its token.
+TOKEN_ENV = "LVWALL_SERVE_TOKEN"
 
 
 def missing_browser() -> str | None:
@@ -57,8 +60,14 @@ def missing_browser() -> str | None:
 def running_server(*options: str, temporary: Path | None = None) -> Iterator[str]:
     """``lvwall serve --port 0 OPTIONS`` in its own process, with ``temporary`` as its
     temporary folder (TMPDIR) where given; yields its base URL and stops it with Ctrl+C
-    (SIGINT) as a user would."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "400"}
+    (SIGINT) as a user would.
+
+    The server's token is ``LVWALL_SERVE_TOKEN`` of this process, or a new one that this
+    process's ``LVWALL_SERVE_TOKEN`` holds while the server runs: a script here (the client
+    of docs/serve.md) finds it there, as a user's script would."""
+    previous = os.environ.get(TOKEN_ENV)
+    token = previous or secrets.token_urlsafe(32)
+    env = {**os.environ, TOKEN_ENV: token, "PYTHONUNBUFFERED": "1", "COLUMNS": "400"}
     if temporary is not None:
         env["TMPDIR"] = str(temporary)
     command = [sys.executable, "-m", "lvwall.cli", "serve", "--port", "0", *options]
@@ -81,8 +90,11 @@ def running_server(*options: str, temporary: Path | None = None) -> Iterator[str
                 break
         url = match.group(1)
         _wait_until_answering(url)
+        os.environ[TOKEN_ENV] = token
         yield url
     finally:
+        if previous is None:
+            os.environ.pop(TOKEN_ENV, None)
         process.send_signal(signal.SIGINT)
         try:
             process.wait(30)

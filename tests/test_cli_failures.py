@@ -27,7 +27,7 @@ import torch
 from safetensors.torch import save_file
 from typer.testing import CliRunner
 
-from echo_inputs import echo_frames, write_image
+from echo_inputs import echo_frames, write_dicom, write_image
 from lvwall.cli import app
 from lvwall.data.hmcqu import read_mask_mat, write_mask_mat
 from lvwall.data.phantom import write_dataset
@@ -185,6 +185,22 @@ def _disk_full(place: Place) -> Case:
     )
 
 
+def _truncated_masks_with_skip_existing(place: Place) -> Case:
+    out = place.tmp / "out"
+    video = place.video()
+    args = ["predict", str(video), "--out", str(out), "-m", str(place.onnx)]
+    assert runner.invoke(app, args).exit_code == 0
+    masks = out / "good" / "masks.npz"
+    masks.write_bytes(masks.read_bytes()[:100])
+    return Case(
+        [*args, "--skip-existing"],
+        0,
+        [str(video), "redone: good/masks.npz cannot be read (truncated or corrupt"],
+        out,
+        ["good/masks.npz"],
+    )
+
+
 def _resume_run(place: Place, checkpoint: Callable[[Path], None]) -> Case:
     run = place.tmp / "run"
     run.mkdir()
@@ -276,6 +292,126 @@ def _too_small_for_the_default_split(place: Place) -> Case:
     )
 
 
+def _absurd_dicom_header(place: Place) -> Case:
+    """A DICOM whose Frame Time and Pixel Spacing are absurd: both ignored (fps unknown,
+    volumes in px3), where they once ended in OverflowError; the other input goes on."""
+    dicom = write_dicom(
+        place.tmp / "absurd.dcm",
+        echo_frames(6, height=64, width=80),
+        FrameTime="1e300",
+        PixelSpacing=["1e60", "1e60"],
+    )
+    out = place.tmp / "out"
+    return Case(
+        ["measure", str(dicom), str(place.video()), "--out", str(out), "-m", str(place.onnx)],
+        0,
+        [str(dicom), "EF"],
+        out,
+        ["absurd/measurements.json", "good/measurements.json"],
+        not_said=["OverflowError", " ml"],
+    )
+
+
+def _absurd_dicom_header_in_predict(place: Place) -> Case:
+    """``lvwall predict`` shows what the reader ignored, as a warning under the input, and
+    writes it in summary.csv's reason."""
+    dicom = write_dicom(
+        place.tmp / "absurd.dcm",
+        echo_frames(6, height=64, width=80),
+        FrameTime="1e300",
+        PixelSpacing=["1e60", "1e60"],
+    )
+    out = place.tmp / "out"
+    return Case(
+        ["predict", str(dicom), "--out", str(out), "-m", str(place.onnx)],
+        0,
+        ["warning:", "ignored its Frame Time of 1e+300 ms"],
+        out,
+        ["absurd/masks.npz"],
+    )
+
+
+def _truncated_gif(place: Place) -> Case:
+    whole = write_video(place.tmp / "whole.gif", echo_frames(12, height=64, width=80), fps=10)
+    cut = place.tmp / "cut.gif"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    out = place.tmp / "out"
+    return Case(
+        ["predict", str(cut), str(place.video()), "--out", str(out), "-m", str(place.onnx)],
+        1,
+        [str(cut), "is truncated: the GIF stops after", "whole frames, without the end marker"],
+        out,
+        ["good"],
+    )
+
+
+def _multi_page_tiff(place: Place) -> Case:
+    from PIL import Image
+
+    pages = [Image.fromarray(frame) for frame in echo_frames(5, height=64, width=80)]
+    tiff = place.tmp / "pages.tif"
+    pages[0].save(tiff, save_all=True, append_images=pages[1:])
+    out = place.tmp / "out"
+    return Case(
+        ["predict", str(tiff), str(place.video()), "--out", str(out), "-m", str(place.onnx)],
+        0,
+        [str(tiff), "(5 frames"],
+        out,
+        ["pages", "good"],
+    )
+
+
+def _too_many(option: str, value: str) -> Callable[[Place], Case]:
+    def build(place: Place) -> Case:
+        out = place.tmp / "out"
+        if option == "--threads":
+            args = ["predict", str(place.video()), "--out", str(out), "-m", str(place.onnx)]
+            outputs = ["good"]
+        else:
+            args = ["simulate", str(out), "--recordings", "1", "--width", "64", "--height", "48"]
+            outputs = ["A4C.xlsx"]
+        return Case(
+            [*args, option, value],
+            0,
+            [f"{option} {value} is more than the", "CPU cores this process may use; using"],
+            out,
+            outputs,
+        )
+
+    return build
+
+
+def _train_option(option: str, value: str, says: str) -> Callable[[Place], Case]:
+    def build(place: Place) -> Case:
+        out = place.tmp / "run"
+        return Case(
+            ["train", "--data", str(place.phantom), "--out", str(out), option, value],
+            2,
+            [f"'{option}'", says],
+            out,
+        )
+
+    return build
+
+
+def _non_finite_soup(place: Place) -> Case:
+    from lvwall.model import build_model, save_model
+
+    paths = []
+    for index, value in enumerate((0.1, float("nan"))):
+        model = build_model("fast", widths=(4, 8))
+        with torch.no_grad():
+            next(iter(model.parameters())).fill_(value)
+        paths.append(save_model(place.tmp / f"m{index}.safetensors", model, {}))
+    out = place.tmp / "soup"
+    return Case(
+        ["soup", *map(str, paths), "--out", str(out / "soup.safetensors")],
+        1,
+        [str(paths[1]), "holds weights that are not finite", "nothing was written"],
+        out,
+    )
+
+
 CASES: dict[str, Callable[[Place], Case]] = {
     "hmcqu mask of the wrong shape": _wrong_shape_mask,
     "1x1 PNG": _tiny_image(".png"),
@@ -286,6 +422,7 @@ CASES: dict[str, Callable[[Place], Case]] = {
     "explain --out is a file": _out_is_a_file("explain"),
     "train --out is a file": _out_is_a_file("train"),
     "an output subfolder is a file": _output_subfolder_is_a_file,
+    "--skip-existing meets a truncated masks.npz": _truncated_masks_with_skip_existing,
     "read-only --out": _read_only_out,
     "read-only output subfolder": _read_only_output_subfolder,
     "disk full half-way": _disk_full,
@@ -318,6 +455,31 @@ CASES: dict[str, Callable[[Place], Case]] = {
         1,
         [str(p.onnx), "explanations need the PyTorch weights"],
     ),  # noqa: E501
+    **{
+        f"measure --spacing {value}": lambda p, value=value: Case(
+            ["measure", str(p.video()), "--out", str(p.tmp / "m"), "--spacing", value],
+            2,
+            ["'--spacing'", "positive number of millimetres per pixel from 0.001 to 10"],
+            p.tmp / "m",
+        )
+        for value in ("1e60", "1e-30", "inf", "nan", "0")
+    },
+    "DICOM with absurd Frame Time and Pixel Spacing": _absurd_dicom_header,
+    "predict warns of a DICOM's absurd Frame Time and Pixel Spacing": (
+        _absurd_dicom_header_in_predict
+    ),
+    "truncated GIF": _truncated_gif,
+    "5-page TIFF": _multi_page_tiff,
+    "predict --threads 1000": _too_many("--threads", "1000"),
+    "simulate --workers 100000": _too_many("--workers", "100000"),
+    "train --epochs 0": _train_option("--epochs", "0", "greater than or equal to 1"),
+    "train --lr 0": _train_option("--lr", "0", "must be a positive finite number"),
+    "train --lr nan": _train_option("--lr", "nan", "must be a positive finite number"),
+    "train --lr inf": _train_option("--lr", "inf", "must be a positive finite number"),
+    "train --seed -1": _train_option("--seed", "-1", "greater than or equal to 0"),
+    "train --batch-size 0": _train_option("--batch-size", "0", "greater than or equal to 1"),
+    "train --lr -inf": _train_option("--lr", "-inf", "must be a positive finite number"),
+    "soup of a model with NaN weights": _non_finite_soup,
 }
 
 

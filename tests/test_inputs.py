@@ -292,3 +292,129 @@ def test_fewer_frames_than_announced_fail_only_where_the_count_is_exact(
 def test_a_video_count_is_an_estimate_that_the_decoder_checks(tmp_path: Path) -> None:
     path = write_video(tmp_path / "clip.avi", ramp_frames(4), fps=10)
     assert not discover([path])[0].open().frame_count_is_exact
+
+
+@pytest.mark.parametrize(
+    ("fields", "fps", "spacing", "warning"),
+    [
+        ({"FrameTime": 0.0}, None, None, "ignored its Frame Time of 0 ms"),
+        ({"FrameTime": -20.0}, None, None, "ignored its Frame Time of -20 ms"),
+        ({"FrameTime": "1e300"}, None, None, "ignored its Frame Time of 1e+300 ms"),
+        ({"FrameTime": "nan"}, None, None, "ignored its Frame Time of nan ms"),
+        ({"PixelSpacing": ["inf", "inf"]}, None, None, "Pixel Spacing of inf x inf mm"),
+        ({"FrameTime": "1e-300", "CineRate": 25}, 25.0, None, "Frame Time of 1e-300 ms"),
+        ({"CineRate": 1_000_000}, None, None, "ignored its CineRate of 1e+06 frames per second"),
+        ({"PixelSpacing": ["1e60", "1e60"]}, None, None, "Pixel Spacing of 1e+60 x 1e+60 mm"),
+        ({"PixelSpacing": ["1e-30", "0.3"]}, None, None, "outside 0.001 to 10 mm per pixel"),
+        ({"PixelSpacing": ["0.3", "0"]}, None, None, "Pixel Spacing of 0.3 x 0 mm"),
+        ({"FrameTime": 20.0, "PixelSpacing": [0.3, 0.25]}, 50.0, (0.3, 0.25), None),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:Invalid value for VR DS")  # pydicom, writing NaN
+def test_absurd_dicom_timing_and_spacing_are_ignored_with_a_warning(
+    tmp_path: Path, fields: dict, fps: float | None, spacing: tuple | None, warning: str | None
+) -> None:
+    path = write_dicom(tmp_path / "x.dcm", np.zeros((2, 32, 32), np.uint8), **fields)
+    recording = discover([path])[0].open()
+    assert recording.fps == (pytest.approx(fps) if fps else None)
+    assert recording.pixel_spacing_mm == (pytest.approx(spacing) if spacing else None)
+    if warning is None:
+        assert recording.warnings == []
+    else:
+        assert len(recording.warnings) == 1 and warning in recording.warnings[0]
+    assert len(list(recording.frames())) == 2
+
+
+def test_absurd_ultrasound_region_calibration_is_ignored(tmp_path: Path) -> None:
+    region = Dataset()
+    region.PhysicalUnitsXDirection = region.PhysicalUnitsYDirection = 3  # cm
+    region.PhysicalDeltaX, region.PhysicalDeltaY = 1e59, 1e59
+    path = write_dicom(
+        tmp_path / "x.dcm", np.zeros((1, 32, 32), np.uint8), SequenceOfUltrasoundRegions=[region]
+    )
+    recording = discover([path])[0].open()
+    assert recording.pixel_spacing_mm is None
+    assert "ultrasound region calibration of 1e+60 x 1e+60 mm" in recording.warnings[0]
+
+
+def _truncated_gif(tmp_path: Path, n_frames: int, keep: float) -> Path:
+    whole = write_video(tmp_path / "whole.gif", ramp_frames(n_frames), fps=10).read_bytes()
+    path = tmp_path / "cut.gif"
+    path.write_bytes(whole[: int(len(whole) * keep)])
+    return path
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9, 0.999])
+def test_a_truncated_gif_is_refused_not_segmented_as_if_whole(tmp_path: Path, keep: float) -> None:
+    path = _truncated_gif(tmp_path, 9, keep)
+    with pytest.raises(DataError, match="is truncated: the GIF stops after") as info:
+        discover([path])[0].open()
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def test_a_whole_gif_counts_its_frames_exactly(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "clip.gif", ramp_frames(7), fps=10)
+    recording = discover([path])[0].open()
+    assert (recording.n_frames, recording.frame_count_is_exact) == (7, True)
+    assert len(list(recording.frames())) == 7
+
+
+def _write_tiff(path: Path, frames: np.ndarray) -> Path:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pages = [Image.fromarray(frame) for frame in frames]
+    pages[0].save(path, save_all=True, append_images=pages[1:])
+    return path
+
+
+def test_every_page_of_a_multi_page_tiff_is_a_frame(tmp_path: Path) -> None:
+    expected = ramp_frames(5)
+    path = _write_tiff(tmp_path / "clip.tif", expected)
+    recording = discover([path])[0].open()
+    assert (recording.kind, recording.n_frames) == ("image", 5)
+    frames = np.stack(list(recording.frames()))
+    assert np.array_equal(frames, expected)
+
+
+def test_a_truncated_multi_page_tiff_says_which_page_failed(tmp_path: Path) -> None:
+    whole = _write_tiff(tmp_path / "whole.tif", ramp_frames(5)).read_bytes()
+    path = tmp_path / "cut.tiff"
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(DataError, match=r"(page \d of its \d|ended after \d of the \d frames)"):
+        list(discover([path])[0].open().frames())
+
+
+def test_a_single_page_tiff_is_one_frame(tmp_path: Path) -> None:
+    path = _write_tiff(tmp_path / "still.tiff", ramp_frames(1))
+    recording = discover([path])[0].open()
+    assert recording.n_frames == 1 and len(list(recording.frames())) == 1
+
+
+def test_a_video_whose_count_differs_from_its_estimate_gets_a_warning(tmp_path: Path) -> None:
+    recording = Recording(
+        path=tmp_path / "clip",
+        name="clip",
+        kind="video",
+        width=WIDTH,
+        height=HEIGHT,
+        n_frames=5,
+        fps=None,
+        pixel_spacing_mm=None,
+        decode=lambda: iter(ramp_frames(3)),
+        frame_count_is_exact=False,
+    )
+    assert len(list(recording.frames())) == 3
+    assert len(list(recording.frames())) == 3
+    assert recording.warnings == [
+        "decoded 3 frames where its header estimates 5 (a truncated file, or an estimate the "
+        "container got wrong)"
+    ]
+
+
+def test_a_folder_of_multi_page_tiffs_is_one_recording_per_file(tmp_path: Path) -> None:
+    for name in ("b.tif", "a.tif"):
+        _write_tiff(tmp_path / "tiffs" / name, ramp_frames(3))
+    sources = discover([tmp_path / "tiffs"])
+    assert [source.name for source in sources] == ["a", "b"]
+    assert [len(list(source.open().frames())) for source in sources] == [3, 3]

@@ -4,11 +4,14 @@ the summary lists every input; and Ctrl+C in training says how to resume."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +20,12 @@ from typer.testing import CliRunner
 
 from echo_inputs import echo_frames, write_image
 from lvwall.cli import app
+from lvwall.data import discover
 from lvwall.data.phantom import write_dataset
 from lvwall.data.video import write_video
-from lvwall.infer import SUMMARY_FILE, share
+from lvwall.infer import SUMMARY_FILE, PredictOptions, load_segmentation_model, share
+from lvwall.infer import batch as batch_module
+from lvwall.infer.batch import predict_sources
 
 runner = CliRunner(env={"COLUMNS": "1000"})
 LVWALL = [sys.executable, "-m", "lvwall.cli"]
@@ -187,3 +193,201 @@ def test_image_folder_png_summary(tmp_path: Path, tiny_model: dict[str, Path]) -
     assert result.exit_code == 0, result.output
     assert [row["name"] for row in _summary(out)] == ["a", "b"]
     assert all(row["output"].endswith(".png") for row in _summary(out))
+
+
+# Two recordings that share a file name in different folders, and how many frames each has:
+# a mix-up shows as the other one's frame count or recorded path.
+PATIENTS = {"p2": 3, "p3": 5}
+
+
+def _recorded_input(masks: Path) -> str:
+    with zipfile.ZipFile(masks) as archive:
+        return json.loads(archive.read("source.json"))["path"]
+
+
+@pytest.mark.parametrize(
+    ("runs", "redone_in_run"),
+    [
+        # The issue's case: p3 done alone, then p2 alone finds OUT/echo made from p3.
+        ([["p3"], ["p2"], ["p2", "p3"], ["p3"]], {1: "held the outputs of another input"}),
+        # A patient added to the batch, then the batch without the first one.
+        ([["p2"], ["p2", "p3"], ["p3"], ["p2", "p3"]], {2: "held the outputs of another input"}),
+        # Both, then each alone.
+        ([["p2", "p3"], ["p2"], ["p3"]], {2: "held the outputs of another input"}),
+    ],
+)
+def test_recordings_sharing_a_name_never_take_each_others_outputs(
+    tmp_path: Path,
+    tiny_model: dict[str, Path],
+    runs: list[list[str]],
+    redone_in_run: dict[int, str],
+) -> None:
+    videos = {
+        patient: write_video(tmp_path / "pts" / patient / "echo.avi", echo_frames(n), fps=10)
+        for patient, n in PATIENTS.items()
+    }
+    out = tmp_path / "out"
+    done: set[str] = set()
+    for index, patients in enumerate(runs):
+        args = ["predict", *(str(videos[p]) for p in patients), "--out", str(out)]
+        result = runner.invoke(app, [*args, "--skip-existing", "--model", str(tiny_model["onnx"])])
+        assert result.exit_code == 0, result.output
+        if index in redone_in_run:
+            assert "redone" in result.output and redone_in_run[index] in result.output
+        done |= {str(videos[p].resolve()) for p in patients}
+        rows = {row["input"]: row for row in _summary(out)}
+        assert set(rows) == done, "one row per input path, keyed by the resolved path"
+        for patient in patients:
+            row = rows[str(videos[patient].resolve())]
+            assert row["status"] in {"ok", "skipped"}
+            assert row["frames"] == str(PATIENTS[patient]), (index, patient, result.output)
+            masks = Path(row["output"]) / "masks.npz"
+            assert _recorded_input(masks) == str(videos[patient].resolve())
+            assert np.load(masks)["model"].shape[0] == PATIENTS[patient]
+        for row in rows.values():  # no row, of this run or an earlier one, points elsewhere
+            if row["status"] != "replaced":
+                assert _recorded_input(Path(row["output"]) / "masks.npz") == row["input"]
+    names = {row["name"] for row in _summary(out)}
+    assert names <= {"echo", "echo_p2", "echo_p3"}
+
+
+def _truncate_masks(folder: Path, video: Path) -> None:
+    masks = folder / "masks.npz"
+    masks.write_bytes(masks.read_bytes()[: masks.stat().st_size // 2])
+
+
+def _masks_without_source(folder: Path, video: Path) -> None:
+    """An output of an lvwall that recorded no input."""
+    masks = folder / "masks.npz"
+    with zipfile.ZipFile(masks) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    with zipfile.ZipFile(masks, "w") as archive:
+        for name, data in members.items():
+            if name != "source.json":
+                archive.writestr(name, data)
+
+
+def _input_rewritten(folder: Path, video: Path) -> None:
+    write_video(video, echo_frames(6), fps=10)
+    os.utime(video, ns=(time.time_ns(), time.time_ns() + 10**9))
+
+
+def _wall_area_lost(folder: Path, video: Path) -> None:
+    (folder / "wall_area.csv").unlink()
+
+
+@pytest.mark.parametrize(
+    ("damage", "says", "frames"),
+    [
+        (_truncate_masks, "clip/masks.npz cannot be read (truncated or corrupt", 4),
+        (_masks_without_source, "clip/masks.npz records no input", 4),
+        (_input_rewritten, "clip is older than its input", 6),
+        (_wall_area_lost, "clip is incomplete (no wall_area.csv)", 4),
+    ],
+    ids=["truncated masks.npz", "no recorded input", "input rewritten", "wall_area.csv lost"],
+)
+def test_skip_existing_redoes_an_output_it_cannot_vouch_for(
+    tmp_path: Path,
+    tiny_model: dict[str, Path],
+    damage: Callable[[Path, Path], None],
+    says: str,
+    frames: int,
+) -> None:
+    video = write_video(tmp_path / "clip.avi", echo_frames(4), fps=10)
+    out = tmp_path / "out"
+    args = ["predict", str(video), "--out", str(out), "--model", str(tiny_model["onnx"])]
+    assert runner.invoke(app, args).exit_code == 0
+    damage(out / "clip", video)
+    result = runner.invoke(app, [*args, "--skip-existing"])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    line = next(line for line in result.output.splitlines() if "redone" in line)
+    assert says in line and str(video) in line
+    (row,) = _summary(out)
+    assert (row["status"], row["frames"]) == ("ok", str(frames))
+    assert says in row["reason"]
+    assert np.load(out / "clip" / "masks.npz")["model"].shape[0] == frames
+    # Now complete and of this input: the next run skips it.
+    again = runner.invoke(app, [*args, "--skip-existing"])
+    assert "skipped, complete" in again.output and "redone" not in again.output
+
+
+def _markup_folder(tmp_path: Path) -> Path:
+    """A path that reads ``odd[/]name.avi`` (a file name cannot hold ``/``; a path can)."""
+    return tmp_path / "odd[" / "]name.avi"
+
+
+@pytest.mark.parametrize(
+    ("make_path", "shown"),
+    [
+        (_markup_folder, "odd[/]name.avi"),
+        (lambda tmp: tmp / "[bold red]alarm.avi", "[bold red]alarm.avi"),
+        (lambda tmp: Path(os.fsdecode(os.fsencode(tmp) + b"/echo\xff.avi")), "echo\\xff.avi"),
+    ],
+    ids=["[/] in the path", "[bold red] in the name", "undecodable name"],
+)
+def test_names_are_shown_and_written_literally(
+    tmp_path: Path, tiny_model: dict[str, Path], make_path: Callable[[Path], Path], shown: str
+) -> None:
+    path = make_path(tmp_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written under a plain name, then renamed: the encoders take only decodable names.
+    write_video(tmp_path / "plain.avi", echo_frames(3), fps=10).rename(path)
+    good = write_video(tmp_path / "good.avi", echo_frames(3), fps=10)
+    out = tmp_path / "out"
+    args = ["predict", str(path), str(good), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--model", str(tiny_model["onnx"])])
+    assert result.exit_code == 0, result.output
+    line = next((line for line in result.output.splitlines() if shown in line), "")
+    assert line, f"{shown} is not shown literally:\n{result.output}"
+    text = (out / SUMMARY_FILE).read_text(encoding="utf-8")
+    assert shown in text
+    assert [row["status"] for row in _summary(out)] == ["ok", "ok"]
+
+
+def test_an_interrupted_batch_keeps_the_summary_of_the_inputs_finished(
+    tmp_path: Path, tiny_model: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    videos = [
+        write_video(tmp_path / f"clip{index}.avi", echo_frames(3), fps=10) for index in (1, 2, 3)
+    ]
+    predict_one = batch_module._predict_one
+    calls: list[Path] = []
+
+    def failing_second(source, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append(source.path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # as Ctrl+C in the middle of the second input
+        return predict_one(source, *args, **kwargs)
+
+    monkeypatch.setattr(batch_module, "_predict_one", failing_second)
+    out = tmp_path / "out"
+    model = load_segmentation_model(tiny_model["onnx"])
+    with pytest.raises(KeyboardInterrupt):
+        predict_sources(discover(videos), model, PredictOptions(), out)
+    rows = _summary(out)
+    assert [(Path(row["input"]).name, row["status"]) for row in rows] == [("clip1.avi", "ok")]
+    assert (out / "clip1" / "masks.npz").is_file() and not (out / "clip2").exists()
+
+
+def test_png_masks_record_their_input_and_are_skipped_only_for_it(
+    tmp_path: Path, tiny_model: dict[str, Path]
+) -> None:
+    from PIL import Image
+
+    stills = {
+        patient: write_image(tmp_path / patient / "still.png", echo_frames(1)[0])
+        for patient in ("p2", "p3")
+    }
+    out = tmp_path / "out"
+    model = ["--format", "png", "--skip-existing", "--model", str(tiny_model["onnx"])]
+    for patient in ("p3", "p2", "p2"):
+        result = runner.invoke(app, ["predict", str(stills[patient]), "--out", str(out), *model])
+        assert result.exit_code == 0, result.output
+    assert "skipped, complete" in result.output
+    with Image.open(out / "still.png") as image:
+        image.load()  # the text chunk follows the pixels
+        assert json.loads(image.info["lvwall-source"])["path"] == str(stills["p2"].resolve())
+    rows = {Path(row["input"]).parent.name: row for row in _summary(out)}
+    assert (rows["p2"]["status"], rows["p3"]["status"]) == ("skipped", "replaced")
+    assert rows["p3"]["output"] == "" and "run it again" in rows["p3"]["reason"]

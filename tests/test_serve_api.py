@@ -24,6 +24,13 @@ from lvwall.data.video import write_video
 from lvwall.errors import DataError
 from lvwall.infer import SegmentationModel, load_segmentation_model
 from lvwall.serve.app import ServeSettings, create_app
+from lvwall.serve.security import (
+    TOKEN_HEADER,
+    foreign_origin,
+    host_allowed,
+    is_loopback,
+    loopback_names,
+)
 from tiny_models import ReplayPredictor
 
 testclient = pytest.importorskip("fastapi.testclient", reason="the tests of serve need httpx")
@@ -42,8 +49,15 @@ def model(tiny_model: dict[str, Path]):
 @pytest.fixture(scope="module")
 def client(model) -> Iterator:
     """One server for the module's tests, as one server serves many uploads."""
-    with testclient.TestClient(create_app(ServeSettings(model))) as client:
+    with _client(ServeSettings(model)) as client:
         yield client
+
+
+def _client(settings: ServeSettings, **options):
+    """A test client of an app of ``settings`` that sends its token, as the page does."""
+    return testclient.TestClient(
+        create_app(settings), headers={TOKEN_HEADER: settings.token}, **options
+    )
 
 
 def _post(client, name: str, data: bytes, route: str = "/api/analyse"):
@@ -158,7 +172,7 @@ def test_uploads_over_the_limit_or_without_a_file_are_refused(
     """Each file of an upload is held to the limit on its own; a refused upload leaves no
     job folder behind."""
     settings = ServeSettings(model, max_upload_bytes=1024)
-    with testclient.TestClient(create_app(settings)) as client:
+    with _client(settings) as client:
         for route in ("/api/analyse", "/api/jobs"):
             response = client.post(route, files=files)
             assert response.status_code == status
@@ -168,7 +182,7 @@ def test_uploads_over_the_limit_or_without_a_file_are_refused(
 
 
 def test_a_body_declared_over_the_limit_is_refused_unread(model) -> None:
-    with testclient.TestClient(create_app(ServeSettings(model, max_upload_bytes=10))) as client:
+    with _client(ServeSettings(model, max_upload_bytes=10)) as client:
         body = b"x" * (100 * 1024)
         response = client.post(
             "/api/analyse", content=body, headers={"content-type": "multipart/form-data; b=x"}
@@ -239,10 +253,9 @@ def test_the_page_and_its_files_come_with_a_same_origin_policy(client) -> None:
 
 
 def test_the_temporary_folder_goes_when_the_server_stops(tmp_path: Path, model) -> None:
-    app = create_app(ServeSettings(model))
-    with testclient.TestClient(app) as client:
+    with _client(ServeSettings(model)) as client:
         assert _post(client, "notes.avi", b"not a video").status_code == 422
-        workdir = app.state.workdir
+        workdir = client.app.state.workdir
         assert [path.name for path in workdir.rglob("notes.avi")] == ["notes.avi"]
     assert not workdir.exists()
 
@@ -270,7 +283,7 @@ def test_an_a2c_recording_is_named_and_coloured_by_the_a2c_segments(tmp_path: Pa
 
 
 def _job_folders(client) -> list[Path]:
-    return sorted(client.app.state.workdir.iterdir())
+    return sorted(path for path in client.app.state.workdir.iterdir() if path.is_dir())
 
 
 @pytest.mark.parametrize(
@@ -328,7 +341,7 @@ def exam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
             ndimage.gaussian_filter(m.astype(np.float32), 1.0) for m in recording.masks
         ]
     model = SegmentationModel(ReplayPredictor(np.stack(probabilities)), 0.5, 224, "replay")
-    with testclient.TestClient(create_app(ServeSettings(model))) as client:
+    with _client(ServeSettings(model)) as client:
         response = client.post("/api/jobs", files=files)
         assert response.status_code == 202, response.text
         url = response.json()["status_url"]
@@ -390,3 +403,163 @@ def test_every_key_of_the_result_and_info_is_in_the_docs(client, analysed, exam)
     assert set(analysed) == set(examined)
     assert {key.removeprefix("a2c_") for key in examined["files"]} <= set(examined["files"])
     assert sorted(key for key in keys if not _documented(key, text)) == []
+
+
+TOKEN = "the-token-of-this-session"
+
+
+@pytest.fixture(scope="module")
+def guarded(model) -> Iterator:
+    """A server whose token is :data:`TOKEN`, with a client that sends no token of itself."""
+    with testclient.TestClient(create_app(ServeSettings(model, token=TOKEN))) as client:
+        yield client
+
+
+#: Requests to the POST routes refused (other origin, no or a wrong token): their headers
+#: besides the token, the token sent (header), and the sentence that refuses them.
+REFUSED = [
+    (
+        {"origin": "https://evil.example"},
+        TOKEN,
+        "this server accepts uploads from its own page only, not from 'https://evil.example'",
+    ),
+    ({"origin": "null"}, TOKEN, "this server accepts uploads from its own page only, not from"),
+    (
+        {"referer": "https://evil.example/page.html"},
+        TOKEN,
+        "this server accepts uploads from its own page only",
+    ),
+    ({"origin": "http://testserver:8080"}, TOKEN, "this server accepts uploads from its own page"),
+    (
+        {"origin": "https://evil.example", "referer": "http://testserver/"},
+        TOKEN,
+        "this server accepts uploads from its own page only",
+    ),
+    ({"origin": "http://testserver"}, None, "this request has no token: send the token"),
+    ({}, None, "this request has no token"),
+    ({}, "a-guess", "this request has a wrong token"),
+    ({"origin": "https://evil.example"}, None, "this server accepts uploads from its own page"),
+]
+
+
+@pytest.mark.parametrize(("headers", "token", "sentence"), REFUSED)
+def test_a_post_from_another_origin_or_without_the_token_is_refused_and_queues_nothing(
+    guarded, headers: dict, token: str | None, sentence: str
+) -> None:
+    sent = {**headers, **({TOKEN_HEADER: token} if token else {})}
+    before = _job_folders(guarded)
+    for route in ("/api/analyse", "/api/jobs"):
+        response = guarded.post(route, files={"file": ("one.gif", b"x")}, headers=sent)
+        assert response.status_code == 403
+        assert response.json()["error"].startswith(sentence)
+    assert _job_folders(guarded) == before
+    # Reading stays open to the page's own requests (and they carry no token).
+    assert guarded.get("/api/info").status_code == 200
+
+
+#: Requests accepted: the page's own (Origin or Referer of this server) and a script's
+#: (neither), with the token in the header or the query.
+ACCEPTED = [
+    ({"origin": "http://testserver", TOKEN_HEADER: TOKEN}, ""),
+    ({"referer": "http://testserver/", TOKEN_HEADER: TOKEN}, ""),
+    ({"origin": "http://TESTSERVER:80", TOKEN_HEADER: TOKEN}, ""),
+    ({TOKEN_HEADER: TOKEN}, ""),
+    ({}, f"?token={TOKEN}"),
+]
+
+
+@pytest.mark.parametrize(("headers", "query"), ACCEPTED)
+def test_a_post_of_the_page_or_of_a_script_with_the_token_is_accepted(
+    guarded, headers: dict, query: str
+) -> None:
+    response = guarded.post(
+        "/api/analyse" + query, files={"file": ("notes.avi", b"not a video")}, headers=headers
+    )
+    assert response.status_code == 422  # analysed: a text file is no recording
+    assert response.json()["error"].startswith("notes.avi: ")
+    before = len(_job_folders(guarded))
+    queued = guarded.post(
+        "/api/jobs" + query, files={"file": ("notes.avi", b"not a video")}, headers=headers
+    )
+    assert queued.status_code == 202
+    assert len(_job_folders(guarded)) == before + 1
+
+
+def test_the_page_holds_the_token_it_sends(guarded) -> None:
+    page = guarded.get("/").text
+    assert f'<meta name="lvwall-token" content="{TOKEN}">' in page
+    assert "{{" not in page
+    assert "X-Lvwall-Token" in guarded.get("/static/app.js").text
+
+
+@pytest.mark.parametrize(
+    ("scheme", "host", "origin", "referer", "foreign"),
+    [
+        ("http", "127.0.0.1:8765", "http://127.0.0.1:8765", None, False),
+        ("http", "127.0.0.1:8765", None, "http://127.0.0.1:8765/", False),
+        ("http", "127.0.0.1:8765", None, None, False),  # a script: the token decides
+        ("http", "[::1]:18767", "http://[::1]:18767", None, False),
+        ("http", "[::1]:18767", "http://[0:0::1]:18767", None, False),
+        ("http", "localhost", "http://localhost:80", None, False),
+        ("http", "127.0.0.1:8765", "http://127.0.0.1:9000", None, True),
+        ("http", "127.0.0.1:8765", "https://127.0.0.1:8765", None, True),
+        ("http", "127.0.0.1:8765", "http://localhost:8765", None, True),
+        ("http", "127.0.0.1:8765", "null", None, True),
+        ("http", "127.0.0.1:8765", "", None, True),
+        ("http", "127.0.0.1:8765", None, "https://evil.example/x", True),
+        ("http", "[::1]:18767", "http://evil.example:18767", None, True),
+    ],
+)
+def test_the_origin_check_decides_by_scheme_host_and_port(
+    scheme: str, host: str, origin: str | None, referer: str | None, foreign: bool
+) -> None:
+    assert foreign_origin(scheme, host, origin, referer) is foreign
+
+
+@pytest.mark.parametrize(
+    ("bound", "header", "allowed"),
+    [
+        ("::1", "[::1]:18767", True),
+        ("::1", "[0:0:0:0:0:0:0:1]:18767", True),
+        ("::1", "localhost:18767", True),
+        ("::1", "evil.example:18767", False),
+        ("::1", "[::1", False),
+        ("::1", "", False),
+        ("127.0.0.2", "127.0.0.2:8765", True),
+        ("127.0.0.2", "evil.example", False),
+        ("127.0.0.2", "127.0.0.2.evil.example:8765", False),
+        ("localhost", "localhost:8765", True),
+        ("localhost", "LOCALHOST.:8765", True),
+        ("127.0.0.1", "127.0.0.1:8765", True),
+        ("127.0.0.1", "evil.example:8765", False),
+    ],
+)
+def test_a_loopback_server_on_any_address_answers_to_loopback_names_only(
+    bound: str, header: str, allowed: bool
+) -> None:
+    assert is_loopback(bound)
+    assert host_allowed(header, loopback_names(bound)) is allowed
+
+
+def test_an_ipv6_loopback_app_refuses_another_host_name(model) -> None:
+    settings = ServeSettings(model, allowed_hosts=loopback_names("::1"))
+    with _client(settings, base_url="http://[::1]:18767") as client:
+        assert client.get("/api/info").status_code == 200
+        response = client.get("/api/info", headers={"host": "evil.example:18767"})
+        assert response.status_code == 400
+        assert "not 'evil.example:18767'" in response.json()["error"]
+        posted = client.post(
+            "/api/jobs", files={"file": ("a.gif", b"x")}, headers={"host": "evil.example:18767"}
+        )
+        assert posted.status_code == 400 and _job_folders(client) == []
+
+
+def test_a_zip_whose_frames_unpack_over_the_limit_is_413(model) -> None:
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("f1.png", b"\0" * 50_000)
+    assert len(bundle.getvalue()) < 2000
+    with _client(ServeSettings(model, max_upload_bytes=2000)) as client:
+        response = _post(client, "clip.zip", bundle.getvalue())
+    assert response.status_code == 413
+    assert response.json()["error"].startswith("clip.zip: is larger than this server's upload")

@@ -74,8 +74,16 @@ def _get(url: str) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
-def test_a_recording_plays_with_its_numbers_quality_and_downloads(page, phantom: Path) -> None:
-    assert upload(page, phantom) == "results"
+def test_a_recording_plays_with_its_numbers_quality_and_downloads(
+    page, server: str, phantom: Path
+) -> None:
+    with page.expect_request(lambda request: request.method == "POST") as posted:
+        assert upload(page, phantom) == "results"
+    # The page sends its own origin and the token the server put into it.
+    headers = posted.value.all_headers()
+    assert headers["origin"] == server.rstrip("/")
+    token = page.get_attribute('meta[name="lvwall-token"]', "content")
+    assert headers["x-lvwall-token"] == token and len(token) >= 32
     assert page.locator("#title").inner_text() == phantom.stem
     # The overlay video plays: its clock moves on.
     page.wait_for_function("() => document.getElementById('overlay').readyState >= 2")

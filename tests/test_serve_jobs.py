@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -10,7 +12,18 @@ from pathlib import Path
 import pytest
 
 from lvwall.errors import DataError
-from lvwall.serve.jobs import DONE, FAILED, Job, JobQueue
+from lvwall.serve.jobs import (
+    DONE,
+    FAILED,
+    PID_FILE,
+    STALE_AGE_S,
+    WORKDIR_PREFIX,
+    Job,
+    JobQueue,
+    make_workdir,
+    remove_stale_workdirs,
+)
+from lvwall.serve.uploads import upload_too_large
 
 
 def _run_all(queue: JobQueue, count: int) -> list[Job]:
@@ -138,3 +151,61 @@ def test_a_queued_job_knows_how_many_are_ahead(tmp_path: Path) -> None:
     release.set()
     assert third.finished.wait(10)
     queue.close()
+
+
+def _gone_pid() -> int:
+    """The id of a process that has ended."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def _server_folder(parent: Path, name: str, pid: int | str | None, age_s: float = 0) -> Path:
+    folder = parent / name
+    (folder / "job" / "upload").mkdir(parents=True)
+    (folder / "job" / "upload" / "IM0001.dcm").write_bytes(b"a patient's DICOM")
+    if pid is not None:
+        (folder / PID_FILE).write_text(f"{pid}\n")
+    stamp = time.time() - age_s
+    os.utime(folder, (stamp, stamp))
+    return folder
+
+
+#: Folders in the temporary folder when a server starts: name, the process id in its pid
+#: file (None: none), its age in seconds, and whether the new server removes it.
+FOLDERS = [
+    ("lvwall-serve-killed", "gone", 0, True),
+    ("lvwall-serve-running", "self", 0, False),
+    ("lvwall-serve-another-users-process", "init", 0, False),
+    ("lvwall-serve-old-no-pid", None, 2 * STALE_AGE_S, True),
+    ("lvwall-serve-new-no-pid", None, 60, False),
+    ("lvwall-serve-bad-pid", "not a number", 0, False),
+    ("someone-elses-folder", "gone", 2 * STALE_AGE_S, False),
+]
+
+
+def test_a_starting_server_removes_the_folders_of_servers_that_are_gone(tmp_path: Path) -> None:
+    pids = {"gone": _gone_pid(), "self": os.getpid(), "init": 1}
+    for name, pid, age, _ in FOLDERS:
+        _server_folder(tmp_path, name, pids.get(pid, pid), age)
+    (tmp_path / "lvwall-serve-a-file").write_text("not a folder")
+    workdir = make_workdir(tmp_path)
+    assert workdir.parent == tmp_path and workdir.name.startswith(WORKDIR_PREFIX)
+    assert (workdir / PID_FILE).read_text().strip() == str(os.getpid())
+    for name, _, _, removed in FOLDERS:
+        assert (tmp_path / name).exists() is not removed, name
+    assert (tmp_path / "lvwall-serve-a-file").is_file()
+    # The new server's own folder is kept by the next one while this process runs.
+    assert remove_stale_workdirs(tmp_path) == []
+    assert workdir.is_dir()
+
+
+def test_an_upload_over_the_limit_fails_its_job_with_413(tmp_path: Path) -> None:
+    def run(job: Job) -> dict:
+        raise upload_too_large(1000, name="clip.zip")
+
+    queue = JobQueue(tmp_path, run)
+    (job,) = _run_all(queue, 1)
+    queue.close()
+    assert (job.state, job.http_status) == (FAILED, 413)
+    assert job.error.startswith("clip.zip: is larger than this server's upload limit")

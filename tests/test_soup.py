@@ -101,3 +101,39 @@ def test_cli_bad_input_is_one_sentence_and_writes_nothing(
     assert message in result.output
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+def _saved_with(path: Path, seed: int, value: float) -> Path:
+    """A saved model whose first weight tensor is ``value`` throughout."""
+    torch.manual_seed(seed)
+    model = build_model("fast", widths=(4, 8))
+    with torch.no_grad():
+        next(iter(model.parameters())).fill_(value)
+    return save_model(path, model, {})
+
+
+@pytest.mark.parametrize(
+    ("values", "bad", "says"),
+    [
+        ((0.1, float("nan")), 1, "holds weights that are not finite"),
+        ((float("inf"), 0.1), 0, "holds weights that are not finite"),
+        ((0.1, 0.2, float("-inf")), 2, "holds weights that are not finite"),
+        ((3e38, -3e38), 1, "the soup of these models would hold weights that are not finite"),
+    ],
+)
+def test_soup_refuses_non_finite_weights_naming_the_file(
+    tmp_path: Path, values: tuple[float, ...], bad: int, says: str
+) -> None:
+    paths = [
+        _saved_with(tmp_path / f"m{index}.safetensors", index, value)
+        for index, value in enumerate(values)
+    ]
+    with pytest.raises(ModelError, match=says) as error:
+        average_models(paths)
+    assert error.value.path == paths[bad]
+    out = tmp_path / "soup.safetensors"
+    result = CliRunner().invoke(app, ["soup", *map(str, paths), "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert f"{paths[bad]}: {says}" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert sorted(tmp_path.iterdir()) == sorted(paths)  # nothing written, no temporary left

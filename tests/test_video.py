@@ -11,7 +11,14 @@ import cv2
 import numpy as np
 import pytest
 
-from lvwall.data.video import VideoInfo, iter_frames, probe, read_frames, write_video
+from lvwall.data.video import (
+    VideoInfo,
+    gif_frame_count,
+    iter_frames,
+    probe,
+    read_frames,
+    write_video,
+)
 from lvwall.errors import DataError
 
 N_FRAMES = 6
@@ -264,3 +271,37 @@ def test_reads_the_real_hmcqu_gif(hmcqu_sample_dir: Path) -> None:
     assert (info.width, info.height) == (636, 422)
     assert first.shape == (422, 636, 3)
     assert sum(1 for _ in iter_frames(path)) == 41
+
+
+def _gif_bytes(tmp_path: Path, n_frames: int) -> bytes:
+    frames = np.random.default_rng(0).integers(0, 256, (n_frames, 40, 48, 3), dtype=np.uint8)
+    return write_video(tmp_path / "whole.gif", frames, fps=10).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("cut", "problem"),
+    [
+        (lambda data: data, None),
+        (lambda data: data + b"\0\0", None),  # bytes after the trailer are not frames
+        (
+            lambda data: data[:-1],
+            "is truncated: the GIF stops after 5 whole frames, without the end marker",
+        ),
+        (lambda data: data[: len(data) // 2], "is truncated: the GIF stops after"),
+        (lambda data: data[:20], "stops after 0 whole frames"),
+        (lambda data: data[:8], "is not a GIF file"),
+        (lambda data: b"PNG" + data[3:], "is not a GIF file"),
+        (lambda data: data[:-1] + b"\x99", "an unknown block follows frame 5"),
+    ],
+)
+def test_gif_frame_count_counts_blocks_and_finds_truncation(
+    tmp_path: Path, cut: Callable[[bytes], bytes], problem: str | None
+) -> None:
+    path = tmp_path / "clip.gif"
+    path.write_bytes(cut(_gif_bytes(tmp_path, 5)))
+    if problem is None:
+        assert gif_frame_count(path) == 5
+        return
+    with pytest.raises(DataError, match=problem.replace("(", r"\(").replace(")", r"\)")) as info:
+        gif_frame_count(path)
+    assert str(info.value).startswith(f"{path}: ")

@@ -19,11 +19,24 @@ def cpu_threads(requested: int | None = None) -> int:
     Every available core is fastest on an otherwise idle machine. On a machine busy with
     other work fewer can be faster, because PyTorch's OpenMP threads meet at a barrier in
     every operator and all of them wait for one that was preempted: that is what each
-    command's ``--threads`` is for.
+    command's ``--threads`` is for. More threads than cores are never faster (they only
+    wait for each other; 1000 stall a run), so ``requested`` is capped at
+    :func:`available_cores` (see :func:`capped`).
     """
     if requested is not None and requested < 1:
         raise ValueError(f"threads must be at least 1, got {requested}")
-    return requested or available_cores()
+    return min(requested, available_cores()) if requested else available_cores()
+
+
+def capped(requested: int | None, what: str) -> tuple[int | None, str | None]:
+    """``requested`` threads or processes capped at :func:`available_cores`, and the note to
+    show when it was capped (``what`` names the option, e.g. ``"--threads"``)."""
+    cores = available_cores()
+    if requested is None or requested <= cores:
+        return requested, None
+    return cores, (
+        f"{what} {requested} is more than the {cores} CPU cores this process may use; using {cores}"
+    )
 
 
 def use_torch_threads(requested: int | None = None) -> int:

@@ -12,10 +12,14 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from lvwall.data import check_view
+from lvwall.data import MAX_SPACING_MM, MIN_SPACING_MM, check_view, spacing_is_plausible
+from lvwall.threads import capped
 
 #: The help every ``--threads`` shows.
-THREADS_HELP = "CPU threads for PyTorch and ONNX Runtime (default: every available core)."
+THREADS_HELP = (
+    "CPU threads for PyTorch and ONNX Runtime (default: every available core; more than "
+    "the available cores are capped to them)."
+)
 
 
 def out_option(what: str, *, required: bool = True, default: Any = None) -> Any:
@@ -26,7 +30,7 @@ def out_option(what: str, *, required: bool = True, default: Any = None) -> Any:
 
 def threads_option() -> Any:
     """``--threads``: CPU threads, at least one."""
-    return typer.Option(None, "--threads", min=1, help=THREADS_HELP)
+    return typer.Option(None, "--threads", min=1, callback=_cap_threads, help=THREADS_HELP)
 
 
 def seed_option(what: str, default: int | None = 0) -> Any:
@@ -35,8 +39,9 @@ def seed_option(what: str, default: int | None = 0) -> Any:
 
 
 def workers_option(what: str, default: int | None) -> Any:
-    """``--workers``: how many processes (or loader workers) to use; ``what`` says which."""
-    return typer.Option(default, "--workers", min=0, help=what)
+    """``--workers``: how many processes (or loader workers) to use; ``what`` says which.
+    More than the available CPU cores are capped to them, with a note on stderr."""
+    return typer.Option(default, "--workers", min=0, callback=_cap_workers, help=what)
 
 
 def spacing_option() -> Any:
@@ -45,8 +50,9 @@ def spacing_option() -> Any:
         None,
         "--spacing",
         callback=_positive_spacing,
-        help="Size of one video-frame pixel in mm (square pixels), for volumes in ml; "
-        "overrides the spacing a DICOM file records. Without either, volumes are in px3.",
+        help=f"Size of one video-frame pixel in mm (square pixels, {MIN_SPACING_MM:g} to "
+        f"{MAX_SPACING_MM:g}), for volumes in ml; overrides the spacing a DICOM file records. "
+        "Without either, volumes are in px3.",
     )
 
 
@@ -94,8 +100,27 @@ def deprecated(old: str, new: str) -> None:
 
 
 def _positive_spacing(value: float | None) -> float | None:
-    if value is not None and not value > 0:
-        raise typer.BadParameter(f"must be a positive number of millimetres per pixel, got {value}")
+    # The range and why: lvwall.data.inputs.MIN_SPACING_MM.
+    if value is not None and not spacing_is_plausible(value):
+        raise typer.BadParameter(
+            f"must be a positive number of millimetres per pixel from {MIN_SPACING_MM:g} to "
+            f"{MAX_SPACING_MM:g} (echo pixels are about 0.1 to 1 mm), got {value:g}"
+        )
+    return value
+
+
+def _cap_threads(value: int | None) -> int | None:
+    return _capped(value, "--threads")
+
+
+def _cap_workers(value: int | None) -> int | None:
+    return _capped(value, "--workers")
+
+
+def _capped(value: int | None, what: str) -> int | None:
+    value, note = capped(value, what)
+    if note is not None:
+        Console(stderr=True).print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from enum import Enum
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from rich.markup import escape
 from lvwall.atomic import check_output_dir
 from lvwall.commands._console import FrameProgress
 from lvwall.commands._options import model_option, out_option, threads_option
-from lvwall.data import discover
+from lvwall.data import Recording, discover
 from lvwall.errors import LvwallError
 from lvwall.infer import (
     SUMMARY_FILE,
@@ -20,6 +21,7 @@ from lvwall.infer import (
     PredictOptions,
     load_segmentation_model,
     predict_sources,
+    readable_text,
     share,
 )
 from lvwall.model import is_bundled
@@ -87,8 +89,8 @@ def command(
     skip_existing: bool = typer.Option(
         False,
         "--skip-existing",
-        help="Skip recordings whose complete outputs are already in OUT (to finish an "
-        "interrupted batch).",
+        help="Skip recordings whose complete outputs are already in OUT and record this very "
+        "input, unchanged (to finish an interrupted batch); others are redone, saying why.",
     ),
     num_parts: int = typer.Option(
         1, "--num-parts", min=1, help="Split the inputs into this many parts (one per machine)."
@@ -125,7 +127,7 @@ def command(
         quality=quality,
     )
     segmentation_model = load_segmentation_model(model, backend.value, threads=threads)
-    console.print(f"model: {segmentation_model.description}", highlight=False)
+    console.print(f"model: {shown(segmentation_model.description)}", highlight=False)
     if quality and not is_bundled(model):
         console.print(f"note: {UNCALIBRATED_NOTE}", highlight=False)
     found = discover(inputs, image_folders_as_recordings=output_format is not OutputFormat.png)
@@ -146,13 +148,32 @@ def command(
             out,
             output_format=output_format.value,
             skip_existing=skip_existing,
-            progress=progress,
+            progress=_LiteralNames(progress),
         )
     _print_summary(outcomes)
     if outcomes:
-        console.print(f"summary: {out / SUMMARY_FILE}", highlight=False)
+        console.print(f"summary: {shown(out / SUMMARY_FILE)}", highlight=False)
     if not all(outcome.ok for outcome in outcomes):
         raise typer.Exit(1)
+
+
+def shown(text: object) -> str:
+    """A path or name as Rich shows it literally: markup such as ``[bold red]`` or ``[/]``
+    escaped, and the bytes of an undecodable name as ``\\xNN``."""
+    return escape(readable_text(str(text)))
+
+
+class _LiteralNames:
+    """The progress bar, given each recording's name as it reads (its bar's label is markup)."""
+
+    def __init__(self, progress: FrameProgress) -> None:
+        self.progress = progress
+
+    def start(self, recording: Recording) -> None:
+        self.progress.start(dataclasses.replace(recording, name=shown(recording.name)))
+
+    def advance(self) -> None:
+        self.progress.advance()
 
 
 #: Up to this many inputs the summary has one line per input; beyond, counts and the
@@ -161,19 +182,26 @@ LISTED_INPUTS = 20
 
 
 def _print_summary(outcomes: list[Outcome]) -> None:
-    """One plain line per input, or for a big batch the counts and each failure: lines, not
-    a table, so that nothing is cut in an 80-column terminal or a log."""
+    """One plain line per input (and its reader's warnings), or for a big batch the counts and
+    each failure or warning: lines, not a table, so that nothing is cut in an 80-column
+    terminal or a log."""
     console = Console(highlight=False, soft_wrap=True)
-    listed = outcomes if len(outcomes) <= LISTED_INPUTS else [o for o in outcomes if not o.ok]
+    listed = (
+        outcomes
+        if len(outcomes) <= LISTED_INPUTS
+        else [o for o in outcomes if not o.ok or o.warnings]
+    )
     for outcome in listed:
         fps = outcome.n_frames / outcome.seconds if outcome.ok and outcome.seconds > 0 else None
         details = [f"{outcome.n_frames} frames"]
         details += [f"{fps:.1f} frames/s"] if fps else []
         details += [_flagged_cell(outcome)] if outcome.qualities else []
         console.print(
-            f"{escape(str(outcome.source.path))}: {_result_cell(outcome)}"
+            f"{shown(outcome.source.path)}: {_result_cell(outcome)}"
             + ("" if not outcome.ok else f" ({', '.join(details)})")
         )
+        for warning in outcome.warnings:
+            console.print(f"  [yellow]warning:[/] {shown(warning)}")
     if len(outcomes) > LISTED_INPUTS:
         written = sum(o.ok and not o.skipped for o in outcomes)
         skipped = sum(o.ok and o.skipped for o in outcomes)
@@ -187,10 +215,11 @@ def _print_summary(outcomes: list[Outcome]) -> None:
 
 def _result_cell(outcome: Outcome) -> str:
     if not outcome.ok:
-        return f"[red]failed:[/] {escape(outcome.reason)}"
+        return f"[red]failed:[/] {shown(outcome.reason)}"
     if outcome.skipped:
-        return f"[dim]skipped, complete:[/] {escape(str(outcome.output))}"
-    return f"[green]{escape(str(outcome.output))}[/]"
+        return f"[dim]skipped, complete:[/] {shown(outcome.output)}"
+    redone = f" [yellow]({shown(outcome.redone)})[/]" if outcome.redone else ""
+    return f"[green]{shown(outcome.output)}[/]{redone}"
 
 
 def _flagged_cell(outcome: Outcome) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
@@ -26,6 +27,19 @@ from lvwall.train import CONFIG_FILE, TrainConfig, check_run_dir, fit
 BUNDLED_INIT = "default"
 
 
+# Option callbacks: a wrong value is a usage error (exit 2), before anything runs.
+def _finite(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, got {value}")
+    return value
+
+
+def _positive_finite(value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"must be a positive finite number, got {value}")
+    return value
+
+
 def command(
     out: Path = out_option("Run folder for checkpoints, logs, curves (new, or the one to resume)."),
     data: list[Path] = typer.Option(
@@ -41,28 +55,42 @@ def command(
     loss: str = typer.Option(
         None, "--loss", help="Loss: dice, dice-bce or focal-tversky (default: dice)."
     ),
-    alpha: float = typer.Option(None, "--alpha", help="Focal Tversky weight of false positives."),
-    beta: float = typer.Option(None, "--beta", help="Focal Tversky weight of false negatives."),
-    gamma: float = typer.Option(None, "--gamma", help="Focal Tversky exponent."),
+    alpha: float = typer.Option(
+        None, "--alpha", callback=_finite, help="Focal Tversky weight of false positives."
+    ),
+    beta: float = typer.Option(
+        None, "--beta", callback=_finite, help="Focal Tversky weight of false negatives."
+    ),
+    gamma: float = typer.Option(None, "--gamma", callback=_finite, help="Focal Tversky exponent."),
     preset: str = typer.Option(
         None,
         "--preset",
         help="U-Net preset, e.g. fast4 or seed (default: fast6, the bundled model's).",
     ),
-    epochs: int = typer.Option(None, "--epochs", help="Maximum epochs (default: 30)."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Frames per batch (default: 8)."),
-    lr: float = typer.Option(None, "--lr", help="Peak learning rate of AdamW (default: 3e-3)."),
+    epochs: int = typer.Option(None, "--epochs", min=1, help="Maximum epochs (default: 30)."),
+    batch_size: int = typer.Option(
+        None, "--batch-size", min=1, help="Frames per batch (default: 8)."
+    ),
+    lr: float = typer.Option(
+        None,
+        "--lr",
+        callback=_positive_finite,
+        help="Peak learning rate of AdamW, positive (default: 3e-3).",
+    ),
     schedule: str = typer.Option(
         None, "--schedule", help="LR schedule: one-cycle, cosine or constant (default: one-cycle)."
     ),
     patience: int = typer.Option(
-        None, "--patience", help="Stop after this many epochs without a better val Dice."
+        None, "--patience", min=1, help="Stop after this many epochs without a better val Dice."
     ),
     augment: str = typer.Option(
         None, "--augment", help="Augmentation: none, light, echo or strong (default: echo)."
     ),
     frames_per_epoch: int = typer.Option(
-        None, "--frames-per-epoch", help="Training frames drawn per epoch (default: all)."
+        None,
+        "--frames-per-epoch",
+        min=1,
+        help="Training frames drawn per epoch (default: all).",
     ),
     swa_start: float = typer.Option(
         None,
@@ -71,9 +99,12 @@ def command(
         "(stochastic weight averaging), e.g. 0.5; checkpoints hold the average.",
     ),
     fold: int = typer.Option(
-        None, "--fold", help="Validate on this fold (0-based) of a patient-wise k-fold split."
+        None,
+        "--fold",
+        min=0,
+        help="Validate on this fold (0-based) of a patient-wise k-fold split.",
     ),
-    folds: int = typer.Option(None, "--folds", help="Number of folds (default: 5)."),
+    folds: int = typer.Option(None, "--folds", min=2, help="Number of folds (default: 5)."),
     seed: int = seed_option("the split, weights and augmentation (default 0)", default=None),
     config: Path = typer.Option(
         None, "--config", help="YAML training config; the flags given here override it."
@@ -93,7 +124,7 @@ def command(
     accelerator: str = typer.Option(
         None, "--accelerator", help="auto, cpu, gpu, cuda or mps (default: auto)."
     ),
-    num_nodes: int = typer.Option(None, "--num-nodes", help="Nodes for multi-node DDP."),
+    num_nodes: int = typer.Option(None, "--num-nodes", min=1, help="Nodes for multi-node DDP."),
     strategy: str = typer.Option(
         None, "--strategy", help="auto, ddp, ddp_spawn, ddp_fork or ddp_notebook (default: auto)."
     ),
@@ -103,7 +134,7 @@ def command(
     workers: int = workers_option(
         "DataLoader worker processes (default: 0 on CPU, up to 8 on GPU).", None
     ),
-    num_workers: int = typer.Option(None, "--num-workers", hidden=True),
+    num_workers: int = typer.Option(None, "--num-workers", min=0, hidden=True),
     threads: int = threads_option(),
 ) -> None:
     """Train the U-Net on labelled recordings and write OUT/best.ckpt and OUT/last.ckpt.

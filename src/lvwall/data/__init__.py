@@ -20,7 +20,16 @@ from lvwall.data.exams import (
     view_in_name,
 )
 from lvwall.data.hmcqu import find_layout, mask_path, read_a4c_xlsx, read_mask_mat, video_path
-from lvwall.data.inputs import IMAGE_SUFFIXES, InputSource, Recording, discover, natural_key
+from lvwall.data.inputs import (
+    IMAGE_SUFFIXES,
+    MAX_SPACING_MM,
+    MIN_SPACING_MM,
+    InputSource,
+    Recording,
+    discover,
+    natural_key,
+    spacing_is_plausible,
+)
 from lvwall.data.phantom import (
     FunctionTruth,
     draw_params,
@@ -56,6 +65,8 @@ __all__ = [
     "AUGMENTATIONS",
     "CAMUS_VIEWS",
     "IMAGE_SUFFIXES",
+    "MAX_SPACING_MM",
+    "MIN_SPACING_MM",
     "MODEL_SIZE",
     "PHASES",
     "SECTOR_FRAMES",
@@ -103,6 +114,7 @@ __all__ = [
     "recording_seed",
     "resize",
     "segment_names",
+    "spacing_is_plausible",
     "select_recordings",
     "simulate_recording",
     "still_phase",

@@ -13,9 +13,10 @@ module.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,19 @@ MAX_SIDE = 8192
 #: side, and the 224-pixel model input would be mostly interpolation.
 MIN_SIDE = 32
 
+#: The pixel sizes (mm per pixel) a file or ``--spacing`` may give. An echo frame of
+#: :data:`MIN_SIDE` to :data:`MAX_SIDE` pixels images a field of view of a few centimetres to
+#: about 30 cm: at 0.001 mm a frame even 8192 pixels wide would span 8 mm, less than one
+#: heart wall, and at 10 mm a 32-pixel frame would span 32 cm, the deepest echo sector.
+#: Echo machines record about 0.1 to 1 mm. Values outside are header faults (a 1e60 mm pixel
+#: made an EDV of 1e182 ml), so a file's spacing outside the range is ignored with a warning
+#: and ``--spacing`` outside it is a usage error.
+MIN_SPACING_MM, MAX_SPACING_MM = 0.001, 10.0
+#: The frame durations (DICOM Frame Time, in ms) taken as timing: 0.1 ms (10 000 frames per
+#: second, beyond the fastest plane-wave echo) to 10 s (0.1 frames per second). A Frame Time
+#: outside it (0, negative, NaN, 1e300) is a header fault and the frame rate is unknown.
+MIN_FRAME_TIME_MS, MAX_FRAME_TIME_MS = 0.1, 10_000.0
+
 #: DICOM Part 10 files carry this marker after a 128-byte preamble, whatever their name.
 _DICOM_MAGIC_OFFSET, _DICOM_MAGIC = 128, b"DICM"
 
@@ -47,6 +61,11 @@ class Recording:
     file always reaches (images, DICOM) rather than a container's estimate (video: MP4 edit
     lists trim it, and :func:`lvwall.data.video.iter_frames` checks truncation itself where
     the container's count is reliable).
+
+    ``warnings`` are sentences (without the path) for the caller to show beside the
+    results: a header value that was ignored as absurd (a Frame Time of 0 ms, a pixel
+    spacing of 1e60 mm) and, once :meth:`frames` has run to its end, a video whose decoded
+    frame count differs from the estimate in its header.
     """
 
     path: Path
@@ -59,6 +78,7 @@ class Recording:
     pixel_spacing_mm: tuple[float, float] | None
     decode: Callable[[], Iterator[np.ndarray]]
     frame_count_is_exact: bool = True
+    warnings: list[str] = field(default_factory=list, compare=False)
 
     def frames(self) -> Iterator[np.ndarray]:
         """Yield the frames one at a time as RGB uint8 (height, width, 3) arrays.
@@ -86,6 +106,13 @@ class Recording:
                 f"ended after {n_frames} of the {self.n_frames} frames its header announces "
                 "(is the file truncated?)",
             )
+        if not self.frame_count_is_exact and self.n_frames and n_frames != self.n_frames:
+            note = (
+                f"decoded {n_frames} frames where its header estimates {self.n_frames} "
+                "(a truncated file, or an estimate the container got wrong)"
+            )
+            if note not in self.warnings:
+                self.warnings.append(note)
 
 
 @dataclass(frozen=True)
@@ -132,8 +159,9 @@ def discover(
 ) -> list[InputSource]:
     """One :class:`InputSource` per recording found in ``paths``.
 
-    A file is one recording. A folder holding only images is one recording whose frames are
-    the images in natural order (``frame2`` before ``frame10``), unless
+    A file is one recording (a multi-page TIFF too: its pages are the frames). A folder
+    holding only single-page images is one recording whose frames are the images in natural
+    order (``frame2`` before ``frame10``), unless
     ``image_folders_as_recordings`` is false, when each image is its own recording. Any
     other folder is searched, and each video, DICOM or image file in it (or image folder
     below it) is a recording; files of other kinds inside folders are skipped. Paths that
@@ -167,7 +195,10 @@ def _expand(path: Path, image_folders_as_recordings: bool, *, top_level: bool) -
     )
     if not children:
         return [path] if top_level else []
-    if image_folders_as_recordings and all(_is_image(child) for child in children):
+    # A multi-page TIFF is a recording of its own, never one frame of a folder's.
+    if image_folders_as_recordings and all(
+        _is_image(child) and not _is_multi_page(child) for child in children
+    ):
         return [path]
     return [
         recording
@@ -186,22 +217,69 @@ def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
 
 
 def _unique_names(paths: list[Path]) -> list[str]:
-    """File stems (folder names), made unique by the file suffix and then by a counter."""
-    names: list[str] = []
-    for path in paths:
-        stem = (path.name if path.is_dir() else path.stem) or "recording"
-        name = stem
-        if name in names and path.suffix and not path.is_dir():
-            name = f"{stem}_{path.suffix.lstrip('.').lower()}"
-        counter = 2
-        while name in names:
-            name, counter = f"{stem}-{counter}", counter + 1
-        names.append(name)
-    return names
+    """Output names: the file stem (folder name) where no other path of the batch shares it.
+
+    Paths that share a stem in one folder keep today's names (the first its stem, the others
+    ``stem_suffix``). Paths that share a stem across folders (``p2/echo.avi``,
+    ``p3/echo.avi``) are each named by their folder too (``echo_p2``, ``echo_p3``), and by
+    a short hash of their resolved path where that still collides (``echo-1a2b3c4d``): names
+    that do not depend on the order of the inputs, so that a recording keeps its name in
+    every run whose inputs share its stem the same way.
+    """
+    stems = [(path.name if path.is_dir() else path.stem) or "recording" for path in paths]
+    groups: dict[str, list[int]] = {}
+    for index, stem in enumerate(stems):
+        groups.setdefault(stem, []).append(index)
+    names = list(stems)
+    for stem, members in groups.items():
+        if len(members) == 1:
+            continue
+        if len({paths[index].parent for index in members}) == 1:
+            for index in members[1:]:
+                path = paths[index]
+                if path.suffix and not path.is_dir():
+                    names[index] = f"{stem}_{path.suffix.lstrip('.').lower()}"
+            continue
+        candidates = {index: f"{stem}_{_folder_name(paths[index])}" for index in members}
+        for index, candidate in candidates.items():
+            clashes = list(candidates.values()).count(candidate) > 1 or candidate in stems
+            names[index] = f"{stem}-{_path_hash(paths[index])}" if clashes else candidate
+    # Whatever still collides (a stem that equals another's disambiguated name): a counter.
+    unique: list[str] = []
+    for name in names:
+        candidate, counter = name, 2
+        while candidate in unique:
+            candidate, counter = f"{name}-{counter}", counter + 1
+        unique.append(candidate)
+    return unique
+
+
+def _folder_name(path: Path) -> str:
+    return _resolved(path).parent.name or "root"
+
+
+def _path_hash(path: Path) -> str:
+    """Eight hex digits of the SHA-256 of the resolved path (its bytes, whatever they are)."""
+    import hashlib
+    import os
+
+    return hashlib.sha256(os.fsencode(_resolved(path))).hexdigest()[:8]
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` resolved, or made absolute where it cannot be (a symlink loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
 
 
 def _is_image(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _is_multi_page(path: Path) -> bool:
+    return path.suffix.lower() in TIFF_SUFFIXES and _tiff_pages(path) > 1
 
 
 def _looks_like_recording(path: Path) -> bool:
@@ -241,20 +319,24 @@ def _check_size(recording: Recording) -> None:
 
 
 def _open_video(path: Path, name: str) -> Recording:
-    from lvwall.data.video import iter_frames, probe
+    from lvwall.data.video import gif_frame_count, iter_frames, probe
 
     info = probe(path)
+    n_frames, exact = info.n_frames, False
+    if path.suffix.lower() == ".gif":
+        # FFmpeg's count of a GIF is a guess; the file's own blocks count it exactly.
+        n_frames, exact = gif_frame_count(path), True
     return Recording(
         path=path,
         name=name,
         kind="video",
         width=info.width,
         height=info.height,
-        n_frames=info.n_frames,
+        n_frames=n_frames,
         fps=info.fps or None,
         pixel_spacing_mm=None,
         decode=lambda: iter_frames(path),
-        frame_count_is_exact=False,
+        frame_count_is_exact=exact,
     )
 
 
@@ -292,17 +374,54 @@ def _read_image(path: Path) -> np.ndarray:
 
 def _open_image(path: Path, name: str) -> Recording:
     width, height = _image_size(path)
+    pages = _tiff_pages(path) if path.suffix.lower() in TIFF_SUFFIXES else 1
     return Recording(
         path=path,
         name=name,
         kind="image",
         width=width,
         height=height,
-        n_frames=1,
+        n_frames=pages,
         fps=None,
         pixel_spacing_mm=None,
-        decode=lambda: iter([_read_image(path)]),
+        decode=(
+            (lambda: _read_tiff_pages(path, pages))
+            if pages > 1
+            else lambda: iter([_read_image(path)])
+        ),
     )
+
+
+#: Image suffixes whose files may hold several pages: each page is a frame.
+TIFF_SUFFIXES = frozenset({".tif", ".tiff"})
+
+
+def _tiff_pages(path: Path) -> int:
+    """How many pages (image directories) a TIFF file lists; 1 where it cannot say."""
+    import cv2
+
+    try:
+        return max(1, int(cv2.imcount(str(path))))
+    except cv2.error:
+        return 1
+
+
+def _read_tiff_pages(path: Path, pages: int) -> Iterator[np.ndarray]:
+    """The pages of a multi-page TIFF as RGB frames, one at a time."""
+    import cv2
+
+    for index in range(pages):
+        try:
+            ok, images = cv2.imreadmulti(str(path), start=index, count=1, flags=cv2.IMREAD_COLOR)
+        except cv2.error:
+            ok, images = False, []
+        if not ok or not images:
+            raise DataError(
+                path,
+                f"has a page {index + 1} of its {pages} that cannot be decoded "
+                "(is the file truncated?)",
+            )
+        yield cv2.cvtColor(images[0], cv2.COLOR_BGR2RGB)
 
 
 def _open_image_folder(path: Path, name: str) -> Recording:
@@ -346,6 +465,7 @@ def _open_dicom(path: Path, name: str) -> Recording:
         raise DataError(path, f"is a DICOM image without a valid frame size ({error})") from None
     monochrome1 = dataset.get("PhotometricInterpretation", "") == "MONOCHROME1"
     bits_stored = int(dataset.get("BitsStored") or 8)
+    warnings: list[str] = []
     return Recording(
         path=path,
         name=name,
@@ -353,9 +473,10 @@ def _open_dicom(path: Path, name: str) -> Recording:
         width=width,
         height=height,
         n_frames=n_frames,
-        fps=_dicom_fps(dataset),
-        pixel_spacing_mm=_dicom_spacing_mm(dataset),
+        fps=_dicom_fps(dataset, warnings),
+        pixel_spacing_mm=_dicom_spacing_mm(dataset, warnings),
         decode=lambda: _dicom_frames(path, bits_stored, monochrome1),
+        warnings=warnings,
     )
 
 
@@ -385,46 +506,94 @@ def _dicom_to_rgb(frame: np.ndarray, bits_stored: int, monochrome1: bool) -> np.
     return np.ascontiguousarray(frame[:, :, :3])
 
 
-def _dicom_fps(dataset: object) -> float | None:
-    """Frames per second from Frame Time (ms), Cine Rate or Recommended Display Frame Rate."""
-    frame_time = _positive(getattr(dataset, "FrameTime", None))
-    if frame_time:
-        return 1000.0 / frame_time
-    return _positive(getattr(dataset, "CineRate", None)) or _positive(
-        getattr(dataset, "RecommendedDisplayFrameRate", None)
-    )
+def _dicom_fps(dataset: object, warnings: list[str]) -> float | None:
+    """Frames per second from Frame Time (ms), Cine Rate or Recommended Display Frame Rate.
+
+    A value outside :data:`MIN_FRAME_TIME_MS`..:data:`MAX_FRAME_TIME_MS` (or the rates
+    those give) is ignored with a note in ``warnings``: the frame rate is then unknown, as
+    for a file that records none.
+    """
+    min_fps, max_fps = 1000.0 / MAX_FRAME_TIME_MS, 1000.0 / MIN_FRAME_TIME_MS
+    frame_time = _number(getattr(dataset, "FrameTime", None))
+    if frame_time is not None:
+        if MIN_FRAME_TIME_MS <= frame_time <= MAX_FRAME_TIME_MS:
+            return 1000.0 / frame_time
+        warnings.append(
+            f"ignored its Frame Time of {frame_time:g} ms, outside {MIN_FRAME_TIME_MS:g} to "
+            f"{MAX_FRAME_TIME_MS:g} ms: the frame rate is unknown"
+        )
+    for keyword in ("CineRate", "RecommendedDisplayFrameRate"):
+        rate = _number(getattr(dataset, keyword, None))
+        if rate is None:
+            continue
+        if min_fps <= rate <= max_fps:
+            return rate
+        warnings.append(
+            f"ignored its {keyword} of {rate:g} frames per second, outside {min_fps:g} to "
+            f"{max_fps:g}: the frame rate is unknown"
+        )
+    return None
 
 
-def _dicom_spacing_mm(dataset: object) -> tuple[float, float] | None:
+def _dicom_spacing_mm(dataset: object, warnings: list[str]) -> tuple[float, float] | None:
     """(row, column) pixel size in mm: Pixel Spacing, or the ultrasound region calibration.
 
     Ultrasound files calibrate regions (Sequence of Ultrasound Regions); Physical Delta X/Y
-    are in cm when the physical units code is 3 (DICOM PS3.3 C.8.5.5.1.15).
+    are in cm when the physical units code is 3 (DICOM PS3.3 C.8.5.5.1.15). A spacing
+    outside :data:`MIN_SPACING_MM`..:data:`MAX_SPACING_MM` is ignored with a note in
+    ``warnings`` (volumes are then in px3, as for a file without spacing).
     """
     spacing = getattr(dataset, "PixelSpacing", None)
     if spacing is not None and len(spacing) == 2:
-        rows, columns = (_positive(value) for value in spacing)
-        if rows and columns:
-            return rows, columns
+        found = _plausible_spacing("Pixel Spacing", *spacing, warnings=warnings)
+        if found:
+            return found
     for region in getattr(dataset, "SequenceOfUltrasoundRegions", None) or []:
         cm_units = 3
         if (
             getattr(region, "PhysicalUnitsXDirection", None) == cm_units
             and getattr(region, "PhysicalUnitsYDirection", None) == cm_units
         ):
-            dx = _positive(getattr(region, "PhysicalDeltaX", None))
-            dy = _positive(getattr(region, "PhysicalDeltaY", None))
-            if dx and dy:
-                return dy * 10.0, dx * 10.0
+            dx = _number(getattr(region, "PhysicalDeltaX", None))
+            dy = _number(getattr(region, "PhysicalDeltaY", None))
+            if dx is not None and dy is not None:
+                found = _plausible_spacing(
+                    "ultrasound region calibration", dy * 10.0, dx * 10.0, warnings=warnings
+                )
+                if found:
+                    return found
     return None
 
 
-def _positive(value: object) -> float | None:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+def _plausible_spacing(
+    source: str, rows: object, columns: object, *, warnings: list[str]
+) -> tuple[float, float] | None:
+    """(rows, columns) in mm when both are plausible, else ``None`` and a note."""
+    row_mm, column_mm = _number(rows), _number(columns)
+    if row_mm is None or column_mm is None:
         return None
-    return number if number > 0 else None
+    if all(spacing_is_plausible(value) for value in (row_mm, column_mm)):
+        return row_mm, column_mm
+    warnings.append(
+        f"ignored its {source} of {row_mm:g} x {column_mm:g} mm, outside {MIN_SPACING_MM:g} "
+        f"to {MAX_SPACING_MM:g} mm per pixel: volumes are in px3"
+    )
+    return None
+
+
+def spacing_is_plausible(spacing_mm: float) -> bool:
+    """Whether ``spacing_mm`` is a finite pixel size in the range of :data:`MIN_SPACING_MM`."""
+    return math.isfinite(spacing_mm) and MIN_SPACING_MM <= spacing_mm <= MAX_SPACING_MM
+
+
+def _number(value: object) -> float | None:
+    """``value`` as a float; ``None`` for a missing or non-numeric value (NaN stays NaN)."""
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 #: Opens a path of each kind; :func:`input_kind` picks the key.

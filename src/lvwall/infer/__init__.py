@@ -17,7 +17,14 @@ from lvwall.infer.backends import (
     TorchPredictor,
     load_segmentation_model,
 )
-from lvwall.infer.batch import SUMMARY_FILE, Outcome, PredictProgress, predict_sources, share
+from lvwall.infer.batch import (
+    SUMMARY_FILE,
+    Outcome,
+    PredictProgress,
+    predict_sources,
+    readable_text,
+    share,
+)
 from lvwall.infer.pipeline import PredictOptions, SegmentedFrame, network_inputs, segment_frames
 from lvwall.infer.postprocess import (
     MASK_FILTERS,
@@ -78,6 +85,7 @@ __all__ = [
     "network_inputs",
     "overlay",
     "predict_sources",
+    "readable_text",
     "read_masks_npz",
     "segment_frames",
     "segment_recording",

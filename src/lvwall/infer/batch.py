@@ -3,8 +3,13 @@
 Large batches resume and split without coordination: ``skip_existing`` leaves recordings
 whose complete output is already there, and :func:`share` gives process ``part_id`` of
 ``num_parts`` its deterministic share of the inputs (nnU-Net's ``-num_parts``/``-part_id``,
-for SLURM array jobs). Every run merges its outcomes into ``OUT/summary.csv``, one row per
-input, under a lock on the output folder, so the parts of one batch fill one summary.
+for SLURM array jobs). Every run merges each outcome into ``OUT/summary.csv`` as soon as it
+is known, one row per input (by its resolved path), under a lock on the output folder, so the
+parts of one batch fill one summary and an interrupted run keeps the rows it finished.
+
+Outputs record the input they were made from (:func:`~lvwall.infer.writers.source_identity`),
+so that ``skip_existing`` never takes another recording's outputs, or those of an input that
+changed since, for this one's.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from lvwall.infer.writers import (
     QUALITY_FILE,
     OutputWriter,
     quality_cells,
+    source_identity,
     write_csv,
 )
 from lvwall.lookup import look_up
@@ -54,8 +60,11 @@ class PredictProgress(Protocol):
 @dataclass(frozen=True)
 class Outcome:
     """What became of one input: its output path, or the error (one sentence) it failed with;
-    ``skipped`` when its complete output was already there. ``qualities`` are its frames'
-    quality verdicts (empty when skipped, failed or not checked)."""
+    ``skipped`` when its complete output was already there; ``redone`` why an output that
+    was there was not taken as this input's (empty when none was there, or it was taken).
+    ``qualities`` are its frames' quality verdicts (empty when skipped, failed or not
+    checked); ``warnings`` what its reader noticed but read past (an ignored absurd DICOM
+    value, fewer frames than its header promised)."""
 
     source: InputSource
     output: Path | None
@@ -64,6 +73,8 @@ class Outcome:
     error: DataError | None = None
     skipped: bool = False
     qualities: tuple[FrameQuality, ...] = ()
+    redone: str = ""
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -76,16 +87,19 @@ class Outcome:
 
     @property
     def status(self) -> str:
-        """``ok``, ``skipped`` or ``failed``."""
+        """``ok``, ``skipped`` or ``failed`` (``summary.csv`` also has ``replaced``: a row
+        whose output a later run gave to another input)."""
         if self.error is not None:
             return "failed"
         return "skipped" if self.skipped else "ok"
 
     @property
     def reason(self) -> str:
-        """Why it failed, without the input's path where the error names the input itself."""
+        """Why it failed, without the input's path where the error names the input itself;
+        for an input that did not fail, why its earlier output was redone and what its reader
+        warned of (or nothing)."""
         if self.error is None:
-            return ""
+            return "; ".join(filter(None, (self.redone, *self.warnings)))
         return self.error.problem if self.error.path == self.source.path else str(self.error)
 
 
@@ -112,20 +126,46 @@ def predict_sources(
 ) -> list[Outcome]:
     """Segment every source into ``out_dir`` in ``output_format`` (a key of
     :data:`~lvwall.infer.writers.OUTPUT_WRITERS`) and merge the outcomes into its
-    ``summary.csv``. A failing source (bad input, or an output that cannot be written) leaves
-    nothing behind and does not stop the others; with ``skip_existing``, a source whose
-    complete output exists is not segmented again."""
+    ``summary.csv``, each as soon as it is known (an exception or Ctrl+C part-way leaves the
+    rows of the inputs finished). A failing source (bad input, or an output that cannot be
+    written) leaves nothing behind and does not stop the others; with ``skip_existing``, a
+    source whose complete output records this very input (:func:`reusable`) is not segmented
+    again."""
     writer = look_up(OUTPUT_WRITERS, output_format, "output format")
     out_dir = Path(out_dir)
-    outcomes = [
-        _predict_one(source, model, options, out_dir, writer, skip_existing, progress)
-        for source in sources
-    ]
-    if outcomes:
-        merge_summary(out_dir, outcomes)
+    outcomes = []
+    for source in sources:
+        outcome = _predict_one(source, model, options, out_dir, writer, skip_existing, progress)
+        merge_summary(out_dir, [outcome])
         if output_format == "png" and options.quality:
-            merge_png_quality(out_dir, outcomes)
+            merge_png_quality(out_dir, [outcome])
+        outcomes.append(outcome)
     return outcomes
+
+
+def reusable(writer: OutputWriter, target: Path, source: InputSource) -> str | None:
+    """``None`` when ``target`` is a complete, readable output made from ``source`` as it is
+    now (same resolved path, size and modification time); else one phrase that says why it
+    must be redone, naming the output (``""`` when there is no output at all)."""
+    if not target.exists():
+        return ""
+    try:
+        recorded = writer.recorded_source(target)
+    except DataError as error:
+        where = (
+            error.path.relative_to(target.parent)
+            if error.path.is_relative_to(target.parent)
+            else error.path
+        )
+        return f"{where} {error.problem}"
+    current = source_identity(source.path)
+    if current is None:
+        return f"{target.name} cannot be checked against its input (unreadable)"
+    if recorded["path"] != current["path"]:
+        return f"{target.name} held the outputs of another input ({recorded['path']})"
+    if (recorded["size"], recorded["mtime_ns"]) != (current["size"], current["mtime_ns"]):
+        return f"{target.name} is older than its input (its size or modification time changed)"
+    return None
 
 
 def _predict_one(
@@ -138,9 +178,13 @@ def _predict_one(
     progress: PredictProgress | None,
 ) -> Outcome:
     start = time.perf_counter()
-    target = writer.target(out_dir, source.name)
-    if skip_existing and writer.is_complete(target):
-        return Outcome(source, target, writer.frames_written(target), 0.0, skipped=True)
+    redone = ""
+    if skip_existing:
+        target = writer.target(out_dir, source.name)
+        why = reusable(writer, target, source)
+        if why is None:
+            return Outcome(source, target, writer.frames_written(target), 0.0, skipped=True)
+        redone = f"redone: {why}" if why else ""
     counter = _FrameCounter(progress)
     qualities: list[FrameQuality] = []
     try:
@@ -160,7 +204,15 @@ def _predict_one(
     except DataError as error:
         return Outcome(source, None, counter.n_frames, time.perf_counter() - start, error)
     seconds = time.perf_counter() - start
-    return Outcome(source, output, counter.n_frames, seconds, qualities=tuple(qualities))
+    return Outcome(
+        source,
+        output,
+        counter.n_frames,
+        seconds,
+        qualities=tuple(qualities),
+        redone=redone,
+        warnings=tuple(recording.warnings),
+    )
 
 
 def _noting_quality(
@@ -188,36 +240,76 @@ class _FrameCounter:
             yield frame
 
 
+def readable_text(text: str) -> str:
+    """``text`` with the bytes of an undecodable file name (surrogate escapes) written as
+    ``\\xNN``, so that it can be printed and written as UTF-8 whatever the name's bytes."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def input_key(path: Path) -> str:
+    """The key of an input's ``summary.csv`` row: its resolved path, as readable text."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
+        resolved = path.absolute()
+    return readable_text(str(resolved))
+
+
 def summary_row(outcome: Outcome) -> dict[str, str]:
-    """One ``summary.csv`` row: the input as given, its output name, status, frames (those
-    decoded before a failure, for a failed input), frames flagged by quality control (empty
-    when not checked), output path and the reason of a failure."""
+    """One ``summary.csv`` row: the input (its resolved path), its output name, status,
+    frames (those decoded before a failure, for a failed input), frames flagged by quality
+    control (empty when not checked), output path and the reason of a failure (or why an
+    earlier output was redone). Undecodable bytes of names are written as ``\\xNN``."""
     return {
-        "input": str(outcome.source.path),
-        "name": outcome.source.name,
+        "input": input_key(outcome.source.path),
+        "name": readable_text(outcome.source.name),
         "status": outcome.status,
         "frames": str(outcome.n_frames),
         "flagged": str(outcome.n_flagged) if outcome.qualities else "",
-        "output": str(outcome.output) if outcome.output is not None else "",
-        "reason": outcome.reason,
+        "output": readable_text(str(outcome.output)) if outcome.output is not None else "",
+        "reason": readable_text(outcome.reason),
     }
 
 
 def merge_summary(out_dir: Path, outcomes: Sequence[Outcome]) -> Path:
-    """Write ``out_dir/summary.csv``: the rows already there, with those of ``outcomes``
-    added or replaced (by input), in natural order of the inputs. A skipped input keeps the
+    """Write ``out_dir/summary.csv`` atomically: the rows already there, with those of
+    ``outcomes`` added or replaced (by resolved input path; a relative path of an older
+    summary is resolved first), in natural order of the inputs. A skipped input keeps the
     flag count of the run that made its output. Runs that share the folder (the parts of one
     batch) take turns under an exclusive lock on it."""
     path = out_dir / SUMMARY_FILE
     out_dir.mkdir(parents=True, exist_ok=True)
     with _locked(out_dir):
-        rows = {row["input"]: row for row in _read_rows(path, SUMMARY_COLUMNS)}
+        rows = {}
+        for row in _read_rows(path, SUMMARY_COLUMNS):
+            key = row["input"] if Path(row["input"]).is_absolute() else None
+            row["input"] = key or input_key(Path(row["input"]))
+            rows[row["input"]] = row
         for outcome in outcomes:
             row = summary_row(outcome)
             if outcome.skipped and row["input"] in rows:
                 row["flagged"] = rows[row["input"]]["flagged"]
+            if outcome.output is not None and not outcome.skipped:
+                _mark_replaced(rows, row)
             rows[row["input"]] = row
         return _write_rows(path, SUMMARY_COLUMNS, rows)
+
+
+def _mark_replaced(rows: dict[str, dict[str, str]], row: dict[str, str]) -> None:
+    """Rows of other inputs whose output ``row``'s input has just overwritten (the same name
+    in another run with other inputs) become ``replaced``: they no longer point at it."""
+    written = Path(row["output"]).absolute()
+    for other in rows.values():
+        if (
+            other["input"] != row["input"]
+            and other["output"]
+            and Path(other["output"]).absolute() == written
+        ):
+            other.update(
+                status="replaced",
+                output="",
+                reason=f"its output {row['output']} now holds {row['input']}'s; run it again",
+            )
 
 
 def merge_png_quality(out_dir: Path, outcomes: Sequence[Outcome]) -> Path:
@@ -228,10 +320,9 @@ def merge_png_quality(out_dir: Path, outcomes: Sequence[Outcome]) -> Path:
         rows = {row["input"]: row for row in _read_rows(path, PNG_QUALITY_COLUMNS)}
         for outcome in outcomes:
             for quality in outcome.qualities:
+                name = readable_text(outcome.source.name)
                 cells = quality_cells(quality)
-                rows[outcome.source.name] = dict(
-                    zip(PNG_QUALITY_COLUMNS, [outcome.source.name, *cells], strict=True)
-                )
+                rows[name] = dict(zip(PNG_QUALITY_COLUMNS, [name, *cells], strict=True))
         return _write_rows(path, PNG_QUALITY_COLUMNS, rows)
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import json
 import shutil
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -38,6 +41,26 @@ REQUIRED_FILES = ("masks.npz", "wall_area.csv")
 OUTPUT_FILES = frozenset(
     {*REQUIRED_FILES, QUALITY_FILE, "overlay.mp4", "overlay.gif", "overlay.png"}
 )
+#: Where an output records the input it was made from (:func:`source_identity`): a member of
+#: masks.npz (beside its arrays), and a ``tEXt`` chunk of a ``--format png`` mask.
+SOURCE_MEMBER, PNG_SOURCE_KEY = "source.json", "lvwall-source"
+
+
+def source_identity(path: Path) -> dict[str, Any] | None:
+    """Which input an output is made from: its resolved path, size in bytes and modification
+    time (ns); of a folder of frame images, the sum of its files' sizes and the latest of
+    their and its own times. ``None`` when the path cannot be read."""
+    try:
+        resolved = path.resolve()
+        stat = resolved.stat()
+        size, mtime_ns = stat.st_size, stat.st_mtime_ns
+        if resolved.is_dir():
+            files = [child.stat() for child in resolved.iterdir() if child.is_file()]
+            size = sum(child.st_size for child in files)
+            mtime_ns = max([mtime_ns, *(child.st_mtime_ns for child in files)])
+    except (OSError, RuntimeError):
+        return None
+    return {"path": str(resolved), "size": size, "mtime_ns": mtime_ns}
 
 
 def overlay(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -129,6 +152,7 @@ def write_recording_folder(
 
     target = _folder_target(out_dir, recording.name)
     _check_replaceable(target)
+    source = source_identity(recording.path)
     model_masks: list[np.ndarray] = []
     original_masks: list[np.ndarray] = []
     qualities: list[FrameQuality | None] = []
@@ -151,7 +175,10 @@ def write_recording_folder(
             else:
                 _write_preview_mp4(folder / "overlay.mp4", overlays(), fps)
         _save_npz(
-            folder / "masks.npz", model=np.stack(model_masks), original=np.stack(original_masks)
+            folder / "masks.npz",
+            source,
+            model=np.stack(model_masks),
+            original=np.stack(original_masks),
         )
         _write_wall_areas(folder / "wall_area.csv", model_masks, original_masks, recording)
         if all(quality is not None for quality in qualities):
@@ -162,13 +189,16 @@ def write_recording_folder(
     return target
 
 
-def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+def _save_npz(path: Path, source: dict[str, Any] | None, **arrays: np.ndarray) -> None:
     """:func:`numpy.savez_compressed` at deflate level 1 instead of 6: binary masks become
-    ~1.8x larger but compress 2-10x faster (np.load reads both alike)."""
+    ~1.8x larger but compress 2-10x faster (np.load reads both alike); with the input's
+    identity as the member :data:`SOURCE_MEMBER` (np.load lists it, as raw bytes)."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name, array in arrays.items():
             with archive.open(f"{name}.npy", "w", force_zip64=True) as handle:
                 np.lib.format.write_array(handle, array, allow_pickle=False)
+        if source is not None:
+            archive.writestr(SOURCE_MEMBER, json.dumps(source))
 
 
 def _check_replaceable(target: Path) -> None:
@@ -223,12 +253,26 @@ def write_png_mask(recording: Recording, frames: Iterator[SegmentedFrame], out_d
             f"is a recording ({recording.kind}), but --format png writes masks of single "
             "images only; use --format npz",
         )
+    source = source_identity(recording.path)
     (frame,) = list(frames)
     target = _png_target(out_dir, recording.name)
+    encoded, png = cv2.imencode(".png", frame.mask_original * np.uint8(255))
+    if not encoded:
+        raise DataError(target, "could not be written as PNG")
+    data = png.tobytes()
+    if source is not None:
+        data = _with_text_chunk(data, PNG_SOURCE_KEY, json.dumps(source))
     with atomic_path(target) as tmp:
-        if not cv2.imwrite(str(tmp), frame.mask_original * np.uint8(255)):
-            raise DataError(target, "could not be written as PNG")
+        tmp.write_bytes(data)
     return target
+
+
+def _with_text_chunk(png: bytes, key: str, text: str) -> bytes:
+    """``png`` with a ``tEXt`` chunk ``key``: ``text`` (Latin-1; JSON is ASCII) before IEND."""
+    body = b"tEXt" + key.encode("latin-1") + b"\0" + text.encode("latin-1")
+    chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+    iend = len(png) - 12  # the IEND chunk: length, type and CRC, no data
+    return png[:iend] + chunk + png[iend:]
 
 
 @dataclass(frozen=True)
@@ -242,6 +286,9 @@ class OutputWriter:
     target: Callable[[Path, str], Path]
     is_complete: Callable[[Path], bool]
     frames_written: Callable[[Path], int]
+    #: The identity (:func:`source_identity`) a complete output records; :class:`DataError`
+    #: where the output is incomplete, unreadable or records none.
+    recorded_source: Callable[[Path], dict[str, Any]]
 
 
 def _folder_is_complete(folder: Path) -> bool:
@@ -272,6 +319,51 @@ def _frames_in_folder(folder: Path) -> int:
     return 0 if shape is None else shape[0]
 
 
+def _folder_source(folder: Path) -> dict[str, Any]:
+    """The identity recorded in a folder's masks.npz, once every required file is there and
+    the masks read back whole (every member's CRC checked, one frame count)."""
+    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    if not folder.is_dir() or missing:
+        raise DataError(folder, f"is incomplete (no {', '.join(missing) or 'folder'})")
+    masks = folder / "masks.npz"
+    try:
+        with zipfile.ZipFile(masks) as archive:
+            if archive.testzip() is not None:
+                raise zipfile.BadZipFile("a member fails its CRC check")
+            recorded = archive.read(SOURCE_MEMBER) if SOURCE_MEMBER in archive.namelist() else None
+        shapes = [npz_shape(masks, key) for key in ("model", "original")]
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:
+        raise DataError(masks, f"cannot be read (truncated or corrupt: {error})") from None
+    if None in shapes or len({shape[0] for shape in shapes if shape}) != 1:
+        raise DataError(masks, "does not hold one model and one original mask per frame")
+    return _parse_source(masks, recorded)
+
+
+def _png_source(path: Path) -> dict[str, Any]:
+    """The identity recorded in a PNG mask, once the image decodes whole."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            recorded = image.info.get(PNG_SOURCE_KEY)
+    except (OSError, ValueError, SyntaxError) as error:
+        raise DataError(path, f"cannot be read (truncated or corrupt: {error})") from None
+    return _parse_source(path, recorded)
+
+
+def _parse_source(path: Path, recorded: str | bytes | None) -> dict[str, Any]:
+    if recorded is None:
+        raise DataError(path, "records no input (written by an earlier lvwall)")
+    try:
+        source = json.loads(recorded)
+    except ValueError:
+        source = None
+    if not isinstance(source, dict) or not {"path", "size", "mtime_ns"} <= source.keys():
+        raise DataError(path, "records its input in a form this lvwall does not read")
+    return source
+
+
 #: What is written per recording, by ``--format``.
 OUTPUT_WRITERS: dict[str, OutputWriter] = {
     "npz": OutputWriter(
@@ -279,11 +371,13 @@ OUTPUT_WRITERS: dict[str, OutputWriter] = {
         target=_folder_target,
         is_complete=_folder_is_complete,
         frames_written=_frames_in_folder,
+        recorded_source=_folder_source,
     ),
     "png": OutputWriter(
         write_png_mask,
         target=_png_target,
         is_complete=Path.is_file,
         frames_written=lambda path: 1,
+        recorded_source=_png_source,
     ),
 }

@@ -12,7 +12,10 @@ taken at other depths or zooms.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+from lvwall.data import MAX_SPACING_MM, MIN_SPACING_MM, spacing_is_plausible
 
 #: Cubic millimetres in a millilitre.
 MM3_PER_ML = 1000.0
@@ -31,8 +34,10 @@ class PixelScale:
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
             raise ValueError(f"unit must be one of {UNITS}, got {self.unit!r}")
-        if not (self.row > 0 and self.column > 0):
-            raise ValueError(f"pixel sizes must be positive, got {self.row} x {self.column}")
+        if not (self.row > 0 and self.column > 0 and math.isfinite(self.row * self.column)):
+            raise ValueError(
+                f"pixel sizes must be positive and finite, got {self.row} x {self.column}"
+            )
 
     @property
     def area_unit(self) -> str:
@@ -58,8 +63,10 @@ def pixel_scale(
 
     ``frame_size`` is the video frame's (height, width) in pixels (default: the mask's own,
     for masks drawn at the frame's size); ``spacing_mm`` the frame's pixel size in mm, one
-    number for square pixels or (row, column). Raises :class:`ValueError` for a spacing or
-    size that is not positive.
+    number for square pixels or (row, column). Raises :class:`ValueError` for a size that
+    is not positive and for a spacing outside
+    :data:`~lvwall.data.inputs.MIN_SPACING_MM`..:data:`~lvwall.data.inputs.MAX_SPACING_MM`
+    (0.001 to 10 mm per pixel; a header fault, where volumes would come out as 1e182 ml).
     """
     rows, columns = mask_shape
     height, width = (rows, columns) if frame_size is None else frame_size
@@ -71,6 +78,10 @@ def pixel_scale(
     row_mm, column_mm = (
         (spacing_mm, spacing_mm) if isinstance(spacing_mm, int | float) else spacing_mm
     )
-    if not (row_mm > 0 and column_mm > 0):
-        raise ValueError(f"pixel spacing must be positive, got {spacing_mm} mm")
+    if not (spacing_is_plausible(row_mm) and spacing_is_plausible(column_mm)):
+        raise ValueError(
+            f"pixel spacing must be positive, {MIN_SPACING_MM:g} to {MAX_SPACING_MM:g} mm per "
+            "pixel, "
+            f"got {spacing_mm} mm"
+        )
     return PixelScale(row_px * row_mm, column_px * column_mm, "mm")

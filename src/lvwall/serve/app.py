@@ -1,7 +1,8 @@
 """The web app of ``lvwall serve``: its page, and the JSON API that the page (or a script) uses.
 
 * ``GET /``: the page (``static/``: HTML, JavaScript and CSS of its own; nothing from
-  elsewhere, which the Content-Security-Policy header enforces in the browser);
+  elsewhere, which the Content-Security-Policy header enforces in the browser), with this
+  server's token in it;
 * ``GET /api/info``: the model, the upload limit and the segment colours;
 * ``POST /api/jobs`` (multipart fields ``file``, optional ``view`` and ``a2c``): queue a
   recording of that view (A4C by default), or with ``a2c`` the A4C and A2C recordings of one
@@ -10,6 +11,7 @@
 * ``POST /api/analyse`` (the same fields): the same, answered when done;
 * ``GET /api/jobs/{id}/files/{path}``: each file written; ``.../archive.zip``: all of them.
 
+Every POST needs the server's token and no other origin (:mod:`lvwall.serve.security`).
 Errors are HTTP 4xx (5xx: the server's own failure) with ``{"error": "<one sentence>"}``.
 docs/serve.md describes every field.
 """
@@ -19,23 +21,22 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import html
 import mimetypes
 import shutil
-import tempfile
 import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from lvwall import __version__
 from lvwall.atomic import atomic_path
@@ -44,7 +45,8 @@ from lvwall.errors import LvwallError
 from lvwall.infer import SegmentationModel
 from lvwall.regional import Thresholds
 from lvwall.serve.analysis import analyse, analyse_exam
-from lvwall.serve.jobs import DONE, KEPT_JOBS, Job, JobQueue
+from lvwall.serve.jobs import DONE, KEPT_JOBS, Job, JobQueue, make_workdir
+from lvwall.serve.security import RequestGuard, new_token
 from lvwall.serve.uploads import (
     DEFAULT_MAX_UPLOAD_MB,
     UploadTooLargeError,
@@ -55,6 +57,8 @@ from lvwall.serve.uploads import (
 from lvwall.wall import SEGMENT_COLOURS
 
 STATIC_DIR = Path(__file__).parent / "static"
+#: What ``GET /`` replaces with the token in ``static/index.html``.
+TOKEN_PLACEHOLDER = "{{lvwall-token}}"
 #: The form fields of an upload: the recording (of the form's view), and the optional A2C
 #: recording of the same heart that makes the two one exam; and the view's field.
 FILE_FIELD, A2C_FIELD, VIEW_FIELD = "file", "a2c", "view"
@@ -80,26 +84,31 @@ _Message = MutableMapping[str, Any]
 @dataclass(frozen=True)
 class ServeSettings:
     """How the app analyses uploads: the model, optional hypokinesia thresholds (from
-    ``lvwall regional-eval``), the upload limit, and the ``Host`` names it answers to
-    (``None``: any, for a server on every network interface)."""
+    ``lvwall regional-eval``), the upload limit, the ``Host`` names it answers to
+    (``None``: any, for a server on every network interface), and the token every POST
+    must carry (random unless given)."""
 
     model: SegmentationModel
     thresholds: Thresholds | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 10**6
     allowed_hosts: tuple[str, ...] | None = None
+    token: str = field(default_factory=new_token, repr=False)
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes < 1:
             raise ValueError(f"max_upload_bytes must be positive, got {self.max_upload_bytes}")
+        if not self.token:
+            raise ValueError("the token must not be empty")
 
 
 def create_app(settings: ServeSettings) -> FastAPI:
     """The app; its temporary folder (uploads and results) exists while it runs (its
-    lifespan) and is removed when it stops."""
+    lifespan) and is removed when it stops; the stale folders of servers that were killed
+    are removed when it starts (:func:`~lvwall.serve.jobs.make_workdir`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        workdir = Path(tempfile.mkdtemp(prefix="lvwall-serve-"))
+        workdir = make_workdir()
         remove = functools.partial(shutil.rmtree, workdir, ignore_errors=True)
         # Also at exit, for a process that ends without running the shutdown of its app.
         atexit.register(remove)
@@ -121,16 +130,19 @@ def create_app(settings: ServeSettings) -> FastAPI:
         redoc_url=None,
     )
     app.add_middleware(SecurityHeaders)
-    if settings.allowed_hosts is not None:
-        # Refuses DNS-rebinding pages that would reach a loopback server under their name.
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
+    # The Host check refuses DNS-rebinding pages that would reach a loopback server under
+    # their name; the origin and token checks, pages elsewhere that post to it.
+    app.add_middleware(RequestGuard, token=settings.token, allowed=settings.allowed_hosts)
     app.add_exception_handler(LvwallError, _user_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
+    page_html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    page_html = page_html.replace(TOKEN_PLACEHOLDER, html.escape(settings.token, quote=True))
+
     @app.get("/", include_in_schema=False)
-    def page() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+    def page() -> HTMLResponse:
+        return HTMLResponse(page_html)
 
     @app.get("/api/info")
     def info() -> dict[str, Any]:

@@ -4,6 +4,9 @@ A single worker thread runs the jobs (the network uses every core already, and o
 serves them all); the page polls a job's :meth:`Job.status` while it waits. Each job has
 its folder (the upload and the results) under the queue's root; the oldest finished jobs
 are removed beyond :data:`KEPT_JOBS`, and :meth:`JobQueue.close` stops the worker.
+
+The queue's root is the server's temporary folder (:func:`make_workdir`), which holds the id
+of the server's process so that a later server can remove it once that process is gone.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import logging
 import os
 import queue
 import shutil
+import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +37,67 @@ STOP_TIMEOUT_S = 60.0
 BAD_UPLOAD, SERVER_FAILURE = 422, 500
 #: The states of a job, in the order a job goes through them.
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+#: The prefix of a server's temporary folder, and the file in it naming the server's process.
+WORKDIR_PREFIX, PID_FILE = "lvwall-serve-", "server.pid"
+#: Age after which a server folder of this user without a process id file (one made by an
+#: older lvwall, or one whose server died before writing it) counts as stale: one day.
+STALE_AGE_S = 24 * 3600.0
+
+
+def make_workdir(parent: Path | None = None) -> Path:
+    """A new temporary folder for a server in ``parent`` (the system's temporary folder by
+    default), holding this process's id in :data:`PID_FILE`, once the stale folders there
+    are removed (:func:`remove_stale_workdirs`)."""
+    parent = Path(tempfile.gettempdir()) if parent is None else parent
+    remove_stale_workdirs(parent)
+    workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=parent))
+    (workdir / PID_FILE).write_text(f"{os.getpid()}\n", encoding="ascii")
+    return workdir
+
+
+def remove_stale_workdirs(parent: Path, now: float | None = None) -> list[Path]:
+    """Remove the folders ``lvwall-serve-*`` in ``parent`` that belong to this user and
+    whose server is gone: their :data:`PID_FILE` names a process that no longer runs, or
+    they have none and are older than :data:`STALE_AGE_S`. Returns those removed; a folder
+    that cannot be read or removed is left as it is."""
+    now = time.time() if now is None else now
+    removed = []
+    for folder in sorted(parent.glob(f"{WORKDIR_PREFIX}*")):
+        try:
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            info = folder.stat()
+            if hasattr(os, "getuid") and info.st_uid != os.getuid():
+                continue
+            pid_file = folder / PID_FILE
+            if pid_file.is_file():
+                stale = not _running(int(pid_file.read_text(encoding="ascii").strip()))
+            else:
+                stale = now - info.st_mtime > STALE_AGE_S
+        except (OSError, ValueError):
+            continue
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+            if not folder.exists():
+                removed.append(folder)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` runs (a process of another user counts as running)."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:  # Windows: an invalid pid
+        return False
+    return True
 
 
 class JobCancelledError(Exception):
@@ -197,7 +263,9 @@ class JobQueue:
             except JobCancelledError:
                 job.finish(error="the server stopped before this recording was analysed")
             except LvwallError as error:
-                job.finish(error=job.public(str(error)), status=BAD_UPLOAD)
+                # An upload over a limit (a zip unpacked) says 413 as other uploads over it.
+                status = getattr(error, "http_status", BAD_UPLOAD)
+                job.finish(error=job.public(str(error)), status=status)
             except OSError as error:  # the server's disk, as the CLI tells it
                 where = f"{error.filename}: " if error.filename else ""
                 job.finish(error=job.public(where + os_reason(error)), status=SERVER_FAILURE)

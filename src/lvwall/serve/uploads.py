@@ -24,7 +24,10 @@ _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
 
 
 class UploadTooLargeError(LvwallError):
-    """An upload over the server's size limit."""
+    """An upload over the server's size limit (HTTP 413, whether the upload or the frames
+    of its zip, unpacked, are over it)."""
+
+    http_status = 413
 
 
 def upload_too_large(

@@ -22,7 +22,6 @@ from lightning.pytorch.callbacks import (
     EarlyStopping,
     LearningRateMonitor,
     ModelCheckpoint,
-    RichProgressBar,
 )
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
@@ -34,6 +33,7 @@ from lvwall.model import UNet, build_model, load_model
 from lvwall.train.config import RUN_DEFINING_FIELDS, TrainConfig
 from lvwall.train.data import SegmentationDataModule
 from lvwall.train.module import SegmentationModule
+from lvwall.train.progress import progress_bar
 from lvwall.train.quiet import quiet_lightning
 from lvwall.train.run_folder import (
     BEST_CHECKPOINT,
@@ -129,7 +129,7 @@ def build_trainer(config: TrainConfig, out_dir: Path) -> L.Trainer:
             enable_version_counter=False,
         ),
         LearningRateMonitor(logging_interval="epoch"),
-        RichProgressBar(),
+        progress_bar(),
     ]
     if config.patience is not None:
         callbacks.append(EarlyStopping(monitor=MONITOR, mode="max", patience=config.patience))

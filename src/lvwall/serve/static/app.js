@@ -8,6 +8,8 @@ const $ = (id) => document.getElementById(id);
 let currentJob = null; // the job whose results the page shows; older polls stop
 let lastFile = null; // the recording last chosen: a change of the options analyses it again
 let fps = 25;
+// This server's token (in the page it served): every upload carries it.
+const TOKEN = document.querySelector('meta[name="lvwall-token"]').content;
 
 function element(tag, text, className) {
   const node = document.createElement(tag);
@@ -78,7 +80,14 @@ async function analyse(file) {
   if (second) form.append("a2c", second);
   let response, body;
   try {
-    response = await fetch("/api/jobs", { method: "POST", body: form });
+    // The token this server put into its page; "same-origin" sends the page's Origin
+    // (the page's no-referrer policy would send "null", which the server refuses).
+    response = await fetch("/api/jobs", {
+      method: "POST",
+      body: form,
+      headers: { "X-Lvwall-Token": TOKEN },
+      referrerPolicy: "same-origin",
+    });
     body = await response.json();
   } catch (error) {
     if (currentJob === job) showError(file.name + ": the upload failed (" + error.message + ")");
