@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 from collections.abc import Callable
 from pathlib import Path
@@ -149,6 +150,14 @@ def _write_unbuildable_config(path: Path) -> None:
     torch.save({"state_dict": {}, "hyper_parameters": {"model_config": config}}, path)
 
 
+def _make_folder(path: Path) -> None:
+    path.mkdir()
+
+
+def _make_fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
 def _write_safetensors_without_meta(path: Path) -> None:
     save_file({"w": torch.zeros(2)}, str(path))
 
@@ -161,6 +170,8 @@ def _write_safetensors_with_bad_json(path: Path) -> None:
     ("writer", "problem"),
     [
         (_write_missing, "does not exist"),
+        (_make_folder, "is a folder, not a model file"),
+        (_make_fifo, "is not a regular file, so not a model file"),
         (_write_random_binary, "neither an lvwall model file nor a Lightning checkpoint"),
         (_write_text, "neither an lvwall model file nor a Lightning checkpoint"),
         (_write_pickled_object, "refuses to unpickle"),

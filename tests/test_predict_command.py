@@ -352,3 +352,20 @@ def test_a_big_png_batch_prints_a_summary_that_reads_in_80_columns(
     assert len(result.output.splitlines()) < 10
     assert "fitted for the bundled model, not this one" in " ".join(result.output.split())
     assert len(_read_csv(out / SUMMARY_FILE)) == 101
+
+
+def test_an_overlay_that_cannot_be_written_fails_its_input(
+    tmp_path: Path, tiny_model: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk (cv2.imwrite returning False) is a failure named by the file, not ok."""
+    image = tmp_path / "still.png"
+    cv2.imwrite(str(image), np.full((48, 64), 90, np.uint8))
+    monkeypatch.setattr("lvwall.infer.writers.cv2.imwrite", lambda *args, **kwargs: False)
+    result = runner.invoke(
+        app,
+        ["predict", str(image), "--model", str(tiny_model["onnx"]), "--out", str(tmp_path / "o")],
+    )
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert f"{tmp_path / 'o' / 'still' / 'overlay.png'}: could not be written" in said
+    assert not (tmp_path / "o" / "still").exists()

@@ -18,7 +18,7 @@ import numpy as np
 from lvwall.data import MODEL_SIZE
 from lvwall.errors import ModelError
 from lvwall.lookup import look_up
-from lvwall.model import DEFAULT_THRESHOLD
+from lvwall.model import DEFAULT_THRESHOLD, check_model_path
 from lvwall.threads import cpu_threads
 
 if TYPE_CHECKING:
@@ -155,8 +155,7 @@ def _cuda_available() -> bool:
 
 
 def _check_model_file(path: Path) -> None:
-    if not path.is_file():
-        raise ModelError(path, "the model file does not exist")
+    check_model_path(path)
     if path.suffix.lower() not in WEIGHT_SUFFIXES | {ONNX_SUFFIX}:
         raise ModelError(
             path,

@@ -167,7 +167,9 @@ def write_recording_folder(
     with atomic_dir(target) as folder:
         if recording.kind == "image":
             first = next(overlays())
-            cv2.imwrite(str(folder / "overlay.png"), cv2.cvtColor(first, cv2.COLOR_RGB2BGR))
+            if not cv2.imwrite(str(folder / "overlay.png"), cv2.cvtColor(first, cv2.COLOR_RGB2BGR)):
+                # Named where it would have landed: the temporary folder goes with the error.
+                raise DataError(target / "overlay.png", "could not be written (is the disk full?)")
         else:
             fps = recording.fps or DEFAULT_FPS
             if recording.path.suffix.lower() == ".gif":

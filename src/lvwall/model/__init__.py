@@ -1,7 +1,13 @@
 """The U-Net of the HMC-QU study and its named presets."""
 
 from lvwall.model.bundled import ASSETS_DIR, bundle_model, default_model_paths, is_bundled
-from lvwall.model.checkpoint import DEFAULT_THRESHOLD, META_KEY, load_model, save_model
+from lvwall.model.checkpoint import (
+    DEFAULT_THRESHOLD,
+    META_KEY,
+    check_model_path,
+    load_model,
+    save_model,
+)
 from lvwall.model.export import MAX_OPSET, MIN_OPSET, export_checkpoint, export_onnx, read_onnx_meta
 from lvwall.model.registry import (
     DEFAULT_PRESET,
@@ -27,6 +33,7 @@ __all__ = [
     "bundle_model",
     "conv_block",
     "count_parameters",
+    "check_model_path",
     "default_model_paths",
     "is_bundled",
     "export_checkpoint",

@@ -64,6 +64,18 @@ def save_model(path: str | Path, model: UNet, meta: dict[str, Any] | None = None
     return path
 
 
+def check_model_path(path: Path) -> None:
+    """:class:`ModelError` naming ``path`` unless it is a file: a folder, a missing path and
+    a special file (a FIFO, a device) each said as what they are."""
+    if path.is_file():
+        return
+    if path.is_dir():
+        raise ModelError(path, "is a folder, not a model file")
+    if path.exists():
+        raise ModelError(path, "is not a regular file, so not a model file")
+    raise ModelError(path, "the model file does not exist")
+
+
 def load_model(path: str | Path) -> tuple[UNet, dict[str, Any]]:
     """Load a Lightning checkpoint or a slim model file as an eval-mode U-Net on the CPU.
 
@@ -71,8 +83,7 @@ def load_model(path: str | Path) -> tuple[UNet, dict[str, Any]]:
     holds no lvwall model, or holds weights that do not fit its model configuration.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ModelError(path, "the model file does not exist")
+    check_model_path(path)
     with path.open("rb") as handle:
         magic = handle.read(len(_ZIP_MAGIC))
     if magic == _ZIP_MAGIC:
