@@ -7,12 +7,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-from scipy import ndimage
-
 from lvwall.infer import SegmentedRecording
 from lvwall.measure import measure_exam, measure_recording
 from lvwall.regional.schematic import beating_wall
+from tiny_models import soft_probabilities
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 #: Keys that stand for a name the data gives: a segment (SEG3, ...) or a view (A4C, A2C).
@@ -43,16 +41,12 @@ def _documented(guide: str) -> set[str]:
     return set(re.findall(r"`([^`\n]+)`", prose))
 
 
-def _soft(masks: np.ndarray) -> np.ndarray:
-    return np.stack([ndimage.gaussian_filter(m.astype(np.float32), 1.0) for m in masks])
-
-
 def test_every_key_of_measurements_and_exam_json_is_in_measure_md() -> None:
     four, two = beating_wall(n_frames=11, amplitude=10.0), beating_wall(n_frames=14, amplitude=7.0)
-    single = measure_recording(four, _soft(four), frame_flags=[()] * len(four))
+    single = measure_recording(four, soft_probabilities(four), frame_flags=[()] * len(four))
     exam = measure_exam(
-        SegmentedRecording("p_4CH", four, probabilities=_soft(four)),
-        SegmentedRecording("p_2CH", two, probabilities=_soft(two)),
+        SegmentedRecording("p_4CH", four, probabilities=soft_probabilities(four)),
+        SegmentedRecording("p_2CH", two, probabilities=soft_probabilities(two)),
     )
     documented = _documented("measure.md")
     missing = (_keys(single.to_json()) | _keys(exam.to_json())) - documented

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import ndimage
 
 from lvwall.data import find_sector
 from lvwall.data.phantom import draw_params, simulate_recording, write_dataset
@@ -23,6 +22,7 @@ from lvwall.data.video import write_video
 from lvwall.infer import PredictOptions, SegmentedRecording, load_segmentation_model, segment_frames
 from lvwall.model import UNet, UNetConfig, save_model
 from lvwall.regional.schematic import beating_wall
+from tiny_models import soft_probabilities
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 TINY = {"width": 96, "height": 64, "n_frames": 13, "cycle_frames": 12, "first_ed_frame": 1}
@@ -32,20 +32,16 @@ def python_blocks(guide: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", (DOCS / guide).read_text(encoding="utf-8"), re.S)
 
 
-def _soft(masks: np.ndarray) -> np.ndarray:
-    return np.stack([ndimage.gaussian_filter(m.astype(np.float32), 1.0) for m in masks])
-
-
 def _measure(folder: Path) -> tuple[dict, dict[str, str]]:
     masks = beating_wall(n_frames=11, amplitude=10.0)
-    return {"masks": masks, "probabilities": _soft(masks)}, {}
+    return {"masks": masks, "probabilities": soft_probabilities(masks)}, {}
 
 
 def _exam(folder: Path) -> tuple[dict, dict[str, str]]:
     four, two = beating_wall(n_frames=11, amplitude=10.0), beating_wall(n_frames=14, amplitude=7.0)
     return {
-        "four_chamber": SegmentedRecording("p_4CH", four, probabilities=_soft(four)),
-        "two_chamber": SegmentedRecording("p_2CH", two, probabilities=_soft(two)),
+        "four_chamber": SegmentedRecording("p_4CH", four, probabilities=soft_probabilities(four)),
+        "two_chamber": SegmentedRecording("p_2CH", two, probabilities=soft_probabilities(two)),
     }, {}
 
 

@@ -8,16 +8,14 @@ import csv
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from scipy import ndimage
 from typer.testing import CliRunner
 
 from lvwall.cli import app
 from lvwall.data.phantom import draw_params, simulate_recording
 from lvwall.data.video import write_video
 from lvwall.infer import SegmentationModel
-from tiny_models import ReplayPredictor
+from tiny_models import ReplayPredictor, soft_probabilities
 
 runner = CliRunner(env={"COLUMNS": "400"})
 N_FRAMES = 13
@@ -33,9 +31,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     recording = simulate_recording(4, params=draw_params(4, **TINY, segment_mi=(False,) * 6))
     video = folder / "phantom.avi"
     write_video(video, recording.video, fps=recording.params.fps)
-    probabilities = np.stack(
-        [ndimage.gaussian_filter(m.astype(np.float32), 1.0) for m in recording.masks]
-    )
+    probabilities = soft_probabilities(recording.masks)
     with pytest.MonkeyPatch.context() as patch:
         for command in COMMANDS:
             patch.setattr(

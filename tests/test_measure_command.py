@@ -8,7 +8,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from scipy import ndimage
 from typer.testing import CliRunner
 
 from lvwall.cli import app
@@ -17,7 +16,7 @@ from lvwall.data.video import write_video
 from lvwall.infer import SegmentationModel
 from lvwall.measure import OUTPUT_FILES
 from lvwall.regional.schematic import beating_wall
-from tiny_models import ReplayPredictor
+from tiny_models import ReplayPredictor, soft_probabilities
 
 #: Wide enough that Rich wraps no message the tests look for.
 runner = CliRunner(env={"COLUMNS": "400"})
@@ -110,9 +109,7 @@ def test_a_phantom_video_is_segmented_and_measured_against_its_truth(
     video = tmp_path / "phantom.avi"
     write_video(video, recording.video, fps=recording.params.fps)
     # The "network" answers with the phantom's own masks, softened at their borders.
-    probabilities = np.stack(
-        [ndimage.gaussian_filter(m.astype(np.float32), 1.0) for m in recording.masks]
-    )
+    probabilities = soft_probabilities(recording.masks)
     model = SegmentationModel(ReplayPredictor(probabilities), 0.5, 224, "replay")
     monkeypatch.setattr("lvwall.commands.measure.load_segmentation_model", lambda path=None: model)
     truth = recording.function
@@ -191,9 +188,7 @@ def test_ed_es_stills_are_measured_with_the_phases_as_given(
     chosen = [0, truth.es_index]
     for phase, index in zip(("ED", "ES"), chosen, strict=True):
         cv2.imwrite(str(tmp_path / f"heart_{phase}.png"), recording.video[index])
-    probabilities = np.stack(
-        [ndimage.gaussian_filter(recording.masks[i].astype(np.float32), 1.0) for i in chosen]
-    )
+    probabilities = soft_probabilities(recording.masks[chosen])
     model = SegmentationModel(ReplayPredictor(probabilities), 0.5, 224, "replay")
     monkeypatch.setattr("lvwall.commands.measure.load_segmentation_model", lambda path=None: model)
     stills = [str(tmp_path / "heart_ED.png"), str(tmp_path / "heart_ES.png")]

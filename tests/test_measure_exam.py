@@ -8,21 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import ndimage
 
 from lvwall.data import exam_name, pair_exams, pair_stills, still_phase, view_in_name
 from lvwall.errors import DataError
 from lvwall.infer import SegmentedRecording, join_stills
 from lvwall.measure import EXAM_FILES, measure_exam, measure_recording, write_exam
 from lvwall.regional.schematic import beating_wall
+from tiny_models import soft_probabilities
 
 
 def _recording(name: str, masks: np.ndarray, soft: bool = True) -> SegmentedRecording:
-    probabilities = None
-    if soft:
-        probabilities = np.stack(
-            [ndimage.gaussian_filter(m.astype(np.float32), 1.0) for m in masks]
-        )
+    probabilities = soft_probabilities(masks) if soft else None
     return SegmentedRecording(name=name, masks=masks, probabilities=probabilities)
 
 

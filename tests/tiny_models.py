@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy import ndimage
 
 from lvwall.model import UNet, UNetConfig
 
@@ -35,3 +36,9 @@ class ReplayPredictor:
         out = self.probabilities[self.position : self.position + len(batch), None]
         self.position += len(batch)
         return out
+
+
+def soft_probabilities(masks: np.ndarray) -> np.ndarray:
+    """A network's probabilities for known masks (T, H, W): each mask softened at its border
+    (a Gaussian of 1 pixel), so that thresholds round 0.5 move the border a little."""
+    return np.stack([ndimage.gaussian_filter(mask.astype(np.float32), 1.0) for mask in masks])

@@ -9,6 +9,10 @@ that source is opened or read, so one bad file never stops the others.
 Output names come from file and folder names only. Nothing read from a DICOM header other
 than pixel geometry and timing (never patient, study or institution fields) leaves this
 module.
+
+One module because every reader here fills the one :class:`Recording` contract (geometry
+when opened, frames one at a time, warnings, one-sentence errors) and ``discover`` must
+know every kind it reads; the DICOM and image readers are short functions of that contract.
 """
 
 from __future__ import annotations

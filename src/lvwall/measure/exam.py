@@ -32,7 +32,7 @@ from lvwall.measure.intervals import (
     too_few_members_reason,
 )
 from lvwall.measure.recording import measure_segmented, trace_border
-from lvwall.measure.result import Measurements, json_interval, json_number
+from lvwall.measure.result import Measurements, json_frame, json_interval, json_number
 from lvwall.measure.volumes import biplane_volume, ejection_fraction
 from lvwall.wall import RegionalError
 
@@ -110,8 +110,8 @@ class ExamMeasurements:
             "single_plane": {
                 view: {
                     "name": measurements.name,
-                    "ed_frame": measurements.to_json()["ed_frame"],
-                    "es_frame": measurements.to_json()["es_frame"],
+                    "ed_frame": json_frame(measurements.ed_index),
+                    "es_frame": json_frame(measurements.es_index),
                     **{key: json_number(getattr(measurements, key)) for key in BIPLANE_KEYS},
                     "gls_percent": json_number(measurements.gls_percent),
                 }

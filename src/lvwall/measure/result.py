@@ -119,8 +119,8 @@ class Measurements:
             "view_source": self.view_call.source,
             "view_probability": self.view_call.probability,
             "n_frames": len(self.frames),
-            "ed_frame": _frame(self.ed_index),
-            "es_frame": _frame(self.es_index),
+            "ed_frame": json_frame(self.ed_index),
+            "es_frame": json_frame(self.es_index),
             "cycle": cycle,
             "edv": json_number(self.edv),
             "esv": json_number(self.esv),
@@ -136,7 +136,7 @@ class Measurements:
                 name: {
                     "title": SEGMENT_TITLES[name],
                     "strain_percent": json_number(self.segment_strain[name]),
-                    "time_to_peak_frame": _frame(self.time_to_peak[name]),
+                    "time_to_peak_frame": json_frame(self.time_to_peak[name]),
                 }
                 for name in self.segment_names
             },
@@ -167,7 +167,8 @@ class Measurements:
 _INTERVAL_KEYS = ("edv", "esv", "ef_percent", "gls_percent")
 
 
-def _frame(index: int | None) -> int | None:
+def json_frame(index: int | None) -> int | None:
+    """A 0-based frame index as every output writes it: counted from 1."""
     return None if index is None else int(index) + 1
 
 

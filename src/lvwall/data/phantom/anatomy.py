@@ -17,6 +17,9 @@ al., IEEE Access 9:34442, 2021). Each side is split by endocardial arc length in
 and apical thirds: the six segments of the view in the AHA 17-segment model (Cerqueira et
 al., Circulation 105(4):539, 2002), numbered in
 :func:`lvwall.data.records.segment_names` order, the same positions in both views.
+
+One module because it is one drawing: the shapes of both views share the sampling, the
+polygons and the segment boundaries they are built from.
 """
 
 from __future__ import annotations

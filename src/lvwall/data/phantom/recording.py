@@ -1,5 +1,9 @@
 """Simulate one apical (A4C or A2C) recording: video, LV-wall masks, segment maps and motion
-truth."""
+truth.
+
+One module because every frame's video, masks, segment maps and truth come from the same
+moving heart in one pass; split apart, each would recompute the motion.
+"""
 
 from __future__ import annotations
 
