@@ -149,9 +149,11 @@ def regime_label(regime: str, swa_start: float | None) -> str:
 
 
 def members_and_soup(checkpoints: dict[str, Path], label: str) -> dict[str, tuple]:
-    """The models of ``checkpoints`` by label, plus their uniform soup as ``LABEL soup``."""
+    """The models of ``checkpoints`` by label, plus their uniform soup as ``LABEL soup``
+    where there are several (the soup of one model is that model)."""
     models = {name: load_model(path) for name, path in checkpoints.items()}
-    models[f"{label} soup"] = average_models(list(checkpoints.values()))
+    if len(checkpoints) > 1:
+        models[f"{label} soup"] = average_models(list(checkpoints.values()))
     return models
 
 
@@ -190,9 +192,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--pool",
-        type=Path,
         nargs="+",
-        help="report these camus_cv.csv files together instead of training",
+        help="report these camus_cv.csv files together instead of training; FILE=NAME "
+        "reports the rows of FILE as the regime NAME (runs that differ in an option only)",
     )
     parser.add_argument(
         "--soup",
@@ -315,9 +317,17 @@ def _views(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return [(view, _views_of(table, view)) for view in views] + [("all", table)]
 
 
-def pool(paths: list[Path], reference: str | None = None) -> None:
-    """Report the pooled ``camus_cv.csv`` of runs that each did some folds or regimes."""
-    report(pd.concat([pd.read_csv(path) for path in paths], ignore_index=True), reference)
+def pool(paths: list[str], reference: str | None = None) -> None:
+    """Report the pooled ``camus_cv.csv`` of runs that each did some folds or regimes; a
+    ``FILE=NAME`` gives the rows of ``FILE`` the regime ``NAME``."""
+    tables = []
+    for entry in paths:
+        path, _, name = entry.partition("=")
+        table = pd.read_csv(path)
+        if name:
+            table["regime"] = name
+        tables.append(table)
+    report(pd.concat(tables, ignore_index=True), reference)
 
 
 if __name__ == "__main__":

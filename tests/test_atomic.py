@@ -4,12 +4,17 @@ holds plain types."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from lvwall import atomic
 from lvwall.atomic import atomic_dir, atomic_path, to_plain, write_json, write_text
 
 
@@ -82,3 +87,36 @@ def test_write_json_is_strict_unless_infinity_is_allowed(tmp_path: Path) -> None
     assert not (tmp_path / "b.json").exists() and list(tmp_path.iterdir()) == [path]
     write_json(tmp_path / "b.json", {"t": float("-inf")}, allow_infinity=True)
     assert json.loads((tmp_path / "b.json").read_text()) == {"t": float("-inf")}
+
+
+def _gone_pid() -> int:
+    """The pid of a process that has ended."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+@pytest.mark.parametrize(
+    ("owner", "removed"),
+    [
+        (lambda: f"{os.getpid()}@{atomic._host_tag()}.", False),  # this live process
+        (lambda: f"{_gone_pid()}@{atomic._host_tag()}.", True),  # a process that ended
+        (lambda: f"{_gone_pid()}@abcdef.", False),  # another machine's: cannot be checked
+        (lambda: "", True),  # an older lvwall's temporary, which records no owner
+    ],
+)
+def test_only_temporaries_of_ended_processes_are_stale(
+    tmp_path: Path, owner: Callable[[], str], removed: bool
+) -> None:
+    """Two runs writing into one folder keep each other's temporaries: only those of a
+    process of this machine that no longer runs (or of no recorded owner) are removed."""
+    left = tmp_path / f".echo_avi.{owner()}k3j_x9q2.tmp"
+    left.mkdir()
+    (left / "masks.npz").write_bytes(b"partial")
+    unrelated = tmp_path / ".echo_avi.notes.tmp"
+    unrelated.mkdir()
+    with atomic_dir(tmp_path / "echo_avi") as tmp:
+        assert f".{os.getpid()}@" in tmp.name, "a temporary records its owner"
+        (tmp / "a.txt").write_text("1")
+    assert left.exists() is not removed
+    assert unrelated.exists(), "a name that is no temporary of lvwall's is never touched"

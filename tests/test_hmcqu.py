@@ -475,10 +475,19 @@ def test_find_layout_says_what_is_missing_and_where(tiny_root: Path, missing: st
     assert str(part) in str(caught.value)
 
 
-def test_find_layout_rejects_a_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="not found") as caught:
-        find_layout(tmp_path / "nowhere")
-    assert caught.value.path == tmp_path / "nowhere"
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("nowhere", "HMC-QU folder not found"),
+        ("A4C.xlsx", "is a file; give the HMC-QU folder"),  # the sheet given for its folder
+    ],
+)
+def test_find_layout_rejects_what_is_no_folder(tmp_path: Path, name: str, says: str) -> None:
+    if name.endswith(".xlsx"):
+        (tmp_path / name).write_bytes(b"PK")
+    with pytest.raises(DataError, match=says) as caught:
+        find_layout(tmp_path / name)
+    assert caught.value.path == tmp_path / name
 
 
 @pytest.mark.parametrize("size", [MASK_SIZE, 16])

@@ -22,6 +22,8 @@ from lvwall.infer import (
     TorchPredictor,
     load_segmentation_model,
 )
+from lvwall.infer.backends import recorded_image_size, recorded_threshold
+from lvwall.model import DEFAULT_THRESHOLD
 
 runner = CliRunner(env={"COLUMNS": "400"})
 
@@ -91,3 +93,40 @@ def test_bundled_model_on_cuda_agrees_with_onnx_on_the_cpu(
 def test_auto_backend_runs_onnx_files_with_onnx_runtime(tiny_model: dict[str, Path]) -> None:
     assert "ONNX Runtime" in load_segmentation_model(tiny_model["onnx"]).description
     assert "on cuda" in load_segmentation_model(tiny_model["weights"]).description
+
+
+@pytest.mark.parametrize(
+    ("threshold", "expected"),
+    [(None, DEFAULT_THRESHOLD), ("0.4", 0.4), (0.7, 0.7), ("nan", None), (1.5, None), (0, None)],
+)
+def test_a_model_threshold_is_a_number_between_0_and_1(
+    threshold: object, expected: float | None
+) -> None:
+    path = Path("model.onnx")
+    if expected is not None:
+        assert recorded_threshold(path, threshold) == pytest.approx(expected)
+        return
+    with pytest.raises(ModelError, match="not a number between 0 and 1") as raised:
+        recorded_threshold(path, threshold)
+    assert raised.value.path == path
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        (224, 224),
+        ("320", 320),
+        (256.0, 256),
+        (224.5, None),
+        ("big", None),
+        (0, None),
+        (10**6, None),
+    ],
+)
+def test_a_model_input_size_is_a_whole_number_in_range(size: object, expected: int | None) -> None:
+    path = Path("model.ckpt")
+    if expected is not None:
+        assert recorded_image_size(path, size) == expected
+        return
+    with pytest.raises(ModelError, match="not a whole number of pixels from 32 to 1024"):
+        recorded_image_size(path, size)

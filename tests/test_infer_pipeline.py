@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +17,14 @@ from echo_inputs import (
 from lvwall.data.records import MODEL_SIZE
 from lvwall.errors import DataError
 from lvwall.infer import (
+    STAGE_BYTES,
     PredictOptions,
     SegmentationModel,
+    frames_in_flight,
     load_segmentation_model,
     segment_frames,
 )
+from lvwall.infer import pipeline as pipeline_module
 
 
 def test_smoothing_reduces_flicker(tiny_model: dict[str, Path]) -> None:
@@ -101,3 +106,70 @@ def test_stopping_early_closes_the_frame_source(tiny_model: dict[str, Path]) -> 
     next(segmented)
     segmented.close()
     assert state["closed"] and state["produced"] < 40
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "batch_size", "expected"),
+    [
+        (600, 800, 8, 16),  # an echo video's frames: twice the batch
+        (1080, 1920, 8, 8),
+        (2048, 2048, 8, 4),  # 16 MiB a frame: 4 fill the stage's 64 MiB
+        (4096, 4096, 8, 1),
+        (8192, 8192, 8, 1),  # larger than a stage: one at a time
+        (600, 800, 1, 2),
+    ],
+)
+def test_frames_in_flight_follow_the_frame_size(
+    height: int, width: int, batch_size: int, expected: int
+) -> None:
+    assert frames_in_flight(height, width, batch_size) == expected
+    held = expected * 4 * height * width
+    assert held <= STAGE_BYTES or expected == 1
+
+
+@pytest.mark.parametrize(("height", "width", "batch_size"), [(0, 10, 8), (10, 10, 0)])
+def test_frames_in_flight_refuses_empty_sizes(height: int, width: int, batch_size: int) -> None:
+    with pytest.raises(ValueError, match="must be positive"):
+        frames_in_flight(height, width, batch_size)
+
+
+@pytest.mark.parametrize(("stage_bytes", "most_ahead"), [(None, 40), (1, 8)])
+def test_the_pipeline_decodes_no_further_ahead_than_its_frames_allow(
+    monkeypatch: pytest.MonkeyPatch, stage_bytes: int | None, most_ahead: int
+) -> None:
+    """With a stage as small as one frame, the decoder runs at most a few frames ahead of the
+    consumer (the sector's look-ahead, one queued, one in the network), whatever the batch
+    size: memory does not grow with the frame size."""
+    if stage_bytes is not None:
+        monkeypatch.setattr(pipeline_module, "STAGE_BYTES", stage_bytes)
+    decoded = 0
+
+    def frames() -> Iterator[np.ndarray]:
+        nonlocal decoded
+        for _ in range(80):
+            decoded += 1
+            yield np.zeros((32, 40, 3), np.uint8)
+
+    model = SegmentationModel(_Constant(), 0.5, 16, "constant")
+    ahead = []
+    for consumed, _ in enumerate(segment_frames(frames(), model, PredictOptions(batch_size=8)), 1):
+        time.sleep(0.002)  # a slow writer: the decoder fills what it may
+        ahead.append(decoded - consumed)
+    assert len(ahead) == 80
+    if stage_bytes is None:
+        assert max(ahead) >= 16, "frames of an echo video are decoded well ahead"
+    assert max(ahead) <= most_ahead
+
+
+class _Constant:
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        return np.full(batch.shape, 0.7, np.float32)
+
+
+def test_a_frame_larger_than_a_preview_travels_shrunk_with_full_size_masks() -> None:
+    model = SegmentationModel(_Constant(), 0.5, 16, "constant")
+    frames = [np.full((64, 2100, 3), 90, np.uint8)] * 3
+    segmented = list(segment_frames(iter(frames), model, PredictOptions(sector=False)))
+    assert [frame.image.shape for frame in segmented] == [(62, 2048, 3)] * 3
+    assert all(frame.mask_original.shape == (64, 2100) for frame in segmented)
+    assert all(frame.mask_original.all() for frame in segmented), "0.7 > 0.5 everywhere"

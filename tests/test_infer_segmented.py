@@ -9,11 +9,22 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from echo_inputs import echo_frames
 from lvwall.cli import app
 from lvwall.data.inputs import discover
 from lvwall.data.video import write_video
 from lvwall.errors import DataError
-from lvwall.infer import SegmentationModel, SegmentedRecording, read_masks_npz, segment_recording
+from lvwall.infer import (
+    PredictOptions,
+    SegmentationModel,
+    SegmentedRecording,
+    load_segmentation_model,
+    predict_sources,
+    read_masks_npz,
+    segment_frames,
+    segment_recording,
+)
+from lvwall.infer import segmented as segmented_module
 from lvwall.measure import measure_recording, measure_segmented
 from lvwall.quality import FrameQuality
 from lvwall.regional.schematic import beating_wall
@@ -92,7 +103,8 @@ def test_a_recording_is_segmented_with_the_infer_pipeline(tmp_path: Path) -> Non
     read = segment_recording(source, model, progress=Progress())
     assert read.name == "echo" and read.path == video
     assert np.array_equal(read.masks, masks)
-    assert read.greys.shape == masks.shape and read.greys.dtype == np.float32
+    assert read.greys.shape == masks.shape
+    assert read.greys.dtype == read.probabilities.dtype == np.float16
     assert read.probabilities.shape == masks.shape
     assert read.frame_size == (64, 64)
     assert len(read.frame_flags) == 6
@@ -155,3 +167,34 @@ def test_measure_keeps_the_quality_flags(cycle: np.ndarray) -> None:
     assert measured.quality.es_flagged
     assert measured.ef_percent is None
     assert "quality control flagged the ES frame 6" in measured.missing["ef_percent"]
+
+
+def test_an_analysis_refuses_a_recording_longer_than_its_frame_limit(
+    tmp_path: Path, tiny_model: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an analysis keeps per frame is bounded by a frame limit, said in one sentence
+    naming the file; predict, which keeps nothing, segments the same recording."""
+    monkeypatch.setattr(segmented_module, "MAX_ANALYSED_FRAMES", 3)
+    video = write_video(tmp_path / "long.avi", echo_frames(5), fps=10)
+    (source,) = discover([video])
+    model = load_segmentation_model(tiny_model["onnx"])
+    with pytest.raises(DataError, match="has more than 3 frames, the most one analysis") as error:
+        segment_recording(source, model)
+    assert error.value.path == video
+    (outcome,) = predict_sources([source], model, PredictOptions(), tmp_path / "out")
+    assert outcome.ok and outcome.n_frames == 5
+
+
+def test_a_collected_recording_holds_every_frame_in_order(
+    tmp_path: Path, tiny_model: dict[str, Path]
+) -> None:
+    (source,) = discover([write_video(tmp_path / "clip.avi", echo_frames(6), fps=10)])
+    model = load_segmentation_model(tiny_model["onnx"])
+    recording = segment_recording(source, model)
+    expected = list(segment_frames(source.open().frames(), model, PredictOptions()))
+    assert len(recording.masks) == len(expected) == 6
+    np.testing.assert_array_equal(recording.masks, np.stack([f.mask for f in expected]))
+    # Kept at half precision: within 0.0005 of the network's probabilities.
+    np.testing.assert_allclose(
+        recording.probabilities, np.stack([f.probability for f in expected]), atol=5e-4
+    )

@@ -12,7 +12,15 @@ from pydicom.dataset import Dataset
 from pydicom.pixels import convert_color_space
 
 from echo_inputs import write_dicom
-from lvwall.data.inputs import MAX_SIDE, MIN_SIDE, Recording, discover, input_kind, natural_key
+from lvwall.data.inputs import (
+    MAX_FRAME_PIXELS,
+    MAX_SIDE,
+    MIN_SIDE,
+    Recording,
+    discover,
+    input_kind,
+    natural_key,
+)
 from lvwall.data.video import write_video
 from lvwall.errors import DataError
 
@@ -210,6 +218,15 @@ def _bad_input(tmp_path: Path, kind: str) -> Path:
         "huge-dicom": lambda: write_dicom(
             tmp_path / "huge.dcm", np.zeros((1, 1, MAX_SIDE + 1), np.uint8)
         ),
+        # Each side within MAX_SIDE, the area over MAX_FRAME_PIXELS (cv2 compresses the
+        # zeros to a few kB).
+        "wide-image": lambda: write_png(
+            tmp_path / "wide.png", np.zeros((MAX_FRAME_PIXELS // 8000 + 1, 8000, 3), np.uint8)
+        ),
+        "wide-dicom": lambda: write_dicom(
+            tmp_path / "wide.dcm", np.zeros((1, MAX_FRAME_PIXELS // 8000 + 1, 8000), np.uint8)
+        ),
+        "float-tiff": lambda: _float_tiff(tmp_path / "float.tif"),
         "mixed-sizes": lambda: (
             (
                 write_png(tmp_path / "seq" / "a1.png", ramp_frames(1)[0]),
@@ -222,6 +239,13 @@ def _bad_input(tmp_path: Path, kind: str) -> Path:
         "thin-image": lambda: write_png(tmp_path / "thin.png", ramp_frames(1, MIN_SIDE - 1)[0]),
     }
     return makers[kind]()
+
+
+def _float_tiff(path: Path) -> Path:
+    from PIL import Image
+
+    Image.fromarray(np.linspace(0, 900, 64 * 80, dtype=np.float32).reshape(64, 80)).save(path)
+    return path
 
 
 def _write(path: Path, data: bytes) -> Path:
@@ -247,6 +271,9 @@ def _mkdir(path: Path) -> Path:
         ("not-dicom", "cannot be read as a DICOM file"),
         ("huge-image", f"larger than the {MAX_SIDE}-pixel limit"),
         ("huge-dicom", f"larger than the {MAX_SIDE}-pixel limit"),
+        ("wide-image", "8000x2098-pixel frames, more than the limit of 16.8 megapixels"),
+        ("wide-dicom", "8000x2098-pixel frames, more than the limit of 16.8 megapixels"),
+        ("float-tiff", "holds floating-point pixels, which lvwall does not read"),
         ("mixed-sizes", "frame 1 is 32x32 pixels but the recording is 80x64"),
         ("empty-folder", "is a folder without video, DICOM or image files"),
         ("one-pixel-png", f"1x1-pixel frames, smaller than the {MIN_SIDE}-pixel minimum"),

@@ -391,3 +391,65 @@ def test_png_masks_record_their_input_and_are_skipped_only_for_it(
     rows = {Path(row["input"]).parent.name: row for row in _summary(out)}
     assert (rows["p2"]["status"], rows["p3"]["status"]) == ("skipped", "replaced")
     assert rows["p3"]["output"] == "" and "run it again" in rows["p3"]["reason"]
+
+
+def test_sigterm_ends_a_batch_cleanly_keeping_the_summary_of_what_finished(
+    tmp_path: Path, tiny_model: dict[str, Path]
+) -> None:
+    first = write_video(tmp_path / "a-short.avi", echo_frames(3), fps=10)
+    second = write_video(tmp_path / "b-long.avi", echo_frames(400, height=240, width=320), fps=10)
+    out = tmp_path / "out"
+    command = [*LVWALL, "predict", str(first), str(second), "--out", str(out)]
+    command += ["--model", str(tiny_model["onnx"]), "--threads", "1"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    _wait_for(lambda: (out / "a-short").is_dir() and list(out.glob(".b-long.*.tmp")), 120, process)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert "terminated" in stderr and "Traceback" not in stderr
+    assert not [path for path in out.iterdir() if path.name.startswith(".")], "no temporary"
+    assert {row["name"]: row["status"] for row in _summary(out)} == {"a-short": "ok"}
+
+
+def test_two_runs_on_one_out_keep_each_others_temporaries(
+    tmp_path: Path, tiny_model: dict[str, Path]
+) -> None:
+    """A second run of the same input into the same folder, while the first is writing it,
+    leaves the first's temporary alone: both finish, one complete output remains."""
+    frames = echo_frames(400, height=240, width=320)
+    video = write_video(tmp_path / "b-long.avi", frames, fps=10)
+    out = tmp_path / "out"
+    args = ["predict", str(video), "--out", str(out), "--model", str(tiny_model["onnx"])]
+    args += ["--threads", "1"]
+    process = subprocess.Popen(
+        [*LVWALL, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    _wait_for(lambda: list(out.glob(".b-long.*.tmp")), 120, process)
+    (theirs,) = out.glob(".b-long.*.tmp")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    if process.poll() is None:
+        assert theirs.is_dir(), "the second run took the first's temporary for stale"
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert not [path for path in out.iterdir() if path.name.startswith(".")]
+    assert np.load(out / "b-long" / "masks.npz")["model"].shape[0] == len(frames)
+    assert [row["status"] for row in _summary(out)] == ["ok"]
+
+
+def test_an_out_folder_inside_the_input_folder_is_not_searched_for_inputs(
+    tmp_path: Path, tiny_model: dict[str, Path]
+) -> None:
+    """A second run over a folder that holds its own --out does not take the first run's
+    overlay videos for recordings."""
+    data = tmp_path / "echo"
+    write_video(data / "clip.avi", echo_frames(4), fps=10)
+    out = data / "out"
+    args = ["predict", str(data), "--out", str(out), "--model", str(tiny_model["onnx"])]
+    for _ in range(2):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    assert [Path(row["input"]).name for row in _summary(out)] == ["clip.avi"]
+    assert sorted(path.name for path in out.iterdir()) == ["clip", SUMMARY_FILE]

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from lvwall.data import preprocess
 from lvwall.data.preprocess import prepare_frame, resize, to_grey
 from lvwall.data.records import MODEL_SIZE
 
@@ -157,3 +158,14 @@ def test_prepare_frame_equals_grey_then_resize_in_float64(
         frame.astype(np.float64).mean(axis=2) / 255.0, (size, size), interpolation=interpolation
     )
     np.testing.assert_allclose(prepare_frame(frame, size), oracle, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(1500, 1000, 3), (2, 2**20, 3), (1025, 1024, 1)])
+def test_a_large_frame_turns_grey_block_by_block_to_the_same_values(
+    shape: tuple[int, int, int],
+) -> None:
+    frame = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    assert frame.shape[0] * frame.shape[1] > preprocess.GREY_BLOCK_PIXELS
+    whole = frame.astype(np.float32) / np.float32(255)
+    expected = whole[:, :, 0] if shape[2] == 1 else preprocess._channel_mean(whole)
+    np.testing.assert_array_equal(to_grey(frame), expected)

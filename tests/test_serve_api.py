@@ -563,3 +563,20 @@ def test_a_zip_whose_frames_unpack_over_the_limit_is_413(model) -> None:
         response = _post(client, "clip.zip", bundle.getvalue())
     assert response.status_code == 413
     assert response.json()["error"].startswith("clip.zip: is larger than this server's upload")
+
+
+def test_a_zip_of_frames_too_large_to_hold_is_refused_before_decoding(
+    tmp_path: Path, client
+) -> None:
+    """A few kB of zip can hold frames of gigapixels once decoded (40 frames of 8192 x 8192
+    took the page to 11.9 GB): the frame size is read from the headers and refused."""
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive:
+        for number in (1, 2):
+            frame = write_image(tmp_path / f"f{number}.png", np.zeros((4100, 8192, 3), np.uint8))
+            archive.write(frame, f"huge/f{number}.png")
+    assert len(bundle.getvalue()) < 1_000_000
+    response = _post(client, "huge.zip", bundle.getvalue())
+    assert response.status_code == 422, response.text
+    assert "8192x4100-pixel frames, more than the limit of 16.8 megapixels" in response.text
+    assert client.get("/api/info").status_code == 200

@@ -4,11 +4,15 @@ behind, and every failure names the file it could not write."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
+import hashlib
 import json
 import math
 import os
+import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +20,41 @@ from typing import Any
 
 from lvwall.errors import DataError, LvwallError
 
-#: Characters of the random part of a temporary name (as :mod:`tempfile` makes them).
-_RANDOM_PART = "?" * 8
+#: The owner part of a temporary name: the process that writes it, on this machine.
+_OWNER = re.compile(r"(?P<pid>[0-9]+)@(?P<host>[0-9a-f]{6})")
+#: The middle of a temporary name: its owner, then :mod:`tempfile`'s random part (an owner is
+#: absent from the temporaries of older lvwall versions, which count as stale).
+_MIDDLE = re.compile(rf"(?:{_OWNER.pattern}\.)?[a-z0-9_]{{8}}")
+
+
+def _host_tag() -> str:
+    """Six hex digits that tell this machine from others sharing a folder (NFS)."""
+    return hashlib.sha1(socket.gethostname().encode(), usedforsecurity=False).hexdigest()[:6]
+
+
+def _owner() -> str:
+    """This process as a temporary name records it: ``<pid>@<host tag>``."""
+    return f"{os.getpid()}@{_host_tag()}"
+
+
+def _is_stale(middle: str) -> bool:
+    """Whether a temporary with this middle part was left by a process that is gone: one of
+    this machine that no longer runs, or one that recorded no owner. Another live process's
+    temporaries, and another machine's, are left alone."""
+    match = _MIDDLE.fullmatch(middle)
+    if match is None:
+        return False  # not a temporary of ours at all
+    if match["pid"] is None:
+        return True
+    if match["host"] != _host_tag():
+        return False
+    try:
+        os.kill(int(match["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
 
 
 def _umask() -> int:
@@ -49,15 +86,30 @@ def _named_failures(target: Path, tmp: Path | None = None) -> Iterator[None]:
 
 def remove_stale_temporaries(target: str | Path) -> list[Path]:
     """Remove what an interrupted :func:`atomic_path` or :func:`atomic_dir` of ``target``
-    left beside it (a killed process never reaches its clean-up); return what was removed."""
+    left beside it (a killed process never reaches its clean-up); return what was removed.
+
+    A temporary name records the process that writes it, so that the temporaries of another
+    run writing into the same folder at the same time are not taken for stale ones.
+    """
     target = Path(target)
     if not target.parent.is_dir():
         return []
-    patterns = (
-        f".{glob.escape(target.name)}.{_RANDOM_PART}.tmp",
-        f".{glob.escape(target.stem)}.{_RANDOM_PART}.tmp{glob.escape(target.suffix)}",
+    shapes = (  # (glob, prefix, ending) of a folder's or file's temporaries, then a file's
+        (f".{glob.escape(target.name)}.*.tmp", f".{target.name}.", ".tmp"),
+        (
+            f".{glob.escape(target.stem)}.*.tmp{glob.escape(target.suffix)}",
+            f".{target.stem}.",
+            f".tmp{target.suffix}",
+        ),
     )
-    stale = sorted({path for pattern in patterns for path in target.parent.glob(pattern)})
+    stale = sorted(
+        {
+            path
+            for pattern, prefix, ending in shapes
+            for path in target.parent.glob(pattern)
+            if _is_stale(path.name[len(prefix) : len(path.name) - len(ending)])
+        }
+    )
     for path in stale:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
@@ -81,7 +133,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(target)
         fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent
+            prefix=f".{target.stem}.{_owner()}.", suffix=f".tmp{target.suffix}", dir=target.parent
         )
         os.close(fd)
         tmp = Path(tmp_name)
@@ -96,26 +148,65 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_dir(target: str | Path) -> Iterator[Path]:
+def atomic_dir(target: str | Path, *, replace: bool = False) -> Iterator[Path]:
     """Yield a temporary folder beside ``target``; move it onto ``target`` on success.
 
-    ``target`` must not exist yet, or be an empty folder. Failures are reported as
-    :func:`atomic_path` reports them, naming ``target`` (or the file under it).
+    ``target`` must not exist yet, or be an empty folder; with ``replace``, a ``target``
+    there is replaced whole (also one that another run finished meanwhile). Failures are
+    reported as :func:`atomic_path` reports them, naming ``target`` (or the file under it).
     """
     target = Path(target)
     with _named_failures(target):
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(target)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        tmp = _owned_temporary_dir(target)
     try:
         with _named_failures(target, tmp):
             tmp.chmod(0o777 & ~_umask())
             yield tmp
-            if target.is_dir() and not any(target.iterdir()):
-                target.rmdir()
-            tmp.rename(target)
+            _move_into_place(tmp, target, replace)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _owned_temporary_dir(target: Path) -> Path:
+    """A new empty folder beside ``target`` under a temporary name owned by this process."""
+    return Path(
+        tempfile.mkdtemp(prefix=f".{target.name}.{_owner()}.", suffix=".tmp", dir=target.parent)
+    )
+
+
+#: How often :func:`_move_into_place` tries again when other runs keep finishing the same
+#: target in between.
+_PLACE_ATTEMPTS = 3
+
+
+def _move_into_place(tmp: Path, target: Path, replace: bool) -> None:
+    """Rename the finished folder ``tmp`` onto ``target``. An empty ``target`` is removed
+    first; with ``replace`` any ``target`` is first moved aside (under a temporary name of
+    this process) and removed, so that no reader ever sees half of one and half of another."""
+    for attempt in range(1, _PLACE_ATTEMPTS + 1):
+        if replace and target.is_dir():
+            aside = _owned_temporary_dir(target)
+            try:
+                target.replace(aside)  # onto the empty folder: rename(2) allows it
+            except FileNotFoundError:  # another run moved it meanwhile
+                pass
+            except OSError:  # a mount point does not move: empty it where it is
+                shutil.rmtree(target)
+            finally:
+                shutil.rmtree(aside, ignore_errors=True)
+        elif target.is_dir() and not any(target.iterdir()):
+            target.rmdir()
+        try:
+            tmp.rename(target)
+            return
+        except OSError as error:
+            # Another run put its own output in place between the two steps.
+            if not replace or error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            if attempt == _PLACE_ATTEMPTS:
+                raise
 
 
 def write_text(target: str | Path, text: str) -> Path:

@@ -12,6 +12,7 @@ import functools
 import importlib
 import inspect
 import pkgutil
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,10 +30,25 @@ from lvwall.errors import LvwallError
 err_console = Console(stderr=True)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, as Ctrl+C is: every ``finally`` and ``with``
+    runs, so temporaries are removed and what was finished (a batch's summary rows) stays."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM (``kill``, a batch system's time limit) end lvwall as Ctrl+C does."""
+    signal.signal(signal.SIGTERM, _raise_terminated)
+
+
 def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn :class:`LvwallError` into one red sentence and its exit code (1; 130 when
-    interrupted), without a traceback. An operating-system error that no command turned into
-    one (a file that vanished, a disk that filled up) is told the same way."""
+    interrupted, 143 when terminated), without a traceback. An operating-system error that
+    no command turned into one (a file that vanished, a disk that filled up) is told the same
+    way."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -45,8 +61,11 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             where = f"{error.filename}: " if error.filename else ""
             _print_error(f"{where}{os_reason(error)}")
             raise typer.Exit(1) from None
+        except Terminated:
+            err_console.print("[yellow]terminated[/] (SIGTERM): what was finished is kept")
+            raise typer.Exit(143) from None
         except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted[/]")
+            err_console.print("[yellow]interrupted[/]: what was finished is kept")
             raise typer.Exit(130) from None
 
     return wrapper
@@ -162,12 +181,14 @@ app = build_app()
 
 
 def main() -> None:
+    stop_on_sigterm()
     app(prog_name="lvwall")
 
 
 def run_single(name: str) -> None:
     """Entry point for one command as its own script (``lvwall-train`` and friends)."""
     module = command_modules()[name]
+    stop_on_sigterm()
     single_command(f"lvwall-{name}", importlib.import_module(module).command)()
 
 

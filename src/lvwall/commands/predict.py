@@ -130,7 +130,11 @@ def command(
     console.print(f"model: {shown(segmentation_model.description)}", highlight=False)
     if quality and not is_bundled(model):
         console.print(f"note: {UNCALIBRATED_NOTE}", highlight=False)
-    found = discover(inputs, image_folders_as_recordings=output_format is not OutputFormat.png)
+    found = discover(
+        inputs,
+        image_folders_as_recordings=output_format is not OutputFormat.png,
+        skip_folder=out,
+    )
     if not found:
         others = f" (and the {len(inputs) - 1} other inputs)" if len(inputs) > 1 else ""
         raise LvwallError(f"{inputs[0]}{others}: holds no video, DICOM or image file to segment")

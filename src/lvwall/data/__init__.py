@@ -22,6 +22,7 @@ from lvwall.data.exams import (
 from lvwall.data.hmcqu import find_layout, mask_path, read_a4c_xlsx, read_mask_mat, video_path
 from lvwall.data.inputs import (
     IMAGE_SUFFIXES,
+    MAX_FRAME_PIXELS,
     MAX_SPACING_MM,
     MIN_SPACING_MM,
     InputSource,
@@ -65,6 +66,7 @@ __all__ = [
     "AUGMENTATIONS",
     "CAMUS_VIEWS",
     "IMAGE_SUFFIXES",
+    "MAX_FRAME_PIXELS",
     "MAX_SPACING_MM",
     "MIN_SPACING_MM",
     "MODEL_SIZE",

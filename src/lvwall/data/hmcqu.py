@@ -106,6 +106,10 @@ def find_layout(root: str | Path) -> HmcquLayout:
     """Locate an HMC-QU download at ``root``, its parent (the user pointed at ``HMC-QU/``) or
     one of its sub-folders (the user pointed at the folder holding the download)."""
     root = Path(root).expanduser()
+    if root.exists() and not root.is_dir():
+        raise DataError(
+            root, "is a file; give the HMC-QU folder (the one holding A4C.xlsx and the videos)"
+        )
     if not root.is_dir():
         raise DataError(root, "HMC-QU folder not found")
     children = sorted(child for child in root.iterdir() if child.is_dir())

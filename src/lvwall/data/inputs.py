@@ -34,6 +34,10 @@ DICOM_SUFFIXES = frozenset({".dcm", ".dicom", ".dic"})
 #: Frames larger than this on either side are refused (not resized): no echo is that large,
 #: and decoding one would take gigabytes.
 MAX_SIDE = 8192
+#: Frames of more pixels than this (4096 x 4096) are refused too: the pipeline holds a few
+#: frames at a time whatever their number (:func:`lvwall.infer.frames_in_flight`), and at
+#: this size its peak stays under 1.5 GB (benchmarks/bench_memory.py).
+MAX_FRAME_PIXELS = 4096 * 4096
 #: Frames smaller than this on either side are refused: echo frames are hundreds of pixels a
 #: side, and the 224-pixel model input would be mostly interpolation.
 MIN_SIDE = 32
@@ -159,7 +163,10 @@ def input_kind(path: Path) -> str:
 
 
 def discover(
-    paths: Iterable[str | Path], *, image_folders_as_recordings: bool = True
+    paths: Iterable[str | Path],
+    *,
+    image_folders_as_recordings: bool = True,
+    skip_folder: str | Path | None = None,
 ) -> list[InputSource]:
     """One :class:`InputSource` per recording found in ``paths``.
 
@@ -170,11 +177,13 @@ def discover(
     other folder is searched, and each video, DICOM or image file in it (or image folder
     below it) is a recording; files of other kinds inside folders are skipped. Paths that
     do not exist still give a source, which fails when opened, so that the caller can report
-    it beside the others.
+    it beside the others. A folder met inside a searched one that is ``skip_folder`` (a
+    command's ``--out``, whose outputs are videos and images too) is not searched.
     """
+    skipped = _resolved(Path(skip_folder)) if skip_folder is not None else None
     found: list[Path] = []
     for path in paths:
-        found.extend(_expand(Path(path), image_folders_as_recordings, top_level=True))
+        found.extend(_expand(Path(path), image_folders_as_recordings, skipped, top_level=True))
     # The same file named twice (or reached twice) is one recording; keep the path as typed.
     by_target: dict[Path, Path] = {}
     for path in found:
@@ -184,7 +193,9 @@ def discover(
     return [InputSource(path, name) for path, name in zip(unique, names, strict=True)]
 
 
-def _expand(path: Path, image_folders_as_recordings: bool, *, top_level: bool) -> list[Path]:
+def _expand(
+    path: Path, image_folders_as_recordings: bool, skipped: Path | None, *, top_level: bool
+) -> list[Path]:
     if not path.is_dir():
         return [path] if top_level or _looks_like_recording(path) else []
     # Hidden files and files of other kinds (notes, thumbnails) are neither recordings nor
@@ -193,7 +204,9 @@ def _expand(path: Path, image_folders_as_recordings: bool, *, top_level: bool) -
         (
             child
             for child in path.iterdir()
-            if not child.name.startswith(".") and (child.is_dir() or _looks_like_recording(child))
+            if not child.name.startswith(".")
+            and (child.is_dir() or _looks_like_recording(child))
+            and not (skipped is not None and child.is_dir() and _resolved(child) == skipped)
         ),
         key=lambda child: natural_key(child.name),
     )
@@ -207,7 +220,7 @@ def _expand(path: Path, image_folders_as_recordings: bool, *, top_level: bool) -
     return [
         recording
         for child in children
-        for recording in _expand(child, image_folders_as_recordings, top_level=False)
+        for recording in _expand(child, image_folders_as_recordings, skipped, top_level=False)
     ]
 
 
@@ -314,6 +327,12 @@ def _check_size(recording: Recording) -> None:
             recording.path,
             f"has {width}x{height}-pixel frames, larger than the {MAX_SIDE}-pixel limit per side",
         )
+    if width * height > MAX_FRAME_PIXELS:
+        raise DataError(
+            recording.path,
+            f"has {width}x{height}-pixel frames, more than the limit of "
+            f"{MAX_FRAME_PIXELS / 1e6:.1f} megapixels (4096x4096) per frame",
+        )
     if min(width, height) < MIN_SIDE:
         raise DataError(
             recording.path,
@@ -372,8 +391,26 @@ def _read_image(path: Path) -> np.ndarray:
     # OpenCV rather than Pillow: it brings 16-bit and palette images to 8-bit RGB correctly.
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise DataError(path, "cannot be decoded as an image (is the file complete?)")
+        raise DataError(path, _undecodable_image_reason(path))
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _undecodable_image_reason(path: Path) -> str:
+    """Why an image whose header was read did not decode: a pixel format lvwall does not
+    read (a 32-bit float TIFF, say), or a file cut short."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            mode = image.mode
+    except (OSError, ValueError):
+        mode = None
+    if mode in {"F", "I", "I;32", "I;32B"}:
+        return (
+            f"holds {'floating-point' if mode == 'F' else '32-bit integer'} pixels, which "
+            "lvwall does not read; export the frames as 8- or 16-bit images"
+        )
+    return "cannot be decoded as an image (is the file complete?)"
 
 
 def _open_image(path: Path, name: str) -> Recording:

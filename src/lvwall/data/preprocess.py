@@ -25,6 +25,10 @@ def _as_unit_float(frame: np.ndarray) -> np.ndarray:
     return frame.astype(np.float32)
 
 
+#: Colour frames of more pixels than this are turned grey a block of rows at a time.
+GREY_BLOCK_PIXELS = 2**20
+
+
 def to_grey(frame: np.ndarray) -> np.ndarray:
     """Return a frame's brightness as float32 (H, W) in [0, 1].
 
@@ -36,8 +40,16 @@ def to_grey(frame: np.ndarray) -> np.ndarray:
     frame = np.asarray(frame)
     if not (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] in (1, 3))):
         raise ValueError(f"expected a (H, W), (H, W, 1) or (H, W, 3) frame, got {frame.shape}")
-    unit = _as_unit_float(frame)
-    return unit if unit.ndim == 2 else _channel_mean(unit)
+    if frame.ndim == 2 or frame.shape[0] * frame.shape[1] <= GREY_BLOCK_PIXELS:
+        unit = _as_unit_float(frame)
+        return unit if unit.ndim == 2 else _channel_mean(unit)
+    # A large frame a block of rows at a time: its float copy would be 12 bytes a pixel
+    # (200 MB at 4096 x 4096); the values are the same, pixel by pixel.
+    grey = np.empty(frame.shape[:2], np.float32)
+    rows = max(1, GREY_BLOCK_PIXELS // frame.shape[1])
+    for top in range(0, frame.shape[0], rows):
+        grey[top : top + rows] = _channel_mean(_as_unit_float(frame[top : top + rows]))
+    return grey
 
 
 def _channel_mean(image: np.ndarray) -> np.ndarray:

@@ -25,7 +25,16 @@ from lvwall.infer.batch import (
     readable_text,
     share,
 )
-from lvwall.infer.pipeline import PredictOptions, SegmentedFrame, network_inputs, segment_frames
+from lvwall.infer.pipeline import (
+    MAX_PREVIEW_SIDE,
+    STAGE_BYTES,
+    PredictOptions,
+    SegmentedFrame,
+    frames_in_flight,
+    network_inputs,
+    preview_image,
+    segment_frames,
+)
 from lvwall.infer.postprocess import (
     MASK_FILTERS,
     SMOOTHERS,
@@ -35,6 +44,7 @@ from lvwall.infer.postprocess import (
     keep_largest_component,
 )
 from lvwall.infer.segmented import (
+    ORIGINAL_KEY,
     SegmentedCollector,
     SegmentedRecording,
     join_stills,
@@ -48,18 +58,24 @@ from lvwall.infer.writers import (
     OUTPUT_WRITERS,
     WALL_COLOUR,
     WALL_OPACITY,
+    even_sided,
     frame_overlay,
+    iter_npz_frames,
     mark_flagged,
     overlay,
+    preview_size,
 )
 
 __all__ = [
     "BACKENDS",
     "DEFAULT_FPS",
     "MASK_FILTERS",
+    "MAX_PREVIEW_SIDE",
+    "ORIGINAL_KEY",
     "OUTPUT_FILES",
     "OUTPUT_WRITERS",
     "SMOOTHERS",
+    "STAGE_BYTES",
     "SUMMARY_FILE",
     "TEST_TIME_AUGMENTATIONS",
     "WALL_COLOUR",
@@ -76,7 +92,10 @@ __all__ = [
     "SegmentedFrame",
     "SegmentedRecording",
     "TorchPredictor",
+    "even_sided",
     "frame_overlay",
+    "frames_in_flight",
+    "iter_npz_frames",
     "keep_largest_component",
     "join_stills",
     "load_segmentation_model",
@@ -85,6 +104,8 @@ __all__ = [
     "network_inputs",
     "overlay",
     "predict_sources",
+    "preview_image",
+    "preview_size",
     "readable_text",
     "read_masks_npz",
     "segment_frames",

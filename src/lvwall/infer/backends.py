@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -164,6 +165,43 @@ def _check_model_file(path: Path) -> None:
         )
 
 
+#: The input sides a model may record: a 2-level U-Net's least, and 4x the usual 224.
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 1024
+
+
+def recorded_threshold(path: Path, value: object) -> float:
+    """The threshold a model file records (``None``: :data:`DEFAULT_THRESHOLD`), checked:
+    :class:`ModelError` naming ``path`` unless it is a number strictly between 0 and 1."""
+    if value is None:
+        return DEFAULT_THRESHOLD
+    try:
+        threshold = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        threshold = math.nan
+    if not 0.0 < threshold < 1.0:
+        raise ModelError(
+            path, f"records the threshold {value!r}, not a number between 0 and 1 (exclusive)"
+        )
+    return threshold
+
+
+def recorded_image_size(path: Path, value: object) -> int:
+    """The input side a model file records, checked: :class:`ModelError` naming ``path``
+    unless it is a whole number from :data:`MIN_IMAGE_SIZE` to :data:`MAX_IMAGE_SIZE`."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = math.nan
+    size = int(number) if math.isfinite(number) and number.is_integer() else 0
+    if not MIN_IMAGE_SIZE <= size <= MAX_IMAGE_SIZE:
+        raise ModelError(
+            path,
+            f"records the input size {value!r}, not a whole number of pixels from "
+            f"{MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}",
+        )
+    return size
+
+
 def _load_onnx(path: Path | None, threads: int | None) -> SegmentationModel:
     from lvwall.model import default_model_paths
 
@@ -175,10 +213,9 @@ def _load_onnx(path: Path | None, threads: int | None) -> SegmentationModel:
     if path.suffix.lower() != ONNX_SUFFIX:
         return _export_and_load(path, threads)
     predictor = OnnxPredictor(path, threads)
-    threshold = float(predictor.meta.get("threshold", DEFAULT_THRESHOLD))
-    return SegmentationModel(
-        predictor, threshold, predictor.image_size, f"{description} (ONNX Runtime)"
-    )
+    threshold = recorded_threshold(path, predictor.meta.get("threshold"))
+    size = recorded_image_size(path, predictor.image_size)
+    return SegmentationModel(predictor, threshold, size, f"{description} (ONNX Runtime)")
 
 
 def _export_and_load(path: Path, threads: int | None) -> SegmentationModel:
@@ -190,10 +227,9 @@ def _export_and_load(path: Path, threads: int | None) -> SegmentationModel:
         export_checkpoint(path, onnx_path)
         # The session holds the graph in memory, so the file can go with the folder.
         predictor = OnnxPredictor(onnx_path, threads)
-    threshold = float(predictor.meta.get("threshold", DEFAULT_THRESHOLD))
-    return SegmentationModel(
-        predictor, threshold, predictor.image_size, f"{path} (ONNX Runtime, exported now)"
-    )
+    threshold = recorded_threshold(path, predictor.meta.get("threshold"))
+    size = recorded_image_size(path, predictor.image_size)
+    return SegmentationModel(predictor, threshold, size, f"{path} (ONNX Runtime, exported now)")
 
 
 def _torch_loader(precision: str) -> Callable[[Path | None, int | None], SegmentationModel]:
@@ -216,8 +252,8 @@ def _torch_loader(precision: str) -> Callable[[Path | None, int | None], Segment
             use_torch_threads(threads)
         dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
         predictor = TorchPredictor(network, device, dtype)
-        size = int(meta.get("image_size") or MODEL_SIZE)
-        threshold = float(meta.get("threshold") or DEFAULT_THRESHOLD)
+        size = recorded_image_size(weights, meta.get("image_size") or MODEL_SIZE)
+        threshold = recorded_threshold(weights, meta.get("threshold"))
         name = "bundled default model" if path is None else str(path)
         return SegmentationModel(
             predictor, threshold, size, f"{name} (PyTorch {precision} on {device})"

@@ -28,7 +28,13 @@ import numpy as np
 from lvwall.data import InputSource, Recording, natural_key
 from lvwall.errors import DataError
 from lvwall.infer.backends import SegmentationModel
-from lvwall.infer.pipeline import PredictOptions, SegmentedFrame, prefetched, segment_frames
+from lvwall.infer.pipeline import (
+    PredictOptions,
+    SegmentedFrame,
+    frames_in_flight,
+    prefetched,
+    segment_frames,
+)
 from lvwall.infer.writers import (
     OUTPUT_WRITERS,
     QUALITY_FILE,
@@ -196,7 +202,7 @@ def _predict_one(
         # every exit, so that no thread is left inside the network when a write fails.
         segmented = prefetched(
             segment_frames(counter.count(recording.frames()), model, options),
-            2 * options.batch_size,
+            frames_in_flight(recording.height, recording.width, options.batch_size),
             "lvwall-segment",
         )
         with contextlib.closing(segmented):

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 #: Keys of a masks NPZ, in order of preference: ``lvwall predict``'s model-size masks, then
 #: a plain ``masks`` array.
 MASK_KEYS: tuple[str, ...] = ("model", "masks")
+#: The most frames :class:`SegmentedCollector` keeps of one recording (``lvwall measure``,
+#: ``lvwall regional``, the page): 100 s at 30 frames/s, 40 s at 75, about 0.75 GB at model
+#: size; echo clips hold one to a few cycles.
+MAX_ANALYSED_FRAMES = 3000
 #: The key of ``lvwall predict``'s masks at the video frame's own size (their shape gives
 #: the frame's).
 ORIGINAL_KEY = "original"
@@ -112,36 +116,86 @@ class SegmentedRecording:
 
 class SegmentedCollector:
     """Keeps what a :class:`SegmentedRecording` needs of each frame as frames stream past
-    (to a writer, say), and builds it at the end."""
+    (to a writer, say), and builds it at the end.
+
+    Each frame's parts are copied at once into arrays made for the whole recording (sized by
+    the frame count its header announces), so that memory holds what is kept and little
+    else: the mask, and the grey frame and probabilities at half precision, 0.25 MB a frame
+    at 224 x 224, whatever the video's frame size. A recording of
+    more than :data:`MAX_ANALYSED_FRAMES` frames is refused, so that an analysis stays within
+    a known bound (``lvwall predict``, which keeps nothing, has no such limit).
+    """
 
     def __init__(self, recording: Recording, progress: FrameCounter | None = None) -> None:
         self.recording = recording
         self.progress = progress
-        self._frames: list[tuple[np.ndarray, np.ndarray, np.ndarray, FrameQuality | None]] = []
+        expected = recording.n_frames if 0 < recording.n_frames <= MAX_ANALYSED_FRAMES else 64
+        self._masks = _FrameStack(expected, np.uint8)
+        # Half precision (11 significant bits: probabilities to within 0.0005, finer than
+        # any threshold an analysis applies) halves what a long recording keeps.
+        self._greys = _FrameStack(expected, np.float16)
+        self._probabilities = _FrameStack(expected, np.float16)
+        self._qualities: list[FrameQuality | None] = []
 
     def keep(self, frames: Iterable[SegmentedFrame]) -> Iterator[SegmentedFrame]:
-        """Yield ``frames`` unchanged, keeping their model-size parts."""
+        """Yield ``frames`` unchanged, keeping their model-size parts; :class:`DataError`
+        past :data:`MAX_ANALYSED_FRAMES` frames."""
         for frame in frames:
-            self._frames.append((frame.mask, frame.grey, frame.probability, frame.quality))
+            if len(self._qualities) == MAX_ANALYSED_FRAMES:
+                raise DataError(
+                    self.recording.path,
+                    f"has more than {MAX_ANALYSED_FRAMES} frames, the most one analysis "
+                    "takes; cut it to a few cycles (lvwall predict segments any length)",
+                )
+            self._masks.append(frame.mask)
+            self._greys.append(frame.grey)
+            self._probabilities.append(frame.probability)
+            self._qualities.append(frame.quality)
             if self.progress is not None:
                 self.progress.advance()
             yield frame
 
     def result(self) -> SegmentedRecording:
         """The recording of every frame kept so far; :class:`DataError` if there was none."""
-        if not self._frames:
+        if not self._qualities:
             raise DataError(self.recording.path, "holds no frames")
-        masks, greys, probabilities, qualities = zip(*self._frames, strict=True)
         return SegmentedRecording(
             name=self.recording.name,
-            masks=np.stack(masks),
-            greys=np.stack(greys),
-            probabilities=np.stack(probabilities),
-            qualities=tuple(qualities),
+            masks=self._masks.frames(),
+            greys=self._greys.frames(),
+            probabilities=self._probabilities.frames(),
+            qualities=tuple(self._qualities),
             frame_size=(self.recording.height, self.recording.width),
             spacing_mm=self.recording.pixel_spacing_mm,
             path=self.recording.path,
         )
+
+
+class _FrameStack:
+    """Frames of one shape copied into one array of ``dtype`` as they come, made for
+    ``expected`` frames and doubled (up to :data:`MAX_ANALYSED_FRAMES`) when more come."""
+
+    def __init__(self, expected: int, dtype: type[np.generic]) -> None:
+        self._expected = max(1, expected)
+        self._dtype = dtype
+        self._array: np.ndarray | None = None
+        self._count = 0
+
+    def append(self, frame: np.ndarray) -> None:
+        if self._array is None:
+            self._array = np.empty((self._expected, *frame.shape), self._dtype)
+        elif self._count == len(self._array):
+            grown = np.empty((min(2 * self._count, MAX_ANALYSED_FRAMES), *frame.shape), self._dtype)
+            grown[: self._count] = self._array
+            self._array = grown
+        self._array[self._count] = frame
+        self._count += 1
+
+    def frames(self) -> np.ndarray:
+        """The frames so far, (count, ...): a view of the array they were copied into."""
+        if self._array is None:
+            raise ValueError("no frame was appended")
+        return self._array[: self._count]
 
 
 def segment_recording(

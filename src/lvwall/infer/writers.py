@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
 import shutil
@@ -14,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import cv2
 import numpy as np
@@ -22,7 +21,7 @@ import numpy as np
 from lvwall.atomic import atomic_dir, atomic_path, write_text
 from lvwall.data import Recording
 from lvwall.errors import DataError
-from lvwall.infer.pipeline import SegmentedFrame
+from lvwall.infer.pipeline import SegmentedFrame, preview_image
 from lvwall.quality import FrameQuality
 
 #: Frame rate of the overlay video when the input does not record one (image folders).
@@ -65,11 +64,18 @@ def source_identity(path: Path) -> dict[str, Any] | None:
 
 def overlay(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """``image`` (H, W, 3) RGB uint8 with the wall (``mask`` (H, W) uint8 nonzero) tinted."""
-    tinted = cv2.addWeighted(
-        image, 1.0 - WALL_OPACITY, _wall_colour_plane(image.shape), WALL_OPACITY, 0.0
-    )
-    # OpenCV's masked copy is ~20x faster than numpy's boolean-mask assignment here.
-    return cv2.copyTo(tinted, mask, image.copy())
+    shown = image.copy()
+    # Tinted within the wall's bounding box only: the same pixels, without a frame-sized
+    # tinted copy (50 MB of a 4096 x 4096 frame).
+    left, top, width, height = cv2.boundingRect(mask)
+    if width and height:
+        box = shown[top : top + height, left : left + width]
+        tinted = cv2.addWeighted(
+            box, 1.0 - WALL_OPACITY, _wall_colour_plane(box.shape), WALL_OPACITY, 0.0
+        )
+        # OpenCV's masked copy is ~20x faster than numpy's boolean-mask assignment here.
+        cv2.copyTo(tinted, mask[top : top + height, left : left + width], box)
+    return shown
 
 
 def mark_flagged(image: np.ndarray, flags: Sequence[str]) -> np.ndarray:
@@ -94,16 +100,33 @@ def mark_flagged(image: np.ndarray, flags: Sequence[str]) -> np.ndarray:
 
 
 def frame_overlay(frame: SegmentedFrame) -> np.ndarray:
-    """A segmented frame as it is shown: the wall tinted, and marked when it was flagged."""
-    return mark_flagged(overlay(frame.image, frame.mask_original), frame.flags)
+    """A segmented frame as it is shown: the wall tinted, and marked when it was flagged; at
+    the size of its :attr:`~SegmentedFrame.image` (:func:`preview_image`)."""
+    return mark_flagged(
+        overlay(frame.image, _fitted(frame.mask_original, frame.image)), frame.flags
+    )
 
 
-@functools.lru_cache(maxsize=4)
+def preview_size(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` (H, W, 3) and its wall ``mask`` (H, W) shrunk for an overlay preview so that
+    neither side passes :data:`MAX_PREVIEW_SIDE` (:func:`preview_image`; nearest neighbour
+    for the mask); unchanged where they already fit."""
+    shown = preview_image(image)
+    return shown, _fitted(mask, shown)
+
+
+def _fitted(mask: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """``mask`` at the size of ``image``, by nearest neighbour (itself where they agree)."""
+    height, width = image.shape[:2]
+    if mask.shape == (height, width):
+        return mask
+    return cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
+
+
 def _wall_colour_plane(shape: tuple[int, ...]) -> np.ndarray:
-    """A frame filled with the wall colour, made once per frame size."""
+    """An image of ``shape`` filled with the wall colour."""
     plane = np.empty(shape, dtype=np.uint8)
     plane[...] = WALL_COLOUR
-    plane.flags.writeable = False
     return plane
 
 
@@ -111,6 +134,15 @@ def _wall_colour_plane(shape: tuple[int, ...]) -> np.ndarray:
 #: archive settings of :func:`lvwall.data.video.write_video` (preset medium, CRF 12) take
 #: longer per frame than the network, and an overlay is for looking at, not for analysis.
 _PREVIEW_CODECS = (("libx264", {"preset": "ultrafast", "crf": "23"}), ("mpeg4", {"qscale": "4"}))
+
+
+def even_sided(frame: np.ndarray) -> np.ndarray:
+    """``frame`` (H, W, 3) with its last row or column repeated where a side is odd, as 4:2:0
+    chroma needs; the frame itself (no copy) where both sides are even."""
+    odd_rows, odd_columns = frame.shape[0] % 2, frame.shape[1] % 2
+    if not (odd_rows or odd_columns):
+        return frame
+    return np.pad(frame, ((0, odd_rows), (0, odd_columns), (0, 0)), "edge")
 
 
 def _write_preview_mp4(path: Path, frames: Iterable[np.ndarray], fps: float) -> None:
@@ -122,10 +154,7 @@ def _write_preview_mp4(path: Path, frames: Iterable[np.ndarray], fps: float) -> 
     with atomic_path(path) as tmp, av.open(str(tmp), mode="w") as container:
         stream = None
         for frame in frames:
-            # 4:2:0 chroma needs even sides: repeat the last row/column where needed.
-            frame = np.pad(
-                frame, ((0, frame.shape[0] % 2), (0, frame.shape[1] % 2), (0, 0)), "edge"
-            )
+            frame = even_sided(frame)
             if stream is None:
                 stream = container.add_stream(codec, rate=rate, options=options)
                 stream.height, stream.width = frame.shape[:2]
@@ -147,60 +176,139 @@ def write_recording_folder(
     recording: Recording, frames: Iterator[SegmentedFrame], out_dir: Path
 ) -> Path:
     """``out_dir/<name>/``: masks.npz, the overlay, wall_area.csv and (with quality control)
-    quality.csv; atomically as one folder."""
+    quality.csv; atomically as one folder.
+
+    The masks go to disk frame by frame (:class:`MaskSpool`), so that memory does not grow
+    with the recording's length or frame size.
+    """
     from lvwall.data import write_video
 
     target = _folder_target(out_dir, recording.name)
     _check_replaceable(target)
     source = source_identity(recording.path)
-    model_masks: list[np.ndarray] = []
-    original_masks: list[np.ndarray] = []
+    wall_pixels: list[tuple[int, int]] = []
     qualities: list[FrameQuality | None] = []
 
-    def overlays() -> Iterator[np.ndarray]:
-        for frame in frames:
-            model_masks.append(frame.mask)
-            original_masks.append(frame.mask_original)
-            qualities.append(frame.quality)
-            yield frame_overlay(frame)
+    with atomic_dir(target, replace=True) as folder:
+        model_masks = MaskSpool(folder / ".model.raw")
+        original_masks = MaskSpool(folder / ".original.raw")
 
-    with atomic_dir(target) as folder:
-        if recording.kind == "image":
-            first = next(overlays())
-            if not cv2.imwrite(str(folder / "overlay.png"), cv2.cvtColor(first, cv2.COLOR_RGB2BGR)):
-                # Named where it would have landed: the temporary folder goes with the error.
-                raise DataError(target / "overlay.png", "could not be written (is the disk full?)")
-        else:
-            fps = recording.fps or DEFAULT_FPS
-            if recording.path.suffix.lower() == ".gif":
-                write_video(folder / "overlay.gif", overlays(), fps=fps)
+        def overlays() -> Iterator[np.ndarray]:
+            for frame in frames:
+                model_masks.append(frame.mask)
+                original_masks.append(frame.mask_original)
+                wall_pixels.append((int(frame.mask.sum()), int(frame.mask_original.sum())))
+                qualities.append(frame.quality)
+                yield frame_overlay(frame)
+
+        with model_masks, original_masks:
+            if recording.kind == "image":
+                first = cv2.cvtColor(next(overlays()), cv2.COLOR_RGB2BGR)
+                if not cv2.imwrite(str(folder / "overlay.png"), first):
+                    # Named where it would have landed: the temporary folder goes with the error.
+                    raise DataError(
+                        target / "overlay.png", "could not be written (is the disk full?)"
+                    )
             else:
-                _write_preview_mp4(folder / "overlay.mp4", overlays(), fps)
-        _save_npz(
-            folder / "masks.npz",
-            source,
-            model=np.stack(model_masks),
-            original=np.stack(original_masks),
-        )
-        _write_wall_areas(folder / "wall_area.csv", model_masks, original_masks, recording)
+                fps = recording.fps or DEFAULT_FPS
+                if recording.path.suffix.lower() == ".gif":
+                    write_video(folder / "overlay.gif", overlays(), fps=fps)
+                else:
+                    _write_preview_mp4(folder / "overlay.mp4", overlays(), fps)
+            _save_npz(folder / "masks.npz", source, model=model_masks, original=original_masks)
+        _write_wall_areas(folder / "wall_area.csv", wall_pixels, model_masks.shape, recording)
         if all(quality is not None for quality in qualities):
             rows = [[index, *quality_cells(quality)] for index, quality in enumerate(qualities, 1)]
             write_csv(folder / QUALITY_FILE, ["frame", "quality", "flags"], rows)
-        if target.exists():
-            shutil.rmtree(target)
     return target
 
 
-def _save_npz(path: Path, source: dict[str, Any] | None, **arrays: np.ndarray) -> None:
-    """:func:`numpy.savez_compressed` at deflate level 1 instead of 6: binary masks become
-    ~1.8x larger but compress 2-10x faster (np.load reads both alike); with the input's
-    identity as the member :data:`SOURCE_MEMBER` (np.load lists it, as raw bytes)."""
+class MaskSpool:
+    """Binary masks of one size (uint8 (H, W)), appended frame by frame to a raw file and
+    copied in chunks into an NPZ member (:meth:`write_npy`): a recording's masks are never
+    all in memory. A context manager that deletes the raw file on leaving."""
+
+    #: Bytes copied at a time into the NPZ member.
+    CHUNK_BYTES = 16 * 2**20
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle = path.open("wb")
+        self._frame_shape: tuple[int, int] | None = None
+        self.n_frames = 0
+
+    def __enter__(self) -> MaskSpool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._handle.close()
+        self.path.unlink(missing_ok=True)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """(frames, H, W) of what was appended; (0, 0, 0) before the first frame."""
+        return (self.n_frames, *(self._frame_shape or (0, 0)))
+
+    def append(self, mask: np.ndarray) -> None:
+        """Add one frame's mask; ValueError when it differs in size from the first."""
+        if self._frame_shape is None:
+            self._frame_shape = (int(mask.shape[0]), int(mask.shape[1]))
+        elif mask.shape != self._frame_shape:
+            raise ValueError(f"mask {mask.shape} differs from the first, {self._frame_shape}")
+        self._handle.write(np.ascontiguousarray(mask, dtype=np.uint8).tobytes())
+        self.n_frames += 1
+
+    def write_npy(self, handle: BinaryIO) -> None:
+        """Write the masks to ``handle`` as one ``.npy`` array (frames, H, W) of uint8."""
+        self._handle.flush()
+        header = {"descr": "|u1", "fortran_order": False, "shape": self.shape}
+        np.lib.format.write_array_header_2_0(handle, header)
+        with self.path.open("rb") as raw:
+            shutil.copyfileobj(raw, handle, self.CHUNK_BYTES)
+
+
+def _save_npz(path: Path, source: dict[str, Any] | None, **spools: MaskSpool) -> None:
+    """An NPZ of spooled masks as :func:`numpy.savez_compressed` writes one, but at deflate
+    level 1 instead of 6 (binary masks become ~1.8x larger but compress 2-10x faster; np.load
+    reads both alike), with the input's identity as the member :data:`SOURCE_MEMBER` (np.load
+    lists it, as raw bytes)."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        for name, array in arrays.items():
+        for name, spool in spools.items():
             with archive.open(f"{name}.npy", "w", force_zip64=True) as handle:
-                np.lib.format.write_array(handle, array, allow_pickle=False)
+                spool.write_npy(handle)
         if source is not None:
             archive.writestr(SOURCE_MEMBER, json.dumps(source))
+
+
+def iter_npz_frames(path: Path, key: str) -> Iterator[np.ndarray]:
+    """The frames of the (frames, H, W) array ``key`` of the NPZ file ``path``, read one at a
+    time from the compressed member (never the whole array in memory); :class:`DataError`
+    naming ``path`` when it holds no such array or ends early."""
+    member = f"{key}.npy"
+    with zipfile.ZipFile(path) as archive:
+        if member not in archive.namelist():
+            raise DataError(path, f"holds no array {key!r}")
+        with archive.open(member) as handle:
+            shape, fortran_order, dtype = _read_npy_header(handle)
+            if len(shape) != 3 or fortran_order:
+                raise DataError(path, f"holds {key!r} of shape {shape}, not (frames, H, W)")
+            frame_bytes = shape[1] * shape[2] * dtype.itemsize
+            for _ in range(shape[0]):
+                data = handle.read(frame_bytes)
+                if len(data) != frame_bytes:
+                    raise DataError(path, f"ends inside the array {key!r} (truncated)")
+                yield np.frombuffer(data, dtype=dtype).reshape(shape[1:])
+
+
+def _read_npy_header(handle: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran_order, dtype) of the ``.npy`` stream ``handle``, read past its header."""
+    version = np.lib.format.read_magic(handle)
+    read_header = (
+        np.lib.format.read_array_header_1_0
+        if version == (1, 0)
+        else np.lib.format.read_array_header_2_0
+    )
+    return read_header(handle)
 
 
 def _check_replaceable(target: Path) -> None:
@@ -229,20 +337,21 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) 
 
 def _write_wall_areas(
     path: Path,
-    model_masks: list[np.ndarray],
-    original_masks: list[np.ndarray],
+    wall_pixels: Sequence[tuple[int, int]],
+    model_shape: tuple[int, ...],
     recording: Recording,
 ) -> None:
-    """Per frame: wall pixels at model size, their share of the frame, and mm² if known."""
+    """Per frame: wall pixels at model size, their share of the frame, and mm² if known, from
+    each frame's (model-size, frame-size) count of wall pixels."""
     spacing = recording.pixel_spacing_mm
     header = ["frame", "wall_pixels", "wall_area_fraction"]
     header += ["wall_area_mm2"] if spacing else []
+    model_pixels = model_shape[1] * model_shape[2]
     rows = []
-    for frame, (mask, original) in enumerate(zip(model_masks, original_masks, strict=True), 1):
-        pixels = int(mask.sum())
-        row: list[Any] = [frame, pixels, f"{pixels / mask.size:.6f}"]
+    for frame, (pixels, original) in enumerate(wall_pixels, 1):
+        row: list[Any] = [frame, pixels, f"{pixels / model_pixels:.6f}"]
         if spacing:
-            row.append(f"{int(original.sum()) * spacing[0] * spacing[1]:.3f}")
+            row.append(f"{original * spacing[0] * spacing[1]:.3f}")
         rows.append(row)
     write_csv(path, header, rows)
 
@@ -305,13 +414,7 @@ def npz_shape(path: Path, key: str) -> tuple[int, ...] | None:
         if member not in archive.namelist():
             return None
         with archive.open(member) as handle:
-            version = np.lib.format.read_magic(handle)
-            read_header = (
-                np.lib.format.read_array_header_1_0
-                if version == (1, 0)
-                else np.lib.format.read_array_header_2_0
-            )
-            shape, _, _ = read_header(handle)
+            shape, _, _ = _read_npy_header(handle)
     return tuple(int(side) for side in shape)
 
 

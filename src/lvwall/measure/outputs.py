@@ -3,7 +3,6 @@ atomically."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from lvwall.atomic import atomic_dir, write_text
@@ -35,10 +34,8 @@ def write_measurements(measurements: Measurements, out_dir: str | Path) -> dict[
         raise DataError(
             out_dir, "exists and holds files lvwall did not write; choose another --out folder"
         )
-    with atomic_dir(out_dir) as folder:
+    with atomic_dir(out_dir, replace=True) as folder:
         write_measurement_files(measurements, folder)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
     return {key: out_dir / name for key, name in OUTPUT_FILES.items()}
 
 
@@ -77,7 +74,7 @@ def write_exam(exam: ExamMeasurements, out_dir: str | Path) -> dict[str, Path]:
         raise DataError(
             out_dir, "exists and holds files lvwall did not write; choose another --out folder"
         )
-    with atomic_dir(out_dir) as folder:
+    with atomic_dir(out_dir, replace=True) as folder:
         paths = {key: folder / name for key, name in EXAM_FILES.items()}
         write_text(paths["json"], exam.json_text())
         write_text(paths["segments"], exam.segments().to_csv(index=False, float_format="%.4f"))
@@ -85,6 +82,4 @@ def write_exam(exam: ExamMeasurements, out_dir: str | Path) -> dict[str, Path]:
         for view, measurements in exam.views.items():
             (folder / view).mkdir()
             write_measurement_files(measurements, folder / view)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
     return {key: out_dir / name for key, name in EXAM_FILES.items()}

@@ -34,12 +34,13 @@ from lvwall.atomic import to_plain
 from lvwall.data import VIEWS, InputSource, Recording, exam_name, segment_names
 from lvwall.infer import (
     DEFAULT_FPS,
+    ORIGINAL_KEY,
     OUTPUT_WRITERS,
     PredictOptions,
     SegmentationModel,
     SegmentedCollector,
-    SegmentedFrame,
     SegmentedRecording,
+    iter_npz_frames,
     segment_frames,
 )
 from lvwall.measure import (
@@ -93,18 +94,12 @@ class _Segmented:
 
     recording: Recording
     segmented: SegmentedRecording
-    masks_original: list[np.ndarray]
     predict_dir: Path
     quality: RecordingQuality
 
-
-def _keep_original_masks(
-    frames: Iterator[SegmentedFrame], kept: list[np.ndarray]
-) -> Iterator[SegmentedFrame]:
-    """Yield ``frames``, keeping their frame-size masks for the page's overlay video."""
-    for frame in frames:
-        kept.append(frame.mask_original)
-        yield frame
+    def masks_original(self) -> Iterator[np.ndarray]:
+        """The masks at the frame's size, read one at a time from predict's masks.npz."""
+        return iter_npz_frames(self.predict_dir / "masks.npz", ORIGINAL_KEY)
 
 
 def _stage(progress: AnalysisProgress | None, name: str, total: int | None = None) -> None:
@@ -213,20 +208,10 @@ def _segment(
     stage's name)."""
     _stage(progress, f"segmenting{which}", recording.n_frames)
     collector = SegmentedCollector(recording, progress)
-    masks_original: list[np.ndarray] = []
-    frames = _keep_original_masks(
-        collector.keep(segment_frames(recording.frames(), model, PredictOptions())),
-        masks_original,
-    )
+    frames = collector.keep(segment_frames(recording.frames(), model, PredictOptions()))
     predict_dir = OUTPUT_WRITERS["npz"].write(recording, frames, out_dir / PREDICT)
     segmented = collector.result()
-    return _Segmented(
-        recording,
-        segmented,
-        masks_original,
-        predict_dir,
-        RecordingQuality.of(segmented.qualities),
-    )
+    return _Segmented(recording, segmented, predict_dir, RecordingQuality.of(segmented.qualities))
 
 
 def _view_outputs(
@@ -260,7 +245,7 @@ def _view_outputs(
         _counted(
             overlay_frames(
                 recording.frames(),
-                segmented.masks_original,
+                segmented.masks_original(),
                 _overlay_labels(masks),
                 quality.frame_flags,
                 view,

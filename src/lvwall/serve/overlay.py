@@ -17,14 +17,17 @@ import cv2
 import numpy as np
 
 from lvwall.atomic import atomic_path
-from lvwall.infer import WALL_COLOUR, WALL_OPACITY, mark_flagged
+from lvwall.infer import WALL_COLOUR, WALL_OPACITY, even_sided, mark_flagged, preview_size
 from lvwall.wall import segment_colours
 
+#: Options every overlay encoder gets: a quick encode (realtime), and no look-ahead, whose
+#: 25 frames held by default took about 200 MB at 2048 x 2048 and serve no realtime encode.
+_REALTIME = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
 #: Encoders for the overlay video, in order of preference, with options for a quick encode
 #: at a quality fit for looking (VP9 realtime is ~3x faster than VP8 here).
 WEBM_CODECS: tuple[tuple[str, dict[str, str]], ...] = (
-    ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "crf": "28", "b": "0"}),
-    ("libvpx", {"deadline": "realtime", "cpu-used": "8", "crf": "10", "b": "2M"}),
+    ("libvpx-vp9", {**_REALTIME, "row-mt": "1", "crf": "28", "b": "0"}),
+    ("libvpx", {**_REALTIME, "crf": "10", "b": "2M"}),
 )
 
 
@@ -58,31 +61,42 @@ def segment_overlay(
     height, width = image.shape[:2]
     if mask.shape != (height, width):
         raise ValueError(f"mask {mask.shape} and image {image.shape} differ in size")
+    shown = image.copy()
+    mask = mask.astype(np.uint8, copy=False)
+    # Tinted within the wall's bounding box only: the same pixels, without frame-sized
+    # colour and tinted copies (50 MB each of a 4096 x 4096 frame).
+    left, top, box_width, box_height = cv2.boundingRect(mask)
+    if not (box_width and box_height):
+        return shown
+    rows, columns = slice(top, top + box_height), slice(left, left + box_width)
+    box = shown[rows, columns]
     if labels is None:
-        colours = np.broadcast_to(palette[0], image.shape)
+        colours = np.broadcast_to(palette[0], box.shape)
     else:
         resized = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
-        colours = palette[resized]
+        colours = palette[resized[rows, columns]]
     tinted = cv2.addWeighted(
-        image, 1.0 - WALL_OPACITY, np.ascontiguousarray(colours), WALL_OPACITY, 0
+        box, 1.0 - WALL_OPACITY, np.ascontiguousarray(colours), WALL_OPACITY, 0
     )
-    return cv2.copyTo(tinted, mask.astype(np.uint8), image.copy())
+    cv2.copyTo(tinted, mask[rows, columns], box)
+    return shown
 
 
 def overlay_frames(
     images: Iterable[np.ndarray],
-    masks: Sequence[np.ndarray],
+    masks: Iterable[np.ndarray],
     labels: np.ndarray | None,
     frame_flags: Sequence[Sequence[str]] | None,
     view: str = "A4C",
 ) -> Iterator[np.ndarray]:
-    """The overlay of each decoded frame: ``masks`` at the frames' size, ``labels`` (T, h, w)
-    or ``None``, ``frame_flags`` one sequence per frame or ``None`` (quality not checked);
-    the segments take the colours of ``view``."""
+    """The overlay of each decoded frame: ``masks`` at the frames' size, one per frame as they
+    come, ``labels`` (T, h, w) or ``None``, ``frame_flags`` one sequence per frame or ``None``
+    (quality not checked); the segments take the colours of ``view``. Frames larger than
+    :data:`lvwall.infer.MAX_PREVIEW_SIDE` are shown shrunk (:func:`lvwall.infer.preview_size`)."""
     palette = segment_palette(view)
-    for index, image in enumerate(images):
+    for index, (image, mask) in enumerate(zip(images, masks, strict=True)):
         label = None if labels is None else labels[index]
-        frame = segment_overlay(image, masks[index], label, palette)
+        frame = segment_overlay(*preview_size(image, mask), label, palette)
         yield mark_flagged(frame, frame_flags[index] if frame_flags is not None else ())
 
 
@@ -100,9 +114,7 @@ def write_webm(path: str | Path, frames: Iterable[np.ndarray], fps: float) -> Pa
     with atomic_path(path) as tmp, av.open(str(tmp), mode="w", format="webm") as container:
         stream = None
         for frame in frames:
-            frame = np.pad(
-                frame, ((0, frame.shape[0] % 2), (0, frame.shape[1] % 2), (0, 0)), "edge"
-            )
+            frame = even_sided(frame)
             if stream is None:
                 rate = Fraction(fps).limit_denominator(1001)
                 stream = container.add_stream(codec, rate=rate, options=options)
