@@ -11,11 +11,11 @@ import pytest
 
 from lvwall.errors import DataError
 from lvwall.infer import MAX_PREVIEW_SIDE, iter_npz_frames, overlay, preview_size
+from lvwall.infer.mask_npz import MaskSpool
 from lvwall.infer.writers import (
     FLAG_COLOUR,
     WALL_COLOUR,
     WALL_OPACITY,
-    MaskSpool,
     _save_npz,
     mark_flagged,
 )

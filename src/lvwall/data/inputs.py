@@ -1,4 +1,4 @@
-"""Any A4C recording a user has: videos, DICOM files, single images and folders of frames.
+"""Any A4C or A2C recording a user has: videos, DICOM files, single images and folders of frames.
 
 :func:`discover` turns the paths a user typed into :class:`InputSource` objects, one per
 recording; :meth:`InputSource.open` checks the file and gives a :class:`Recording`, whose

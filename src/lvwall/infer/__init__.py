@@ -6,6 +6,7 @@ and the writers.
 * :mod:`~lvwall.infer.pipeline`: one recording's frames, streamed through the network;
 * :mod:`~lvwall.infer.segmented`: one segmented recording, the type every analysis takes;
 * :mod:`~lvwall.infer.writers`: what is written per recording (:data:`OUTPUT_WRITERS`);
+* :mod:`~lvwall.infer.mask_npz`: masks in NPZ files, written and read a frame at a time;
 * :mod:`~lvwall.infer.batch`: many inputs into one folder, each outcome reported.
 """
 
@@ -25,6 +26,7 @@ from lvwall.infer.batch import (
     readable_text,
     share,
 )
+from lvwall.infer.mask_npz import iter_npz_frames
 from lvwall.infer.pipeline import (
     MAX_PREVIEW_SIDE,
     STAGE_BYTES,
@@ -60,7 +62,6 @@ from lvwall.infer.writers import (
     WALL_OPACITY,
     even_sided,
     frame_overlay,
-    iter_npz_frames,
     mark_flagged,
     overlay,
     preview_size,

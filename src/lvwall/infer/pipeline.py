@@ -45,7 +45,8 @@ def frames_in_flight(height: int, width: int, batch_size: int) -> int:
         raise ValueError(
             f"height, width and batch_size must be positive, got {height}, {width}, {batch_size}"
         )
-    per_frame = 4 * height * width  # RGB uint8 image + uint8 mask
+    per_frame = 4 * height * width  # RGB image and mask at full size: a bound, as a large
+    # frame travels shrunk (preview_image) beside its full-size mask
     return max(1, min(2 * batch_size, STAGE_BYTES // per_frame))
 
 

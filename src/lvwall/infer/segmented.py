@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from lvwall.errors import DataError
+from lvwall.infer.mask_npz import npz_shape
 from lvwall.infer.pipeline import PredictOptions, SegmentedFrame, segment_frames
-from lvwall.infer.writers import npz_shape
 from lvwall.quality import ViewCall, load_view_classifier
 
 if TYPE_CHECKING:
