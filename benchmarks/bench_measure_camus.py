@@ -9,7 +9,10 @@ measured as ``lvwall measure --ed/--es`` measures them (phases as given), and th
 as one exam (``lvwall measure --a2c``: biplane method of discs); the experts' wall masks
 (label 2) go through the same code. With ``--models 'runs/cv2view/camus-fold{fold}/last.ckpt'``
 each patient is segmented by the fold model of ``camus_cv.py``'s patient-wise split (same
-``--camus`` folders) that never trained on it: the out-of-fold agreement.
+``--camus`` folders) that never trained on it: the out-of-fold agreement; ``--folds 0,1``
+measures the patients of those folds only (a study row run on some folds). ``--against
+RUN/agreement_patients.csv`` compares the absolute EF and GLS errors with another run's,
+paired over the patients both measured (Wilcoxon signed-rank).
 
 Printed per number: n, how often the model gave none where the experts' masks gave one, the
 mean absolute difference, the bias and the 95 % limits of agreement (bias +- 1.96 SD; Bland &
@@ -37,12 +40,14 @@ from lvwall.benchmark import machine_facts
 from lvwall.data import (
     CAMUS_VIEWS,
     PHASES,
+    STRUCTURE_LABELS,
     InputSource,
     list_patients,
     load_labelled,
     load_patient,
     segment_names,
 )
+from lvwall.experiment import format_p, paired_wilcoxon
 from lvwall.infer import (
     PredictOptions,
     SegmentationModel,
@@ -53,7 +58,6 @@ from lvwall.infer import (
 from lvwall.measure import Endocardium, biplane_volume, disc_volume, ejection_fraction, measure_exam
 
 DEFAULT_CAMUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "camus-2view-dev"
-CAVITY_LABEL, ATRIUM_LABEL = 1, 3
 STILLS = {"A4C": (0, 1), "A2C": (0, 1)}
 #: The numbers compared, by column stem, and how (difference, or ratio for volumes).
 NUMBERS: dict[str, str] = {
@@ -99,10 +103,11 @@ def experts(files) -> tuple[SegmentedRecording, list[Path]]:
 def label_border(labels: np.ndarray) -> Endocardium:
     """The experts' cavity (label 1) border from one end of the mitral annulus round the apex
     to the other: the cavity's outline without its stretch along the atrium (label 3)."""
-    cavity = (labels == CAVITY_LABEL).astype(np.uint8)
+    cavity = (labels == STRUCTURE_LABELS["cavity"]).astype(np.uint8)
     contours, _ = cv2.findContours(cavity, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     outline = max(contours, key=len)[:, 0, ::-1].astype(float)  # (row, col)
-    atrium = cv2.dilate((labels == ATRIUM_LABEL).astype(np.uint8), np.ones((3, 3), np.uint8))
+    atrium = (labels == STRUCTURE_LABELS["atrium"]).astype(np.uint8)
+    atrium = cv2.dilate(atrium, np.ones((3, 3), np.uint8))
     on_annulus = atrium[outline[:, 0].astype(int), outline[:, 1].astype(int)] > 0
     if on_annulus.all() or not on_annulus.any():
         raise ValueError("the cavity touches no atrium, or only atrium")
@@ -211,6 +216,27 @@ def agreement(table: pd.DataFrame, reference: str = "experts", against: str = "m
     return rows
 
 
+def paired_errors(table: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    """Per EF and GLS number, the mean absolute error of ``table``'s model and of ``other``'s
+    over the patients both measured, and a paired Wilcoxon test of the absolute errors."""
+    both = table.merge(other, on="patient", suffixes=("", " other"))
+    rows = []
+    for stem in ("EF A4C", "EF A2C", "EF biplane", "GLS A4C", "GLS A2C"):
+        mine = (both[f"{stem}, model"] - both[f"{stem}, experts"]).abs().astype(float)
+        theirs = (both[f"{stem}, model other"] - both[f"{stem}, experts other"]).abs()
+        test = paired_wilcoxon(mine.to_numpy(), theirs.astype(float).to_numpy())
+        rows.append(
+            {
+                "number": stem,
+                "n": test.n,
+                "MAE this run": mine[theirs.notna()].mean(),
+                "MAE other": theirs[mine.notna()].mean(),
+                "p": format_p(test.p_value),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def bland_altman(table: pd.DataFrame, target: Path) -> None:
     """Bland-Altman plots (difference against mean) of EF and GLS, model against experts."""
     stems = ["EF biplane", "EF A4C", "EF A2C", "GLS A4C", "GLS A2C", "GLS two-view"]
@@ -254,10 +280,20 @@ def main() -> None:
     chosen = parser.add_mutually_exclusive_group()
     chosen.add_argument("--model", type=Path, help="one model for every patient (default: bundled)")
     chosen.add_argument("--models", help="fold FOLD's model, with a {fold} placeholder")
+    parser.add_argument(
+        "--folds", help="with --models: only the patients of these comma-separated folds"
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another run's agreement_patients.csv: paired errors over the patients both have",
+    )
     parser.add_argument("--limit", type=int, help="only the first N patients (a quick look)")
     parser.add_argument("--out", type=Path, help="write the per-patient and agreement tables")
     parser.add_argument("--figure", type=Path, help="write Bland-Altman plots to this PNG")
     args = parser.parse_args()
+    if args.folds and not args.models:
+        parser.error("--folds picks the patients of fold models; give --models too")
     started = time.perf_counter()
     if args.models:
         held_out, models = fold_models(args)
@@ -269,6 +305,9 @@ def main() -> None:
             if set(files.phases) == set(PHASES):
                 patients.setdefault(files.patient, {})[CAMUS_VIEWS[files.view]] = files
     exams = {p: v for p, v in sorted(patients.items()) if set(v) == {"A4C", "A2C"}}
+    if args.folds:
+        chosen = {int(fold) for fold in args.folds.split(",")}
+        exams = {p: v for p, v in exams.items() if held_out[p] in chosen}
     rows = []
     for number, (patient, views) in enumerate(list(exams.items())[: args.limit], start=1):
         fold = None if held_out is None else held_out[patient]
@@ -298,6 +337,9 @@ def main() -> None:
     print(f"\npatients with a missing number from the model's masks: {sum(reasons.values())}")
     for reason, count in reasons.most_common():
         print(f"  {count} x {reason}")
+    if args.against:
+        print(f"\nabsolute errors, this run against {args.against}, paired over patients:")
+        print(paired_errors(table, pd.read_csv(args.against)).round(3).to_string(index=False))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out / "agreement_patients.csv", index=False)

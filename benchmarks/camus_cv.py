@@ -76,6 +76,7 @@ def fine_tune(
         swa_start=args.swa_start,
         model_overrides={"widths": [int(w) for w in args.widths.split(",")]} if args.widths else {},
         image_size=args.image_size,
+        auxiliary=args.auxiliary,
     )
     # The split is passed in, not drawn from ``seed``, so that every seed holds out the
     # same patients and their soup is scored on patients none of them saw.
@@ -210,6 +211,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--image-size", type=int, default=MODEL_SIZE, help="side of the frames the model trains on"
+    )
+    parser.add_argument(
+        "--auxiliary",
+        default="",
+        help="structures learned beside the wall by a training-only head, e.g. cavity,atrium",
     )
     parser.add_argument("--loss", default="dice-bce")
     parser.add_argument("--epochs", type=int, default=60)

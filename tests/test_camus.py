@@ -179,6 +179,17 @@ def test_png_layout_groups_phases_by_patient(tmp_path: Path) -> None:
     assert "pixel_spacing_mm" not in recordings[0].meta
 
 
+def test_png_layout_keeps_every_structure_with_the_wall_as_its_mask(tmp_path: Path) -> None:
+    root = _write_png_layout(tmp_path)
+    first = camus.load_dataset(root, size=24, progress=False)[0]
+    expected = np.stack([resize(_labels(24, 32, seed), 24, mask=True) for seed in (0, 1)])
+
+    np.testing.assert_array_equal(first.structures, expected)
+    np.testing.assert_array_equal(first.masks, expected == camus.WALL_LABEL)
+    assert first.masks.dtype == first.structures.dtype == np.uint8
+    assert set(np.unique(first.structures)) == {0, 1, 2, 3}
+
+
 def _add_a2c_rows(root: Path) -> None:
     """Give patient0001 of a PNG layout an A2C view (ED and ES) in its manifest."""
     manifest = pd.read_csv(root / "manifest.csv")

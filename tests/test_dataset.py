@@ -8,8 +8,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from lvwall.data.augment import build_augment
-from lvwall.data.dataset import FrameDataset, select_recordings
-from lvwall.data.records import LabelledRecording
+from lvwall.data.dataset import FrameDataset, check_auxiliary, select_recordings
+from lvwall.data.records import STRUCTURE_LABELS, LabelledRecording
 
 
 def _recording(name: str, frames: int, size: int = 16, seed: int = 0) -> LabelledRecording:
@@ -135,3 +135,88 @@ def test_select_recordings(indices, names: list[str]) -> None:
 def test_select_recordings_outside_raises() -> None:
     with pytest.raises(ValueError, match=r"indices \[2\] lie outside 0..1"):
         select_recordings(RECORDINGS, [0, 2])
+
+
+# ---------------------------------------------------------------------------------------------
+# Structures learned beside the wall
+
+
+def _with_structures(recording: LabelledRecording, seed: int) -> LabelledRecording:
+    """The recording with a label map whose wall is its mask and whose other pixels are
+    cavity, atrium or background at random."""
+    rng = np.random.default_rng(seed)
+    others = rng.choice(
+        [0, STRUCTURE_LABELS["cavity"], STRUCTURE_LABELS["atrium"]], recording.masks.shape
+    )
+    structures = np.where(recording.masks == 1, STRUCTURE_LABELS["wall"], others).astype(np.uint8)
+    return LabelledRecording(
+        recording.name, recording.patient, recording.frames, recording.masks, structures=structures
+    )
+
+
+LABELLED = [_with_structures(recording, seed) for seed, recording in enumerate(RECORDINGS)]
+
+
+@pytest.mark.parametrize("auxiliary", [("cavity", "atrium"), ("atrium",), ("cavity",)])
+def test_auxiliary_items_hold_one_mask_per_structure(auxiliary: tuple[str, ...]) -> None:
+    dataset = FrameDataset(LABELLED, auxiliary=auxiliary)
+    for index, (recording, frame) in enumerate(dataset.frame_ids):
+        item, labels = dataset[index], LABELLED[recording].structures[frame]
+        assert item["auxiliary"].shape == (len(auxiliary), 16, 16)
+        np.testing.assert_array_equal(item["mask"][0].numpy(), LABELLED[recording].masks[frame])
+        for channel, name in enumerate(auxiliary):
+            expected = labels == STRUCTURE_LABELS[name]
+            np.testing.assert_array_equal(item["auxiliary"][channel].numpy(), expected)
+
+
+@pytest.mark.parametrize("name", ["echo", "strong"])
+def test_augmented_label_maps_keep_the_wall_of_the_augmented_mask(name: str) -> None:
+    """The label map is warped in place of the mask with the same draws, so the wall of an
+    augmented item is the augmented wall mask, and the structures stay disjoint."""
+    plain = FrameDataset(LABELLED, build_augment(name), seed=5)
+    structured = FrameDataset(LABELLED, build_augment(name), seed=5, auxiliary=["cavity", "atrium"])
+    for index in range(len(plain)):
+        one, other = plain[index], structured[index]
+        torch.testing.assert_close(one["image"], other["image"])
+        torch.testing.assert_close(one["mask"], other["mask"])
+        stacked = torch.cat([other["mask"], other["auxiliary"]])
+        assert stacked.sum(0).max() <= 1
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        ((), ()),
+        (["cavity", "atrium"], ("cavity", "atrium")),
+        ("atrium, cavity", ("atrium", "cavity")),
+        ("", ()),
+    ],
+)
+def test_check_auxiliary_accepts(names, expected: tuple[str, ...]) -> None:
+    assert check_auxiliary(names) == expected
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["wall"], "must be among"),
+        (["ventricle"], "must be among"),
+        (["cavity", "cavity"], "repeat"),
+    ],
+)
+def test_check_auxiliary_refuses(names: list[str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        check_auxiliary(names)
+
+
+def test_auxiliary_structures_need_label_maps() -> None:
+    with pytest.raises(ValueError, match="AAAA_1 has no label map"):
+        FrameDataset(RECORDINGS, auxiliary=["cavity"])
+
+
+def test_label_map_of_another_shape_is_refused() -> None:
+    recording = RECORDINGS[0]
+    with pytest.raises(ValueError, match="structures"):
+        LabelledRecording(
+            "x", "x", recording.frames, recording.masks, structures=recording.masks[:1]
+        )

@@ -129,6 +129,24 @@ def test_a_phantom_video_is_segmented_and_measured_against_its_truth(
     assert (tmp_path / "out" / "phantom" / "measurements.png").stat().st_size > 10_000
 
 
+def test_an_out_folder_inside_the_input_folder_is_not_searched_for_inputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recording = simulate_recording(4, params=draw_params(4, **TINY, segment_mi=(False,) * 6))
+    write_video(tmp_path / "phantom.avi", recording.video, fps=recording.params.fps)
+    probabilities = soft_probabilities(recording.masks)
+    monkeypatch.setattr(
+        "lvwall.commands.measure.load_segmentation_model",
+        lambda path=None: SegmentationModel(ReplayPredictor(probabilities), 0.5, 224, "replay"),
+    )
+    out = tmp_path / "out"
+    for _run in range(2):
+        result = runner.invoke(app, ["measure", str(tmp_path), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+    # The first run's measurements.png is an image: searched, it would be a second recording.
+    assert sorted(path.name for path in out.iterdir() if path.is_dir()) == ["phantom"]
+
+
 def test_a2c_measures_one_exam_with_biplane_ef(tmp_path: Path, cycle: np.ndarray) -> None:
     four = _npz(tmp_path, "ES0009 _4CH_1", cycle)
     two = _npz(tmp_path, "ES0009_CH2_1", beating_wall(n_frames=14, amplitude=7.0))

@@ -103,15 +103,20 @@ def test_flagged_frames_reach_the_page_the_video_and_measure(
 
 
 @pytest.mark.parametrize(
-    ("view", "reason"),
-    [("A4C", None), ("A2C", "the server's --thresholds are for the A4C view, not A2C")],
+    ("view", "learned_views", "reason"),
+    [
+        ("A4C", ["A4C"], None),
+        ("A2C", ["A4C"], "the server's --thresholds are for the A4C view, not A2C"),
+        ("A2C", ["A4C", "A2C"], None),
+        ("A4C", [], "start lvwall serve with --thresholds from lvwall regional-eval"),
+    ],
 )
 def test_thresholds_flag_only_the_recordings_of_their_view(
-    tmp_path: Path, model, view: str, reason: str | None
+    tmp_path: Path, model, view: str, learned_views: list[str], reason: str | None
 ) -> None:
-    """A thresholds file is of one view: a recording of the other is analysed without flags,
-    saying why, and named and coloured by its own view."""
-    thresholds = Thresholds(DEFAULT_SCORE, np.zeros(6), view="A4C")
+    """A thresholds file is of one view: a recording of a view without one is analysed
+    without flags, saying why, and named and coloured by its own view."""
+    thresholds = [Thresholds(DEFAULT_SCORE, np.zeros(6), view=name) for name in learned_views]
     summary = analyse(
         _source(tmp_path), model, tmp_path / "out", view=view, thresholds=thresholds
     ).summary

@@ -125,3 +125,27 @@ def test_a_server_on_ipv6_loopback_prints_its_url_guards_it_and_cleans_up(
         own = {**form, "Origin": url.rstrip("/")}
         status, text = _request(url + "api/analyse", data=body, headers=own, method="POST")
         assert status == 422 and "a.avi: " in text
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ([("A4C", "displacement"), ("A4C", "displacement")], "one thresholds file per view"),
+        ([("A4C", "displacement"), ("A2C", "inward")], "of one motion score"),
+    ],
+)
+def test_thresholds_of_one_view_twice_or_of_two_scores_are_refused(
+    tmp_path: Path, tiny_model: dict[str, Path], files: list[tuple[str, str]], message: str
+) -> None:
+    import numpy as np
+
+    from lvwall.regional import Thresholds
+
+    options = []
+    for number, (view, score) in enumerate(files):
+        path = Thresholds(score, np.zeros(6), view=view).save(tmp_path / f"t{number}.json")
+        options += ["--thresholds", str(path)]
+    result = runner.invoke(app, ["serve", "--model", str(tiny_model["onnx"]), *options])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output

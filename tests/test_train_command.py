@@ -46,6 +46,7 @@ def test_cli_rejects_an_existing_run_dir(tmp_path: Path) -> None:
         (["--devices", "many"], "--devices must be a number"),
         (["--fold", "7"], "fold must be in 0..4"),
         (["--swa-start", "1.5"], "swa_start must be a fraction in [0, 1)"),
+        (["--auxiliary", "cavity,ventricle"], "auxiliary structures must be among"),
         (["--fold", "1", "--val-data", "."], "val_data and fold exclude each other"),
         (["--val-data", "/no/such/folder"], "/no/such/folder: does not exist"),
     ],
@@ -220,4 +221,35 @@ def test_cli_rejects_an_unknown_view(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "views must be among ['A4C', 'A2C']" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_learns_structures_beside_the_wall_from_camus_label_maps(tmp_path: Path) -> None:
+    data = _camus_folder(tmp_path / "data", range(1, 9), ("4CH",))
+    config = tmp_path / "tiny.yaml"
+    tiny_config(epochs=1, frames_per_epoch=8, batch_size=4).to_yaml(config)
+    arguments = ["train", "--config", str(config), "--data", str(data), "--fold", "0"]
+    result = runner.invoke(
+        app, [*arguments, "--auxiliary", "cavity,atrium", "--out", str(tmp_path / "run")]
+    )
+    assert result.exit_code == 0, result.output
+    saved = TrainConfig.from_yaml(tmp_path / "run" / "config.yaml")
+    assert saved.auxiliary == ["cavity", "atrium"]
+
+
+def test_cli_says_phantom_recordings_have_no_label_maps(tmp_path: Path) -> None:
+    from lvwall.data.phantom import write_dataset
+
+    data = tmp_path / "phantom"
+    small = {"width": 128, "height": 96, "n_frames": 8, "cycle_frames": 6}
+    write_dataset(data, 4, seed=0, progress=False, fixed_params=small)
+    config = tmp_path / "tiny.yaml"
+    tiny_config(epochs=1).to_yaml(config)
+    result = runner.invoke(
+        app,
+        ["train", "--config", str(config), "--data", str(data), "--auxiliary", "cavity"]
+        + ["--out", str(tmp_path / "run")],
+    )
+    assert result.exit_code != 0
+    assert "hold wall masks only" in result.output
     assert "Traceback" not in result.output

@@ -28,7 +28,7 @@ from lvwall.train import (
 )
 from lvwall.train.config import TrainConfig
 from lvwall.train.run_folder import VAL_METRICS
-from tiny_training import SIZE, tiny_config, tiny_recordings
+from tiny_training import SIZE, tiny_config, tiny_recordings, with_structures
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -264,6 +264,45 @@ def test_swa_checkpoints_hold_the_average(tmp_path: Path) -> None:
     weight = next(name for name in loaded if name.endswith("weight"))
     assert torch.equal(loaded[weight], averaged[f"model.{weight}"])
     assert not torch.equal(averaged[f"model.{weight}"], current[f"model.{weight}"])
+
+
+def test_auxiliary_structures_train_a_head_that_the_saved_model_leaves_out(
+    tmp_path: Path,
+) -> None:
+    config = tiny_config(auxiliary=["cavity", "atrium"], swa_start=0.5)
+    fit(config, tmp_path / "run", recordings=with_structures(tiny_recordings()))
+    saved = torch.load(tmp_path / "run" / "last.ckpt", weights_only=True)["state_dict"]
+    model, meta = load_model(tmp_path / "run" / "last.ckpt")
+
+    assert saved["auxiliary_head.weight"].shape == (2, config.model_overrides["widths"][0], 1, 1)
+    assert not any(name.startswith("auxiliary") for name in model.state_dict())
+    assert model(torch.zeros(2, 1, SIZE, SIZE)).shape == (2, 1, SIZE, SIZE)
+    assert meta["train_config"]["auxiliary"] == ["cavity", "atrium"]
+
+
+def test_multi_structure_loss_is_the_mean_over_the_wall_and_each_structure() -> None:
+    from lvwall.model import build_model
+    from lvwall.train.module import SegmentationModule
+
+    config = tiny_config(auxiliary=["cavity", "atrium"], loss="dice-bce")
+    module = SegmentationModule(config, build_model(config.preset, **config.model_overrides))
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(3, 1, SIZE, SIZE, generator=generator)
+    targets = (torch.rand(3, 3, SIZE, SIZE, generator=generator) > 0.5).float()
+    batch = {"image": images, "mask": targets[:, :1], "auxiliary": targets[:, 1:]}
+    auxiliary = module.auxiliary_head(module.model.features(images))
+    expected = (
+        module.loss(module(images), targets[:, :1])
+        + module.loss(auxiliary[:, :1], targets[:, 1:2])
+        + module.loss(auxiliary[:, 1:], targets[:, 2:])
+    ) / 3
+
+    torch.testing.assert_close(module.multi_structure_loss(batch), expected)
+
+
+def test_auxiliary_structures_need_label_maps(tmp_path: Path) -> None:
+    with pytest.raises(LvwallError, match="hold wall masks only"):
+        fit(tiny_config(auxiliary=["cavity"]), tmp_path / "run", recordings=tiny_recordings())
 
 
 @pytest.mark.gpu

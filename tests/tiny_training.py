@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from lvwall.data.records import LabelledRecording
+from lvwall.data.records import STRUCTURE_LABELS, LabelledRecording
 from lvwall.train.config import TrainConfig
 
 SIZE = 32
@@ -44,3 +44,25 @@ def tiny_recordings(n: int = 10, frames: int = 4, size: int = SIZE) -> list[Labe
 
 def tiny_config(**values: Any) -> TrainConfig:
     return TrainConfig(**{**TINY, "epochs": 2, "batch_size": 4, "lr": 1e-2, **values})
+
+
+def with_structures(recordings: list[LabelledRecording]) -> list[LabelledRecording]:
+    """The recordings with label maps: their wall, a cavity where the frame is darkest and an
+    atrium along the bottom rows."""
+    labelled = []
+    for recording in recordings:
+        structures = np.zeros_like(recording.masks)
+        structures[recording.frames < 0.1] = STRUCTURE_LABELS["cavity"]
+        structures[:, -3:] = STRUCTURE_LABELS["atrium"]
+        structures[recording.masks == 1] = STRUCTURE_LABELS["wall"]
+        labelled.append(
+            LabelledRecording(
+                recording.name,
+                recording.patient,
+                recording.frames,
+                recording.masks,
+                label=recording.label,
+                structures=structures,
+            )
+        )
+    return labelled

@@ -94,7 +94,7 @@ def command(
     check_output_dir(out)
     if (ed is None) != (es is None):
         raise typer.BadParameter("give --ed and --es together", param_hint="--ed/--es")
-    parts = _parts(inputs or [], ed, es, view)
+    parts = _parts(inputs or [], ed, es, view, out)
     if not parts and a2c is None:
         raise typer.BadParameter("give recordings, masks.npz files or --ed/--es stills")
     jobs = _jobs(parts, a2c, exams, console)
@@ -143,13 +143,15 @@ class _Part:
         return recording, call
 
 
-def _parts(inputs: list[Path], ed: Path | None, es: Path | None, view: str | None) -> list[_Part]:
+def _parts(
+    inputs: list[Path], ed: Path | None, es: Path | None, view: str | None, out: Path | None
+) -> list[_Part]:
     parts = [
         _Part(str(path), npz_recording_name(path), view, lambda _, path=path: read_masks_npz(path))
         for path in inputs
         if path.suffix.lower() == ".npz"
     ]
-    sources = discover([path for path in inputs if path.suffix.lower() != ".npz"])
+    sources = discover([path for path in inputs if path.suffix.lower() != ".npz"], skip_folder=out)
     by_stem = {source.path.stem: source for source in sources}
     stills = pair_stills(list(by_stem))
     for stem, (ed_stem, es_stem) in stills.pairs.items():
@@ -246,7 +248,7 @@ def _jobs(parts: list[_Part], a2c: Path | None, exams: bool, console: Console) -
                 param_hint="--a2c",
             )
         (four,) = parts
-        (two,) = _parts([a2c], None, None, "A2C")
+        (two,) = _parts([a2c], None, None, "A2C", None)
         name = exam_name(four.name) or four.name
         return [_Exam(name, _as_view(four, "A4C"), two)]
     if not exams:

@@ -17,6 +17,7 @@ from lvwall.serve import (
     DEFAULT_MAX_UPLOAD_MB,
     TOKEN_HEADER,
     ServeSettings,
+    check_thresholds,
     create_app,
     is_loopback,
     loopback_names,
@@ -40,11 +41,11 @@ def command(
         8765, "--port", min=0, max=65535, help="Port to listen on; 0 picks a free one."
     ),
     model: Path | None = model_option(),
-    thresholds: Path | None = typer.Option(
+    thresholds: list[Path] = typer.Option(
         None,
         "--thresholds",
-        help="thresholds.json from `lvwall regional-eval`: flag hypokinetic segments "
-        "(possible MI) in the per-segment table.",
+        help="thresholds.json (A4C) or thresholds_a2c.json (A2C) from `lvwall regional-eval`, "
+        "once per view: flag hypokinetic segments (possible MI) in the per-segment table.",
     ),
     max_upload_mb: int = typer.Option(
         DEFAULT_MAX_UPLOAD_MB, "--max-upload-mb", min=1, help="Largest upload accepted, in MB."
@@ -76,7 +77,11 @@ def command(
     if token is not None and not token.strip():
         raise typer.BadParameter("must not be empty", param_hint="--token")
     token = new_token() if token is None else token.strip()
-    learned = Thresholds.load(thresholds) if thresholds is not None else None
+    learned = tuple(Thresholds.load(path) for path in thresholds or [])
+    try:
+        check_thresholds(learned)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--thresholds") from None
     segmentation_model = load_segmentation_model(model)
     host = host.strip().strip("[]")  # an IPv6 address as in a URL: [::1]
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

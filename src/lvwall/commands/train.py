@@ -98,6 +98,12 @@ def command(
         help="Average the weights of every epoch from this fraction of --epochs on "
         "(stochastic weight averaging), e.g. 0.5; checkpoints hold the average.",
     ),
+    auxiliary: str = typer.Option(
+        None,
+        "--auxiliary",
+        help="Structures to learn beside the wall from CAMUS's label maps, e.g. cavity,atrium "
+        "(a training-only head: the saved model segments the wall alone).",
+    ),
     fold: int = typer.Option(
         None,
         "--fold",
@@ -190,6 +196,7 @@ def command(
             augment=augment,
             frames_per_epoch=frames_per_epoch,
             swa_start=swa_start,
+            auxiliary=auxiliary,
             fold=fold,
             folds=folds,
             seed=seed,

@@ -10,7 +10,12 @@ from lvwall.data.camus import (
     load_dataset,
     load_patient,
 )
-from lvwall.data.dataset import FrameDataset, select_recordings
+from lvwall.data.dataset import (
+    AUXILIARY_STRUCTURES,
+    FrameDataset,
+    check_auxiliary,
+    select_recordings,
+)
 from lvwall.data.exams import (
     Pairing,
     exam_name,
@@ -46,6 +51,7 @@ from lvwall.data.records import (
     MODEL_SIZE,
     SEGMENT_NAMES,
     SEGMENT_TITLES,
+    STRUCTURE_LABELS,
     VIEW_SEGMENTS,
     VIEW_WALLS,
     VIEWS,
@@ -63,6 +69,7 @@ from lvwall.data.splits import kfold, train_val_split
 from lvwall.data.video import iter_frames, write_video
 
 __all__ = [
+    "AUXILIARY_STRUCTURES",
     "AUGMENTATIONS",
     "CAMUS_VIEWS",
     "IMAGE_SUFFIXES",
@@ -74,6 +81,7 @@ __all__ = [
     "SECTOR_FRAMES",
     "SEGMENT_NAMES",
     "SEGMENT_TITLES",
+    "STRUCTURE_LABELS",
     "VIEWS",
     "VIEW_SEGMENTS",
     "VIEW_WALLS",
@@ -87,6 +95,7 @@ __all__ = [
     "Recording",
     "Sector",
     "build_augment",
+    "check_auxiliary",
     "check_view",
     "check_views",
     "comparison_figure",

@@ -2,7 +2,8 @@
 
 CAMUS (Leclerc et al., "Deep Learning for Segmentation using an Open Large-Scale Dataset in
 2D Echocardiography", IEEE TMI 38(9):2198-2210, 2019) labels 0 background, 1 LV cavity,
-2 myocardium (the LV wall) and 3 left atrium; the reader keeps label 2 as a binary mask.
+2 myocardium (the LV wall) and 3 left atrium; the reader keeps label 2 as a binary mask and
+all four as the recording's ``structures``.
 Each view of a patient is one recording, named ``patientNNNN_4CH`` or ``patientNNNN_2CH``;
 both share the patient ID, so that splits keep a patient's views together.
 
@@ -33,10 +34,10 @@ import numpy as np
 import pandas as pd
 
 from lvwall.data.preprocess import resize, to_grey
-from lvwall.data.records import MODEL_SIZE, LabelledRecording
+from lvwall.data.records import MODEL_SIZE, STRUCTURE_LABELS, LabelledRecording
 from lvwall.errors import DataError
 
-WALL_LABEL: int = 2
+WALL_LABEL: int = STRUCTURE_LABELS["wall"]
 #: CAMUS's name of each view, and lvwall's (:data:`lvwall.data.records.VIEWS`).
 CAMUS_VIEWS: dict[str, str] = {"4CH": "A4C", "2CH": "A2C"}
 #: The view of a manifest without a ``view`` column.
@@ -267,19 +268,20 @@ def _grey_frames(path: Path, frames: np.ndarray, size: int) -> np.ndarray:
         raise DataError(path, f"is not a grey image in uint8 or float [0, 1] ({error})") from None
 
 
-def _wall_masks(path: Path, labels: np.ndarray, size: int) -> np.ndarray:
+def _structure_labels(path: Path, labels: np.ndarray, size: int) -> np.ndarray:
+    """The label maps at ``size`` (nearest neighbour, so labels stay labels), each checked to
+    hold a wall."""
     if labels.ndim != 3:
         raise DataError(path, "has colour channels; a CAMUS mask holds one label per pixel")
-    walls = labels == WALL_LABEL
-    empty = [index for index, wall in enumerate(walls) if not wall.any()]
+    empty = [index for index, frame in enumerate(labels) if not (frame == WALL_LABEL).any()]
     if empty:
-        where = f"frame {empty[0]}" if len(walls) > 1 else "the mask"
+        where = f"frame {empty[0]}" if len(labels) > 1 else "the mask"
         raise DataError(
             path,
             f"{where} has no LV-wall label ({WALL_LABEL}); CAMUS masks label 0 background, "
             "1 LV cavity, 2 myocardium, 3 left atrium",
         )
-    return np.stack([resize(wall.astype(np.uint8), size, mask=True) for wall in walls])
+    return np.stack([resize(frame.astype(np.uint8), size, mask=True) for frame in labels])
 
 
 def _read_info(path: Path) -> dict[str, str]:
@@ -297,11 +299,11 @@ def _read_info(path: Path) -> dict[str, str]:
 
 
 def load_patient(files: PatientFiles, size: int = MODEL_SIZE) -> LabelledRecording:
-    """One view of one patient: its frames (ED then ES, or the half sequence) and binary
-    LV-wall masks."""
+    """One view of one patient: its frames (ED then ES, or the half sequence), binary LV-wall
+    masks and the label maps of all structures."""
     if size < 1:
         raise ValueError(f"size must be positive, got {size}")
-    frames, masks, phase_frames = [], [], {}
+    frames, structures, phase_frames = [], [], {}
     for phase, image_path, mask_path in zip(files.phases, files.images, files.masks, strict=True):
         image, spacing_mm = _read(image_path)
         labels, _ = _read(mask_path)
@@ -313,7 +315,7 @@ def load_patient(files: PatientFiles, size: int = MODEL_SIZE) -> LabelledRecordi
             )
         phase_frames.update(_phase_frames(phase, sum(map(len, frames)), len(image)))
         frames.append(_grey_frames(image_path, image, size))
-        masks.append(_wall_masks(mask_path, labels, size))
+        structures.append(_structure_labels(mask_path, labels, size))
     original_size = (int(image.shape[1]), int(image.shape[2]))
     meta: dict = {
         "view": files.view,
@@ -330,14 +332,16 @@ def load_patient(files: PatientFiles, size: int = MODEL_SIZE) -> LabelledRecordi
     if files.info is not None:
         meta["info"] = _read_info(files.info)
     suffix = f"_{HALF_SEQUENCE}" if files.phases == (HALF_SEQUENCE,) else ""
+    label_maps = np.concatenate(structures)
     return LabelledRecording(
         name=f"{files.patient}_{files.view}{suffix}",
         patient=files.patient,
         frames=np.concatenate(frames),
-        masks=np.concatenate(masks),
+        masks=(label_maps == WALL_LABEL).astype(np.uint8),
         source="camus",
         meta=meta,
         view=CAMUS_VIEWS[files.view],
+        structures=label_maps,
     )
 
 

@@ -18,7 +18,25 @@ import torch
 from torch.utils.data import Dataset
 
 from lvwall.data.augment import Augment
-from lvwall.data.records import LabelledRecording
+from lvwall.data.records import STRUCTURE_LABELS, LabelledRecording
+
+#: The structures a network can learn beside the wall (:data:`STRUCTURE_LABELS`).
+AUXILIARY_STRUCTURES: tuple[str, ...] = tuple(name for name in STRUCTURE_LABELS if name != "wall")
+
+
+def check_auxiliary(names: Sequence[str] | str) -> tuple[str, ...]:
+    """``names`` (or one comma-separated string) as a tuple of :data:`AUXILIARY_STRUCTURES`,
+    each once; :class:`ValueError` otherwise."""
+    if isinstance(names, str):
+        names = [name.strip() for name in names.split(",") if name.strip()]
+    unknown = [name for name in names if name not in AUXILIARY_STRUCTURES]
+    if unknown:
+        raise ValueError(
+            f"auxiliary structures must be among {list(AUXILIARY_STRUCTURES)}, got {unknown}"
+        )
+    if len(set(names)) != len(names):
+        raise ValueError(f"auxiliary structures repeat: {list(names)}")
+    return tuple(names)
 
 
 def select_recordings(
@@ -38,7 +56,10 @@ class FrameDataset(Dataset):
     An item is ``dict(image=float32 tensor (1, H, W), mask=float32 tensor (1, H, W),
     recording=str, frame=int)``, where ``recording`` is the recording's name and ``frame`` the
     frame's index within it. ``augment`` is called as ``augment(image, mask, rng)`` (see
-    :data:`lvwall.data.augment.Augment`).
+    :data:`lvwall.data.augment.Augment`). With ``auxiliary`` structures (names from
+    :data:`AUXILIARY_STRUCTURES`) every recording needs its ``structures``; the label map is
+    augmented in place of the wall mask (its nearest-neighbour warp keeps labels), and the item
+    also holds ``auxiliary``, float32 (len(auxiliary), H, W), one binary mask per structure.
     """
 
     def __init__(
@@ -46,9 +67,17 @@ class FrameDataset(Dataset):
         recordings: Sequence[LabelledRecording],
         augment: Augment | None = None,
         seed: int = 0,
+        auxiliary: Sequence[str] = (),
     ) -> None:
         if seed < 0:
             raise ValueError(f"seed must not be negative, got {seed}")
+        self.auxiliary = check_auxiliary(auxiliary)
+        unlabelled = [r.name for r in recordings if r.structures is None]
+        if self.auxiliary and unlabelled:
+            raise ValueError(
+                f"{unlabelled[0]} has no label map of its structures, which learning "
+                f"{', '.join(self.auxiliary)} beside the wall needs (CAMUS recordings have one)"
+            )
         self.recordings = list(recordings)
         self.augment = augment
         self.seed = seed
@@ -78,15 +107,20 @@ class FrameDataset(Dataset):
         recording_index, frame = self.frame_ids[index]
         recording = self.recordings[recording_index]
         image = recording.frames[frame]
-        mask = recording.masks[frame]
+        labels = recording.structures if self.auxiliary else recording.masks
+        mask = labels[frame]
         if self.augment is not None:
             fetch = self.fetches(index)
             self._fetches[index] += 1
             image, mask = self.augment(image, mask, self.rng(index, fetch))
-        return {
+        item = {
             # torch.tensor copies, so training code cannot write into the recordings.
             "image": torch.tensor(image, dtype=torch.float32)[None],
-            "mask": torch.tensor(mask, dtype=torch.float32)[None],
             "recording": recording.name,
             "frame": frame,
         }
+        if not self.auxiliary:
+            return {**item, "mask": torch.tensor(mask, dtype=torch.float32)[None]}
+        masks = np.stack([mask == STRUCTURE_LABELS[name] for name in ("wall", *self.auxiliary)])
+        masks = torch.tensor(masks, dtype=torch.float32)
+        return {**item, "mask": masks[:1], "auxiliary": masks[1:]}

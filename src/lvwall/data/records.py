@@ -106,6 +106,10 @@ def check_views(views: Sequence[str] | None) -> tuple[str, ...]:
 
 #: The side of every HMC-QU ground-truth mask (Degerli et al., IEEE Access 9:34442, 2021).
 HMCQU_MASK_SIZE: int = 224
+#: The per-pixel labels of :attr:`LabelledRecording.structures` (CAMUS's: Leclerc et al.,
+#: IEEE TMI 2019); 0 is background.
+STRUCTURE_LABELS: dict[str, int] = {"cavity": 1, "wall": 2, "atrium": 3}
+
 #: The model's default input side: that of the HMC-QU masks, to which frames are resized.
 MODEL_SIZE: int = HMCQU_MASK_SIZE
 
@@ -160,7 +164,9 @@ class LabelledRecording:
 
     ``frames`` is float32 (T, H, W) in [0, 1]; ``masks`` is uint8 (T, H, W) in {0, 1}.
     ``patient`` groups recordings for splits; ``label`` is the stratification class
-    (1 = MI) where it is known; ``view`` is one of :data:`VIEWS`.
+    (1 = MI) where it is known; ``view`` is one of :data:`VIEWS`. ``structures``, where the
+    source labels more than the wall (CAMUS), is uint8 (T, H, W) with the labels of
+    :data:`STRUCTURE_LABELS`; its wall is ``masks``.
     """
 
     name: str
@@ -171,6 +177,7 @@ class LabelledRecording:
     source: str = ""
     meta: dict = field(default_factory=dict)
     view: str = VIEWS[0]
+    structures: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.view not in VIEWS:
@@ -179,6 +186,11 @@ class LabelledRecording:
             raise ValueError(
                 f"{self.name}: frames {self.frames.shape} and masks {self.masks.shape} "
                 "must both be (T, H, W)"
+            )
+        if self.structures is not None and self.structures.shape != self.masks.shape:
+            raise ValueError(
+                f"{self.name}: structures {self.structures.shape} and masks "
+                f"{self.masks.shape} must have one shape"
             )
 
     def __len__(self) -> int:

@@ -160,6 +160,11 @@ class UNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, 1, H, W)`` for images ``(B, C, H, W)``."""
+        return self.head(self.features(x))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last decoder's features ``(B, widths[0], H, W)``, which :attr:`head` turns into
+        the wall's logits; training may put other heads on them (auxiliary structures)."""
         x = self._prepare_input(x)
         skips = []
         for encoder, pool in zip(self.encoders, self.pools, strict=True):
@@ -169,7 +174,7 @@ class UNet(nn.Module):
         x = self.bottleneck(x)
         for up, decoder, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
             x = decoder(torch.cat([up(x), skip], dim=1))
-        return self.head(x)
+        return x
 
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
         """Wall probabilities ``(B, 1, H, W)``: the sigmoid of :meth:`forward`."""

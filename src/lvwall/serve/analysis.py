@@ -23,7 +23,7 @@ written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -113,13 +113,14 @@ def analyse(
     out_dir: str | Path,
     *,
     view: str | None = None,
-    thresholds: Thresholds | None = None,
+    thresholds: Sequence[Thresholds] = (),
     progress: AnalysisProgress | None = None,
 ) -> Analysis:
     """Segment ``source``, a recording of ``view`` (A4C or A2C; ``None``: the view classifier
     recognises it), with predict's default pipeline and write every output into ``out_dir``
-    (see the module docstring); with ``thresholds`` of that view the regional analysis flags
-    hypokinetic segments (possible MI) by their score.
+    (see the module docstring); with ``thresholds`` of that view (learned per view, at most
+    one per view) the regional analysis flags hypokinetic segments (possible MI) by their
+    score.
 
     Raises :class:`~lvwall.errors.DataError` for a recording that cannot be read, as
     ``lvwall predict`` reports it.
@@ -146,7 +147,7 @@ def analyse_exam(
     model: SegmentationModel,
     out_dir: str | Path,
     *,
-    thresholds: Thresholds | None = None,
+    thresholds: Sequence[Thresholds] = (),
     progress: AnalysisProgress | None = None,
 ) -> Analysis:
     """Analyse the A4C and A2C recordings of one heart as :func:`analyse` does each, and
@@ -219,7 +220,7 @@ def _view_outputs(
     measurements: Measurements,
     measure_paths: dict[str, Path],
     out_dir: Path,
-    thresholds: Thresholds | None,
+    thresholds: Sequence[Thresholds],
     progress: AnalysisProgress | None,
     which: str,
 ) -> tuple[dict[str, Any], dict[str, Path]]:
@@ -299,25 +300,26 @@ def _regional(
     flagged: list[int],
     folder: Path,
     view: str,
-    thresholds: Thresholds | None,
+    thresholds: Sequence[Thresholds],
 ) -> tuple[dict[str, Any], dict[str, Path]]:
     """The regional analysis of the measured cycle (the whole recording without one), with
     the ``flagged`` frames (0-based) held as ``lvwall regional`` holds them: its JSON for the
     page and the files written into ``folder``, or why it could not be made.
 
-    ``thresholds`` flag segments only where they are of ``view`` (a thresholds file is of one
+    ``thresholds`` flag segments only where one is of ``view`` (a thresholds file is of one
     view); the server's score is used either way, so that both views' tables compare.
     """
     name, masks = segmented.name, segmented.masks
     frames = cycle.frames if cycle is not None else range(len(masks))
-    score = thresholds.score if thresholds is not None else DEFAULT_SCORE
-    applied = thresholds if thresholds is not None and thresholds.view == view else None
+    score = thresholds[0].score if thresholds else DEFAULT_SCORE
+    applied = next((learned for learned in thresholds if learned.view == view), None)
     if applied is not None:
         no_flags = None
-    elif thresholds is None:
+    elif not thresholds:
         no_flags = "start lvwall serve with --thresholds from lvwall regional-eval"
     else:
-        no_flags = f"the server's --thresholds are for the {thresholds.view} view, not {view}"
+        views = " and ".join(learned.view for learned in thresholds)
+        no_flags = f"the server's --thresholds are for the {views} view, not {view}"
     about: dict[str, Any] = {
         "first_frame": frames.start + 1,
         "last_frame": frames.stop,

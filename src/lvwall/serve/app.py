@@ -25,7 +25,7 @@ import html
 import mimetypes
 import shutil
 import zipfile
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,20 +81,35 @@ _HEADERS = (
 _Message = MutableMapping[str, Any]
 
 
+def check_thresholds(thresholds: Sequence[Thresholds]) -> None:
+    """:class:`ValueError` unless ``thresholds`` are of different views and one motion score
+    (so that both views' tables compare)."""
+    views = [learned.view for learned in thresholds]
+    if len(set(views)) != len(views):
+        raise ValueError(f"give one thresholds file per view, got views {views}")
+    scores = sorted({learned.score for learned in thresholds})
+    if len(scores) > 1:
+        raise ValueError(
+            f"the thresholds files must be of one motion score, so that both views' tables "
+            f"compare; got {scores}"
+        )
+
+
 @dataclass(frozen=True)
 class ServeSettings:
     """How the app analyses uploads: the model, optional hypokinesia thresholds (from
-    ``lvwall regional-eval``), the upload limit, the ``Host`` names it answers to
-    (``None``: any, for a server on every network interface), and the token every POST
-    must carry (random unless given)."""
+    ``lvwall regional-eval``; at most one per view, all of one motion score), the upload
+    limit, the ``Host`` names it answers to (``None``: any, for a server on every network
+    interface), and the token every POST must carry (random unless given)."""
 
     model: SegmentationModel
-    thresholds: Thresholds | None = None
+    thresholds: tuple[Thresholds, ...] = ()
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 10**6
     allowed_hosts: tuple[str, ...] | None = None
     token: str = field(default_factory=new_token, repr=False)
 
     def __post_init__(self) -> None:
+        check_thresholds(self.thresholds)
         if self.max_upload_bytes < 1:
             raise ValueError(f"max_upload_bytes must be positive, got {self.max_upload_bytes}")
         if not self.token:
@@ -150,7 +165,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
             "version": __version__,
             "model": settings.model.description,
             "max_upload_bytes": settings.max_upload_bytes,
-            "thresholds": settings.thresholds is not None,
+            "thresholds": [learned.view for learned in settings.thresholds],
             "kept_jobs": KEPT_JOBS,
             "segment_colours": SEGMENT_COLOURS,
         }

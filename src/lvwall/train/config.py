@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from lvwall.atomic import to_plain, write_text
-from lvwall.data import MODEL_SIZE, VIEWS, check_views
+from lvwall.data import MODEL_SIZE, VIEWS, check_auxiliary, check_views
 from lvwall.lookup import from_settings, settings_from_yaml
 
 #: Lightning precisions; "auto" means bf16-mixed on a CUDA device that supports it, else 32.
@@ -54,6 +54,7 @@ RUN_DEFINING_FIELDS: tuple[str, ...] = (
     "init_checkpoint",
     "frames_per_epoch",
     "swa_start",
+    "auxiliary",
 )
 
 
@@ -83,7 +84,11 @@ class TrainConfig:
     exceeds the training set), which keeps epochs comparable across dataset sizes.
     ``swa_start`` switches on stochastic weight averaging (:mod:`lvwall.train.swa`): the weights at
     the end of every epoch from that fraction of ``epochs`` on are averaged, and checkpoints
-    hold the average (``None``: no averaging).
+    hold the average (``None``: no averaging). ``auxiliary`` names structures learned beside
+    the wall (:data:`lvwall.data.AUXILIARY_STRUCTURES`, CAMUS's cavity and atrium) by a second
+    1x1 head on the U-Net's last features, training only: the loss is the mean of the wall's
+    and each structure's, and the model saved keeps the wall's head alone, so inference and
+    its speed are unchanged.
     """
 
     data: list[str] = field(default_factory=list)
@@ -115,11 +120,13 @@ class TrainConfig:
     init_checkpoint: str | None = None
     frames_per_epoch: int | None = None
     swa_start: float | None = None
+    auxiliary: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.data = [str(path) for path in self.data]
         self.val_data = [str(path) for path in self.val_data]
         self.views = list(check_views(self.views))
+        self.auxiliary = list(check_auxiliary(self.auxiliary))
         self.loss_kwargs = {key: float(value) for key, value in self.loss_kwargs.items()}
         self.model_overrides = to_plain(dict(self.model_overrides))
         if self.init_checkpoint is not None:

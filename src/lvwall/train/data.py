@@ -59,7 +59,10 @@ class SegmentationDataModule(L.LightningDataModule):
         from lvwall.data import FrameDataset, build_augment
 
         dataset = FrameDataset(
-            self.train_recordings, augment=build_augment(self.config.augment), seed=self.config.seed
+            self.train_recordings,
+            augment=build_augment(self.config.augment),
+            seed=self.config.seed,
+            auxiliary=self.config.auxiliary,
         )
         sampler = None
         if self.config.frames_per_epoch is not None:

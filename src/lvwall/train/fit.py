@@ -189,6 +189,7 @@ def fit(
             recordings = _load_recordings(config, config.data, "train", is_launcher)
         if val_recordings is None and config.val_data:
             val_recordings = _load_recordings(config, config.val_data, "validate", is_launcher)
+        _check_structures(recordings, config)
         datamodule = SegmentationDataModule(
             recordings, config, resolve_num_workers(config), val_recordings
         )
@@ -318,6 +319,18 @@ def _load_recordings(
     if not recordings:
         raise DataError(paths[0], f"holds no labelled recordings to {purpose} on")
     return recordings
+
+
+def _check_structures(recordings: Sequence[LabelledRecording], config: TrainConfig) -> None:
+    """Learning structures beside the wall needs every training recording's label map."""
+    unlabelled = [recording for recording in recordings if recording.structures is None]
+    if config.auxiliary and unlabelled:
+        sources = sorted({recording.source or "unnamed" for recording in unlabelled})
+        raise LvwallError(
+            f"--auxiliary {','.join(config.auxiliary)} learns structures beside the wall from "
+            f"label maps, which CAMUS recordings have; {len(unlabelled)} training recordings "
+            f"({', '.join(sources)}) hold wall masks only"
+        )
 
 
 def _initial_model(config: TrainConfig) -> UNet:

@@ -65,6 +65,12 @@ class SegmentationModule(L.LightningModule):
         )
         self.config = config
         self.model = model
+        # Training only: checkpoints keep it beside the U-Net, load_model reads the U-Net alone.
+        self.auxiliary_head = (
+            torch.nn.Conv2d(model.head.in_channels, len(config.auxiliary), kernel_size=1)
+            if config.auxiliary
+            else None
+        )
         self.loss = build_loss(config.loss, **config.loss_kwargs)
         self.val_counts = ConfusionCounts()
         self.channels_last = False
@@ -74,9 +80,12 @@ class SegmentationModule(L.LightningModule):
         self.attempt_started: float | None = None
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(self._in_memory_format(images))
+
+    def _in_memory_format(self, images: torch.Tensor) -> torch.Tensor:
         if self.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
-        return self.model(images)
+            return images.contiguous(memory_format=torch.channels_last)
+        return images
 
     def use_channels_last(self) -> None:
         """Keep weights and inputs in NHWC, which tensor cores prefer for convolutions."""
@@ -84,7 +93,11 @@ class SegmentationModule(L.LightningModule):
         self.model.to(memory_format=torch.channels_last)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        loss = self.loss(self(batch["image"]), batch["mask"])
+        loss = (
+            self.loss(self(batch["image"]), batch["mask"])
+            if self.auxiliary_head is None
+            else self.multi_structure_loss(batch)
+        )
         self.log(
             "train/loss",
             loss,
@@ -95,6 +108,19 @@ class SegmentationModule(L.LightningModule):
             batch_size=batch["image"].shape[0],
         )
         return loss
+
+    def multi_structure_loss(self, batch: dict[str, Any]) -> torch.Tensor:
+        """The mean of the loss over the wall and each auxiliary structure, every structure
+        weighted alike as in nnU-Net's class-averaged Dice (Isensee et al., Nature Methods
+        2021)."""
+        features = self.model.features(self._in_memory_format(batch["image"]))
+        logits = torch.cat([self.model.head(features), self.auxiliary_head(features)], dim=1)
+        targets = torch.cat([batch["mask"], batch["auxiliary"]], dim=1)
+        losses = [
+            self.loss(logits[:, channel : channel + 1], targets[:, channel : channel + 1])
+            for channel in range(logits.shape[1])
+        ]
+        return torch.stack(losses).mean()
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         logits = self(batch["image"])
