@@ -264,9 +264,12 @@ def bland_altman(table: pd.DataFrame, target: Path) -> None:
 
 
 def fold_models(args: argparse.Namespace) -> tuple[dict[str, int], dict[int, SegmentationModel]]:
-    """The held-out fold of every patient, and each fold's model, for ``--models``."""
+    """The held-out fold of every patient of ``--folds`` (all by default), and each of those
+    folds' model, for ``--models``."""
     recordings = load_labelled(args.camus, progress=False)
-    held_out = {r.patient: fold for fold, _, test in fold_splits(recordings, None) for r in test}
+    held_out = {
+        r.patient: fold for fold, _, test in fold_splits(recordings, args.folds) for r in test
+    }
     models = {
         fold: load_segmentation_model(args.models.format(fold=fold), backend="onnx")
         for fold in sorted(set(held_out.values()))
@@ -305,9 +308,8 @@ def main() -> None:
             if set(files.phases) == set(PHASES):
                 patients.setdefault(files.patient, {})[CAMUS_VIEWS[files.view]] = files
     exams = {p: v for p, v in sorted(patients.items()) if set(v) == {"A4C", "A2C"}}
-    if args.folds:
-        chosen = {int(fold) for fold in args.folds.split(",")}
-        exams = {p: v for p, v in exams.items() if held_out[p] in chosen}
+    if held_out is not None:
+        exams = {p: v for p, v in exams.items() if p in held_out}
     rows = []
     for number, (patient, views) in enumerate(list(exams.items())[: args.limit], start=1):
         fold = None if held_out is None else held_out[patient]

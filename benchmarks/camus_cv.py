@@ -31,6 +31,8 @@ regimes run in separate processes are reported together with ``--pool``; seeds r
 separate processes (``--seeds 0``, ``--seeds 1``, ... with the same other options) are scored
 with their soup by ``--regimes REGIME --soup RUN1 RUN2 ...``. The phantom regimes need
 ``--pretrained`` (a phantom pre-training, ``lvwall train --data runs/phantom60 ...``).
+``--loss``, ``--widths``, ``--image-size`` and ``--auxiliary cavity,atrium`` (CAMUS's cavity
+and atrium learned beside the wall, ``lvwall train --auxiliary``) vary the recipe.
 """
 
 from __future__ import annotations
