@@ -223,8 +223,8 @@ def paired_errors(table: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for stem in ("EF A4C", "EF A2C", "EF biplane", "GLS A4C", "GLS A2C"):
         mine = (both[f"{stem}, model"] - both[f"{stem}, experts"]).abs().astype(float)
-        theirs = (both[f"{stem}, model other"] - both[f"{stem}, experts other"]).abs()
-        test = paired_wilcoxon(mine.to_numpy(), theirs.astype(float).to_numpy())
+        theirs = (both[f"{stem}, model other"] - both[f"{stem}, experts other"]).abs().astype(float)
+        test = paired_wilcoxon(mine.to_numpy(), theirs.to_numpy())
         rows.append(
             {
                 "number": stem,

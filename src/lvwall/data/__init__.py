@@ -14,6 +14,7 @@ from lvwall.data.dataset import (
     AUXILIARY_STRUCTURES,
     FrameDataset,
     check_auxiliary,
+    check_structures,
     select_recordings,
 )
 from lvwall.data.exams import (
@@ -96,6 +97,7 @@ __all__ = [
     "Sector",
     "build_augment",
     "check_auxiliary",
+    "check_structures",
     "check_view",
     "check_views",
     "comparison_figure",

@@ -39,6 +39,19 @@ def check_auxiliary(names: Sequence[str] | str) -> tuple[str, ...]:
     return tuple(names)
 
 
+def check_structures(recordings: Sequence[LabelledRecording], auxiliary: Sequence[str]) -> None:
+    """:class:`ValueError` when ``auxiliary`` structures are asked for and a recording has no
+    label map of its structures to learn them from."""
+    unlabelled = [recording for recording in recordings if recording.structures is None]
+    if auxiliary and unlabelled:
+        sources = sorted({recording.source or "unnamed" for recording in unlabelled})
+        raise ValueError(
+            f"{unlabelled[0].name} has no label map of its structures: {len(unlabelled)} "
+            f"recordings ({', '.join(sources)}) hold wall masks only, and learning "
+            f"{', '.join(auxiliary)} beside the wall needs CAMUS's label maps"
+        )
+
+
 def select_recordings(
     recordings: Sequence[LabelledRecording], indices: Sequence[int] | np.ndarray
 ) -> list[LabelledRecording]:
@@ -72,12 +85,7 @@ class FrameDataset(Dataset):
         if seed < 0:
             raise ValueError(f"seed must not be negative, got {seed}")
         self.auxiliary = check_auxiliary(auxiliary)
-        unlabelled = [r.name for r in recordings if r.structures is None]
-        if self.auxiliary and unlabelled:
-            raise ValueError(
-                f"{unlabelled[0]} has no label map of its structures, which learning "
-                f"{', '.join(self.auxiliary)} beside the wall needs (CAMUS recordings have one)"
-            )
+        check_structures(recordings, self.auxiliary)
         self.recordings = list(recordings)
         self.augment = augment
         self.seed = seed

@@ -15,7 +15,7 @@ Typical use from Python (``lvwall serve`` does the same from the command line)::
 
     import uvicorn
     from lvwall.infer import load_segmentation_model
-    from lvwall.serve.app import ServeSettings, check_thresholds, create_app
+    from lvwall.serve.app import ServeSettings, create_app
     uvicorn.run(create_app(ServeSettings(load_segmentation_model())), port=8765)
 
 Nothing is imported here, so that ``lvwall --help`` does not load the web framework.

@@ -27,7 +27,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 
 from lvwall.atomic import write_json
-from lvwall.data import LabelledRecording
+from lvwall.data import LabelledRecording, check_structures
 from lvwall.errors import DataError, LvwallError, RunInterruptedError
 from lvwall.model import UNet, build_model, load_model
 from lvwall.train.config import RUN_DEFINING_FIELDS, TrainConfig
@@ -322,15 +322,12 @@ def _load_recordings(
 
 
 def _check_structures(recordings: Sequence[LabelledRecording], config: TrainConfig) -> None:
-    """Learning structures beside the wall needs every training recording's label map."""
-    unlabelled = [recording for recording in recordings if recording.structures is None]
-    if config.auxiliary and unlabelled:
-        sources = sorted({recording.source or "unnamed" for recording in unlabelled})
-        raise LvwallError(
-            f"--auxiliary {','.join(config.auxiliary)} learns structures beside the wall from "
-            f"label maps, which CAMUS recordings have; {len(unlabelled)} training recordings "
-            f"({', '.join(sources)}) hold wall masks only"
-        )
+    """Before any epoch (the training dataset is built only once Lightning starts), that
+    every training recording has the label map its auxiliary structures need."""
+    try:
+        check_structures(recordings, config.auxiliary)
+    except ValueError as error:
+        raise LvwallError(f"--auxiliary {','.join(config.auxiliary)}: {error}") from None
 
 
 def _initial_model(config: TrainConfig) -> UNet:
