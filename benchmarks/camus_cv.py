@@ -27,8 +27,9 @@ every fold is fine-tuned once per training seed (the patient split stays that of
 each model is scored as ``REGIME sS``, and their uniform model soup (``lvwall soup``) as
 ``REGIME soup``. ``--swa-start 0.5`` trains with stochastic weight averaging from half-way
 through (``lvwall train --swa-start``); those models are labelled ``REGIME+swa``. Folds or
-regimes run in separate processes are reported together with ``--pool``; seeds run in
-separate processes (``--seeds 0``, ``--seeds 1``, ... with the same other options) are scored
+regimes run in separate processes are reported together with ``--pool`` (``camus_cv.csv`` is
+rewritten after every fold, so a run stopped part-way keeps the folds it finished); seeds run
+in separate processes (``--seeds 0``, ``--seeds 1``, ... with the same other options) are scored
 with their soup by ``--regimes REGIME --soup RUN1 RUN2 ...``. The phantom regimes need
 ``--pretrained`` (a phantom pre-training, ``lvwall train --data runs/phantom60 ...``).
 ``--loss``, ``--widths``, ``--image-size`` and ``--auxiliary cavity,atrium`` (CAMUS's cavity
@@ -45,6 +46,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from lvwall.atomic import atomic_path
 from lvwall.data import MODEL_SIZE, kfold, load_labelled, select_recordings
 from lvwall.experiment import evaluate_model, format_p, paired_wilcoxon, summarise
 from lvwall.model import DEFAULT_THRESHOLD, load_model
@@ -265,9 +267,11 @@ def main() -> None:
             )
             for label, (model, meta) in models.items():
                 rows += scored_rows(label, fold, model, meta, test, started)
+            # Rewritten after every fold, so that a run stopped part-way keeps the folds it
+            # finished (``--pool`` reports them).
+            with atomic_path(args.out / "camus_cv.csv") as partial:
+                pd.DataFrame(rows).to_csv(partial, index=False)
     table = pd.DataFrame(rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "camus_cv.csv", index=False)
     summary = report(table, args.reference)
     (args.out / "camus_cv.json").write_text(json.dumps(summary, indent=2, default=float))
 
