@@ -39,14 +39,13 @@ and atrium learned beside the wall, ``lvwall train --auxiliary``) vary the recip
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-from lvwall.atomic import atomic_path
+from lvwall.atomic import atomic_path, write_json
 from lvwall.data import MODEL_SIZE, kfold, load_labelled, select_recordings
 from lvwall.experiment import evaluate_model, format_p, paired_wilcoxon, summarise
 from lvwall.model import DEFAULT_THRESHOLD, load_model
@@ -273,7 +272,7 @@ def main() -> None:
                 pd.DataFrame(rows).to_csv(partial, index=False)
     table = pd.DataFrame(rows)
     summary = report(table, args.reference)
-    (args.out / "camus_cv.json").write_text(json.dumps(summary, indent=2, default=float))
+    write_json(args.out / "camus_cv.json", summary)
 
 
 def report(table: pd.DataFrame, reference: str | None = None) -> dict[str, dict]:
