@@ -1,0 +1,124 @@
+"""Does the mask's stability under small input changes tell the quality score anything new?
+
+A frame whose mask changes when the input is brightened, darkened, blurred or shifted by a
+few pixels is one the network is unsure of, even where its probabilities look confident
+(test-time augmentation as an uncertainty estimate: Wang et al., Neurocomputing 338:34-45,
+2019; flips are left out, they hurt these views). For every clean CAMUS frame of a
+``quality_oof.py`` table, this segments the frame and four perturbed copies with the fold
+model that never trained on it, and takes the Dice between each copy's mask and the
+original's (the shifted copy's mask shifted back). It then compares, by the nested
+patient-wise evaluation of ``quality_cv.py`` on the clean frames alone, the score on the
+bundled features with the score on those features plus the four agreements.
+
+    python benchmarks/quality_perturbation.py runs/quality2view/quality_oof.csv \\
+        --models 'runs/cv2view/camus-fold{fold}/last.ckpt' --out runs/quality-perturbation
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from lvwall.atomic import atomic_path
+from lvwall.infer import PredictOptions, SegmentationModel, load_segmentation_model, segment_frames
+from lvwall.metrics import frame_metrics
+from lvwall.quality import FEATURE_NAMES, quality_agreement
+from quality_cv import nested_scores, read_table
+from quality_data import camus_frames
+
+#: The shift, in input pixels (columns, rows).
+SHIFT = (4, 3)
+
+
+def _gamma(power: float) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda image: (255.0 * (image / 255.0) ** power).astype(np.uint8)
+
+
+def _shifted(image: np.ndarray, dx: float, dy: float, nearest: bool = False) -> np.ndarray:
+    matrix = np.float32([[1, 0, dx], [0, 1, dy]])
+    flags = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
+    return cv2.warpAffine(image, matrix, (image.shape[1], image.shape[0]), flags=flags)
+
+
+#: Perturbations of an RGB uint8 frame, by the name of their agreement feature.
+PERTURBATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "agreement_gamma_0.7": _gamma(0.7),
+    "agreement_gamma_1.4": _gamma(1.4),
+    "agreement_blur": lambda image: cv2.GaussianBlur(image, (5, 5), 1.2),
+    "agreement_shift": lambda image: _shifted(image, *SHIFT),
+}
+
+
+def mask_of(image: np.ndarray, model: SegmentationModel) -> np.ndarray:
+    """The wall mask (model size) ``lvwall predict --format png`` gives ``image``."""
+    (frame,) = list(segment_frames([image], model, PredictOptions()))
+    return frame.mask
+
+
+def agreements(image: np.ndarray, model: SegmentationModel) -> dict[str, float]:
+    """Dice between the mask of ``image`` and the mask of each perturbed copy."""
+    original = mask_of(image, model)
+    rows, columns = original.shape
+    back = (-SHIFT[0] * columns / image.shape[1], -SHIFT[1] * rows / image.shape[0])
+    result = {}
+    for name, perturb in PERTURBATIONS.items():
+        mask = mask_of(perturb(image), model)
+        if name == "agreement_shift":
+            mask = _shifted(mask.astype(np.uint8), *back, nearest=True).astype(bool)
+        result[name] = frame_metrics(mask, original)["dice"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("features", type=Path, help="quality_oof.csv of the same fold models")
+    parser.add_argument("--camus", type=Path, default=Path("../shared/data/camus-2view-dev"))
+    parser.add_argument("--models", required=True, help="fold FOLD's model, with {fold}")
+    parser.add_argument("--out", type=Path, default=Path("runs/quality-perturbation"))
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    table = read_table(args.features)
+    table = table[table.clean_camus].set_index("name", drop=False)
+    models = {
+        fold: load_segmentation_model(
+            args.models.format(fold=fold), backend="onnx", threads=args.threads
+        )
+        for fold in sorted(table.fold.unique())
+    }
+    frames = [frame for frame in camus_frames(args.camus) if frame.name in table.index]
+    measured = pd.DataFrame(
+        {frame.name: agreements(frame.image, models[table.fold[frame.name]]) for frame in frames}
+    ).T
+    table = table.join(measured, how="inner")
+    print(f"{len(table)} clean CAMUS frames ({time.perf_counter() - started:.0f} s)")
+    target = args.out / "quality_perturbation.csv"
+    args.out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        table.to_csv(tmp, index=False)
+
+    print(f"\n{'feature or score':28s} {'AUROC':>6s} {'Spearman':>8s} {'MAE':>6s}")
+    for name in PERTURBATIONS:
+        # Each agreement alone, as a ranking (its MAE against Dice means nothing).
+        figures = quality_agreement(table[name], table.dice)
+        print(f"{name:28s} {figures['auroc']:6.3f} {figures['spearman']:8.3f}")
+    for score, features in {
+        "bundled features": FEATURE_NAMES,
+        "bundled + agreements": FEATURE_NAMES + tuple(PERTURBATIONS),
+    }.items():
+        figures = quality_agreement(nested_scores(table, features), table.dice)
+        print(
+            f"{score:28s} {figures['auroc']:6.3f} {figures['spearman']:8.3f} {figures['mae']:6.3f}"
+        )
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()
