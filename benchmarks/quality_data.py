@@ -76,7 +76,7 @@ def phantom_cycles(seed: int, n_recordings: int) -> Iterator[tuple[str, np.ndarr
         yield name, frames, recording.masks
 
 
-def _affine(
+def affine(
     image: np.ndarray, truth: np.ndarray, angle: float, scale: float, shift: tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rotate (degrees), scale and shift (fractions of the sides) the frame about its centre,
@@ -138,17 +138,17 @@ def _occlude(image, truth, rng):
 
 
 def _rotate(image, truth, rng):
-    return _affine(image, truth, rng.choice([-1, 1]) * rng.uniform(25, 70), 1.0, (0, 0))
+    return affine(image, truth, rng.choice([-1, 1]) * rng.uniform(25, 70), 1.0, (0, 0))
 
 
 def _zoom(image, truth, rng):
-    return _affine(
+    return affine(
         image, truth, 0.0, rng.choice([rng.uniform(0.45, 0.65), rng.uniform(1.5, 2.0)]), (0, 0)
     )
 
 
 def _shift(image, truth, rng):
-    return _affine(image, truth, 0.0, 1.0, tuple(rng.uniform(-0.2, 0.2, 2)))
+    return affine(image, truth, 0.0, 1.0, tuple(rng.uniform(-0.2, 0.2, 2)))
 
 
 def _flip(image, truth, rng):

@@ -6,7 +6,7 @@ few pixels is one the network is unsure of, even where its probabilities look co
 2019; flips are left out, they hurt these views). For every clean CAMUS frame of a
 ``quality_oof.py`` table, this segments the frame and four perturbed copies with the fold
 model that never trained on it, and takes the Dice between each copy's mask and the
-original's (the shifted copy's mask shifted back). It then compares, by the nested
+original's (shifted alike for the shifted copy). It then compares, by the nested
 patient-wise evaluation of ``quality_cv.py`` on the clean frames alone, the score on the
 bundled features with the score on those features plus the four agreements.
 
@@ -30,28 +30,35 @@ from lvwall.infer import PredictOptions, SegmentationModel, load_segmentation_mo
 from lvwall.metrics import frame_metrics
 from lvwall.quality import FEATURE_NAMES, quality_agreement
 from quality_cv import nested_scores, read_table
-from quality_data import camus_frames
+from quality_data import affine, camus_frames
 
-#: The shift, in input pixels (columns, rows).
-SHIFT = (4, 3)
+#: The shift, as fractions of the frame's width and height (about 3 pixels at model size).
+SHIFT = (0.015, 0.015)
 
-
-def _gamma(power: float) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda image: (255.0 * (image / 255.0) ** power).astype(np.uint8)
-
-
-def _shifted(image: np.ndarray, dx: float, dy: float, nearest: bool = False) -> np.ndarray:
-    matrix = np.float32([[1, 0, dx], [0, 1, dy]])
-    flags = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
-    return cv2.warpAffine(image, matrix, (image.shape[1], image.shape[0]), flags=flags)
+#: A perturbation takes an RGB uint8 frame and its model-size mask, and gives the perturbed
+#: frame and the mask a perfectly stable network would give it.
+Perturbation = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-#: Perturbations of an RGB uint8 frame, by the name of their agreement feature.
-PERTURBATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+def _gamma(power: float) -> Perturbation:
+    return lambda image, mask: ((255.0 * (image / 255.0) ** power).astype(np.uint8), mask)
+
+
+def _blur(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return cv2.GaussianBlur(image, (5, 5), 1.2), mask
+
+
+def _shift(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    shifted, moved = affine(image, mask.astype(np.uint8), 0.0, 1.0, SHIFT)
+    return shifted, moved.astype(bool)
+
+
+#: Perturbations, by the name of their agreement feature.
+PERTURBATIONS: dict[str, Perturbation] = {
     "agreement_gamma_0.7": _gamma(0.7),
     "agreement_gamma_1.4": _gamma(1.4),
-    "agreement_blur": lambda image: cv2.GaussianBlur(image, (5, 5), 1.2),
-    "agreement_shift": lambda image: _shifted(image, *SHIFT),
+    "agreement_blur": _blur,
+    "agreement_shift": _shift,
 }
 
 
@@ -62,16 +69,13 @@ def mask_of(image: np.ndarray, model: SegmentationModel) -> np.ndarray:
 
 
 def agreements(image: np.ndarray, model: SegmentationModel) -> dict[str, float]:
-    """Dice between the mask of ``image`` and the mask of each perturbed copy."""
+    """Dice between the mask of each perturbed copy of ``image`` and the original's mask,
+    moved as the copy was."""
     original = mask_of(image, model)
-    rows, columns = original.shape
-    back = (-SHIFT[0] * columns / image.shape[1], -SHIFT[1] * rows / image.shape[0])
     result = {}
     for name, perturb in PERTURBATIONS.items():
-        mask = mask_of(perturb(image), model)
-        if name == "agreement_shift":
-            mask = _shifted(mask.astype(np.uint8), *back, nearest=True).astype(bool)
-        result[name] = frame_metrics(mask, original)["dice"]
+        perturbed, expected = perturb(image, original)
+        result[name] = frame_metrics(mask_of(perturbed, model), expected)["dice"]
     return result
 
 
