@@ -63,6 +63,14 @@ def _echo_like(size: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         {"dropout_strength": (0.5, 1.5)},
         {"blur_sigma": (-1.0, 1.0)},
         {"offset_max": 0.9},
+        {"apex_dropout_probability": 1.5},
+        {"apex_dropout_radius": (0.0, 0.1)},
+        {"apex_dropout_radius": (0.1, 0.7)},
+        {"apex_dropout_strength": (0.5, 1.5)},
+        {"clutter_probability": -0.2},
+        {"clutter_reach": (0.0, 1.0)},
+        {"clutter_level": (0.5, 1.5)},
+        {"clutter_mix": (0.9, 0.5)},
     ],
 )
 def test_impossible_parameters_raise(change: dict) -> None:
@@ -90,7 +98,7 @@ def test_geometry_moves_image_and_mask_together(seed: int) -> None:
     assert not np.array_equal(out_mask, mask)
 
 
-@pytest.mark.parametrize("name", ["light", "echo", "strong"])
+@pytest.mark.parametrize("name", ["light", "echo", "echo-apex", "echo-near-field", "strong"])
 @pytest.mark.parametrize("seed", [0, 7])
 def test_registered_policies_keep_types_and_ranges(name: str, seed: int) -> None:
     image, mask = _echo_like(seed=seed)
@@ -101,6 +109,76 @@ def test_registered_policies_keep_types_and_ranges(name: str, seed: int) -> None
     assert out_image.min() >= 0.0 and out_image.max() <= 1.0
     assert set(np.unique(out_mask)) <= {0, 1}
     assert not np.array_equal(out_image, image)
+
+
+APEX_ONLY = dataclasses.replace(
+    IDENTITY,
+    apex_dropout_probability=1.0,
+    apex_dropout_radius=(0.1, 0.1),
+    apex_dropout_strength=(1.0, 1.0),
+)
+
+
+def _arch(size: int = 64, top: int = 12, side: int = 14) -> np.ndarray:
+    """An inverted U of wall (the LV in an apical view), its top at row ``top``, mid-width."""
+    mask = np.zeros((size, size), np.uint8)
+    centre = size // 2
+    mask[top : top + 4, centre - side : centre + side] = 1
+    mask[top : size - 4, centre - side : centre - side + 4] = 1
+    mask[top : size - 4, centre + side - 4 : centre + side] = 1
+    return mask
+
+
+@pytest.mark.parametrize(("top", "side"), [(12, 14), (20, 10), (6, 20)])
+def test_apex_dropout_blanks_the_labelled_pixel_nearest_the_probe(top: int, side: int) -> None:
+    mask = _arch(top=top, side=side)
+    image = np.full(mask.shape, 0.5, np.float32)
+    out_image, out_mask = EchoAugment(APEX_ONLY)(image, mask, np.random.default_rng(0))
+
+    np.testing.assert_array_equal(out_mask, mask)
+    middle = mask.shape[1] // 2
+    # Columns middle - 1 and middle are equally near the probe on an even-width frame.
+    assert out_image[top, middle - 1 : middle + 1].min() == pytest.approx(0.0, abs=1e-6)
+    assert out_image[top + 20, middle] < 0.5
+    assert out_image[-1, 0] == pytest.approx(0.5, abs=1e-3)
+    assert out_image[-1, -1] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_apex_dropout_leaves_a_frame_without_labels_alone() -> None:
+    image, _ = _echo_like()
+    empty = np.zeros(image.shape, np.uint8)
+    out_image, _ = EchoAugment(APEX_ONLY)(image, empty, np.random.default_rng(0))
+    np.testing.assert_array_equal(out_image, image)
+
+
+CLUTTER_ONLY = dataclasses.replace(
+    IDENTITY,
+    clutter_probability=1.0,
+    clutter_reach=(1.5, 1.5),
+    clutter_level=(0.9, 0.9),
+    clutter_mix=(0.9, 0.9),
+)
+
+
+def _sector_frame(size: int = 64) -> np.ndarray:
+    """Grey 0.2 inside a 90-degree sector with its tip at the top centre, black outside."""
+    rows, cols = np.mgrid[0:size, 0:size]
+    inside = np.abs(cols - (size - 1) / 2) < rows
+    return np.where(inside, 0.2, 0.0).astype(np.float32)
+
+
+@pytest.mark.parametrize("top", [12, 20])
+def test_clutter_brightens_the_near_field_down_to_the_apex_inside_the_sector(top: int) -> None:
+    image = _sector_frame()
+    mask = _arch(top=top)
+    out_image, out_mask = EchoAugment(CLUTTER_ONLY)(image, mask, np.random.default_rng(0))
+    middle = mask.shape[1] // 2
+
+    np.testing.assert_array_equal(out_mask, mask)
+    assert out_image[top - 4 : top + 2, middle - 4 : middle + 4].mean() > 0.5
+    np.testing.assert_allclose(out_image[top + 30 :, middle - 4 : middle + 4], 0.2, atol=1e-3)
+    assert out_image[2, 2] == pytest.approx(0.0, abs=1e-3)  # outside the sector
+    assert out_image[2, -3] == pytest.approx(0.0, abs=1e-3)
 
 
 @pytest.mark.parametrize("looks", [1.0, 4.0, 16.0])
@@ -126,7 +204,7 @@ def test_correlated_speckle_keeps_mean_and_lowers_variance(
     assert neighbours > 0.5
 
 
-@pytest.mark.parametrize("name", ["light", "echo", "strong"])
+@pytest.mark.parametrize("name", ["light", "echo", "echo-apex", "echo-near-field", "strong"])
 def test_same_seed_same_result_other_seed_other_result(name: str) -> None:
     image, mask = _echo_like()
     augment = build_augment(name)
@@ -160,7 +238,14 @@ def test_no_flip_in_any_registered_policy() -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("none", None), ("light", EchoAugment), ("echo", EchoAugment), ("strong", EchoAugment)],
+    [
+        ("none", None),
+        ("light", EchoAugment),
+        ("echo", EchoAugment),
+        ("echo-apex", EchoAugment),
+        ("echo-near-field", EchoAugment),
+        ("strong", EchoAugment),
+    ],
 )
 def test_build_augment_by_name(name: str, expected: type | None) -> None:
     built = build_augment(name)

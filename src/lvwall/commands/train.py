@@ -84,7 +84,9 @@ def command(
         None, "--patience", min=1, help="Stop after this many epochs without a better val Dice."
     ),
     augment: str = typer.Option(
-        None, "--augment", help="Augmentation: none, light, echo or strong (default: echo)."
+        None,
+        "--augment",
+        help="Augmentation policy, e.g. none, echo or echo-apex (default: echo).",
     ),
     frames_per_epoch: int = typer.Option(
         None,

@@ -7,7 +7,12 @@ One :class:`EchoAugment` applies, to a grey frame in [0, 1] and its binary LV-wa
 2. depth-dependent attenuation (exponential in depth from the probe at the top centre);
 3. multiplicative speckle, spatially correlated by a small blur;
 4. a dropout wedge: a beam sector of lost signal, as at the lateral wall in A4C;
-5. blur, then gamma and gain/offset.
+5. apical dropout: a soft disc of lost signal over the labelled pixel nearest the probe (the
+   apex), as where near-field clutter and foreshortening hide the apical wall; the label
+   stays, so the network learns to close the wall from its shape;
+6. near-field clutter: bright, coarse speckle from the probe down to about the apex, as
+   reverberation fills the near field of many scanners and hides an apex that lies high;
+7. blur, then gamma and gain/offset.
 
 No left-right flip by default: the septal and lateral walls differ, and regional analysis
 relies on which side is which. MONAI's ``RandAffined`` does step 1 through ``grid_sample``
@@ -54,6 +59,13 @@ class AugmentParams:
     dropout_probability: float = 0.15
     dropout_width_deg: tuple[float, float] = (10.0, 30.0)
     dropout_strength: tuple[float, float] = (0.5, 0.9)
+    apex_dropout_probability: float = 0.0
+    apex_dropout_radius: tuple[float, float] = (0.08, 0.18)
+    apex_dropout_strength: tuple[float, float] = (0.6, 1.0)
+    clutter_probability: float = 0.0
+    clutter_reach: tuple[float, float] = (1.0, 1.6)
+    clutter_level: tuple[float, float] = (0.5, 0.9)
+    clutter_mix: tuple[float, float] = (0.5, 0.9)
     blur_probability: float = 0.2
     blur_sigma: tuple[float, float] = (0.5, 1.2)
     gamma_range: tuple[float, float] = (0.8, 1.25)
@@ -65,6 +77,8 @@ class AugmentParams:
             "attenuation_probability",
             "speckle_probability",
             "dropout_probability",
+            "apex_dropout_probability",
+            "clutter_probability",
             "blur_probability",
         ):
             _check_within(name, getattr(self, name), 0.0, 1.0)
@@ -79,9 +93,18 @@ class AugmentParams:
         _check_range("gain_range", self.gain_range, positive=True)
         _check_range("dropout_width_deg", self.dropout_width_deg)
         _check_range("dropout_strength", self.dropout_strength)
+        _check_range("apex_dropout_radius", self.apex_dropout_radius, positive=True)
+        _check_range("apex_dropout_strength", self.apex_dropout_strength)
+        _check_range("clutter_reach", self.clutter_reach, positive=True)
+        _check_range("clutter_level", self.clutter_level)
+        _check_range("clutter_mix", self.clutter_mix)
         _check_range("blur_sigma", self.blur_sigma)
         _check_within("dropout_width_deg", self.dropout_width_deg[1], 0.0, 90.0)
         _check_within("dropout_strength", self.dropout_strength[1], 0.0, 1.0)
+        _check_within("apex_dropout_radius", self.apex_dropout_radius[1], 0.0, 0.5)
+        _check_within("apex_dropout_strength", self.apex_dropout_strength[1], 0.0, 1.0)
+        _check_within("clutter_level", self.clutter_level[1], 0.0, 1.0)
+        _check_within("clutter_mix", self.clutter_mix[1], 0.0, 1.0)
 
 
 def _check_within(name: str, value: float, low: float, high: float) -> None:
@@ -133,6 +156,17 @@ def _polar_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     return depth, angle
 
 
+def _sector(image: np.ndarray) -> np.ndarray:
+    """Where the frame has signal, with dark holes inside the sector (a cavity) closed and a
+    soft border, so that added echoes stay inside the scanned sector."""
+    signal = (image > 0.02).astype(np.uint8)
+    closed = cv2.morphologyEx(signal, cv2.MORPH_CLOSE, _CLOSING_KERNEL)
+    return cv2.GaussianBlur(closed.astype(np.float32), (0, 0), 2.0)
+
+
+_CLOSING_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (21, 21))
+
+
 class EchoAugment:
     """Random echo-like augmentation of a frame and its mask, from :class:`AugmentParams`.
 
@@ -166,6 +200,12 @@ class EchoAugment:
             image = image * speckle_field(image.shape, looks, p.speckle_correlation_px, rng)
         if rng.random() < p.dropout_probability:
             image = image * self._dropout_wedge(angle, rng)
+        # The apex steps draw only in policies that use them, so the other policies keep their
+        # random streams (and the bundled model its exact recipe).
+        if p.apex_dropout_probability > 0 and rng.random() < p.apex_dropout_probability:
+            image = image * self._apex_dropout(mask, depth, rng)
+        if p.clutter_probability > 0 and rng.random() < p.clutter_probability:
+            image = self._near_field_clutter(image, mask, depth, rng)
         if rng.random() < p.blur_probability:
             image = cv2.GaussianBlur(image, (0, 0), rng.uniform(*p.blur_sigma))
         image = np.clip(image, 0.0, 1.0)
@@ -204,6 +244,41 @@ class EchoAugment:
         taper = np.where(offset < 1.0, 0.5 * (1.0 + np.cos(math.pi * offset)), 0.0)
         return (1.0 - strength * taper).astype(np.float32)
 
+    def _apex_dropout(
+        self, mask: np.ndarray, depth: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """A Gaussian disc losing ``strength`` of the signal at the labelled pixel nearest the
+        probe; no loss where nothing is labelled."""
+        p = self.params
+        rows, cols = np.nonzero(mask)
+        radius = rng.uniform(*p.apex_dropout_radius) * mask.shape[0]
+        strength = rng.uniform(*p.apex_dropout_strength)
+        if rows.size == 0:
+            return np.ones(mask.shape, np.float32)
+        nearest = np.argmin(depth[rows, cols])
+        grid_rows, grid_cols = np.ogrid[0 : mask.shape[0], 0 : mask.shape[1]]
+        squared = (grid_rows - rows[nearest]) ** 2 + (grid_cols - cols[nearest]) ** 2
+        disc = np.exp(-0.5 * squared / radius**2)
+        return (1.0 - strength * disc).astype(np.float32)
+
+    def _near_field_clutter(
+        self, image: np.ndarray, mask: np.ndarray, depth: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """``image`` blended, from the probe down to ``reach`` times the depth of the labelled
+        pixel nearest the probe (a fifth of the depth where nothing is labelled), with coarse
+        speckle of mean ``level``."""
+        p = self.params
+        reach = rng.uniform(*p.clutter_reach)
+        level = rng.uniform(*p.clutter_level)
+        mix = rng.uniform(*p.clutter_mix)
+        clutter = np.float32(level) * speckle_field(image.shape, 2.0, 1.5, rng)
+        labelled = mask > 0
+        apex_depth = float(depth[labelled].min()) if labelled.any() else 0.2
+        # A logistic edge, a few pixels wide, so no hard line marks where the clutter ends.
+        edge = (depth - np.float32(reach * apex_depth)) / np.float32(0.02)
+        weight = np.float32(mix) / (1.0 + np.exp(np.clip(edge, -30.0, 30.0)))
+        return (image * (1.0 - weight) + weight * _sector(image) * clutter).astype(np.float32)
+
 
 #: Named augmentation policies; ``None`` means no augmentation.
 AUGMENTATIONS: dict[str, AugmentParams | None] = {
@@ -221,6 +296,8 @@ AUGMENTATIONS: dict[str, AugmentParams | None] = {
         offset_max=0.03,
     ),
     "echo": AugmentParams(),
+    "echo-apex": AugmentParams(apex_dropout_probability=0.3),
+    "echo-near-field": AugmentParams(apex_dropout_probability=0.3, clutter_probability=0.3),
     "strong": AugmentParams(
         rotation_deg=15.0,
         scale_range=(0.85, 1.15),
