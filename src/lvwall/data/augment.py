@@ -156,15 +156,16 @@ def _polar_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     return depth, angle
 
 
+#: Closes dark holes up to about 20 pixels wide (a cavity at 224x224) in a sector's signal.
+_CLOSING_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (21, 21))
+
+
 def _sector(image: np.ndarray) -> np.ndarray:
     """Where the frame has signal, with dark holes inside the sector (a cavity) closed and a
     soft border, so that added echoes stay inside the scanned sector."""
     signal = (image > 0.02).astype(np.uint8)
     closed = cv2.morphologyEx(signal, cv2.MORPH_CLOSE, _CLOSING_KERNEL)
     return cv2.GaussianBlur(closed.astype(np.float32), (0, 0), 2.0)
-
-
-_CLOSING_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (21, 21))
 
 
 class EchoAugment:
