@@ -156,6 +156,16 @@ def _polar_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     return depth, angle
 
 
+def _apex(mask: np.ndarray, depth: np.ndarray) -> tuple[int, int] | None:
+    """Row and column of the labelled pixel nearest the probe (the apex in apical views), or
+    ``None`` where nothing is labelled."""
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        return None
+    nearest = np.argmin(depth[rows, cols])
+    return int(rows[nearest]), int(cols[nearest])
+
+
 #: Closes dark holes up to about 20 pixels wide (a cavity at 224x224) in a sector's signal.
 _CLOSING_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (21, 21))
 
@@ -251,14 +261,13 @@ class EchoAugment:
         """A Gaussian disc losing ``strength`` of the signal at the labelled pixel nearest the
         probe; no loss where nothing is labelled."""
         p = self.params
-        rows, cols = np.nonzero(mask)
         radius = rng.uniform(*p.apex_dropout_radius) * mask.shape[0]
         strength = rng.uniform(*p.apex_dropout_strength)
-        if rows.size == 0:
+        apex = _apex(mask, depth)
+        if apex is None:
             return np.ones(mask.shape, np.float32)
-        nearest = np.argmin(depth[rows, cols])
         grid_rows, grid_cols = np.ogrid[0 : mask.shape[0], 0 : mask.shape[1]]
-        squared = (grid_rows - rows[nearest]) ** 2 + (grid_cols - cols[nearest]) ** 2
+        squared = (grid_rows - apex[0]) ** 2 + (grid_cols - apex[1]) ** 2
         disc = np.exp(-0.5 * squared / radius**2)
         return (1.0 - strength * disc).astype(np.float32)
 
@@ -273,8 +282,8 @@ class EchoAugment:
         level = rng.uniform(*p.clutter_level)
         mix = rng.uniform(*p.clutter_mix)
         clutter = np.float32(level) * speckle_field(image.shape, 2.0, 1.5, rng)
-        labelled = mask > 0
-        apex_depth = float(depth[labelled].min()) if labelled.any() else 0.2
+        apex = _apex(mask, depth)
+        apex_depth = 0.2 if apex is None else float(depth[apex])
         # A logistic edge, a few pixels wide, so no hard line marks where the clutter ends.
         edge = (depth - np.float32(reach * apex_depth)) / np.float32(0.02)
         weight = np.float32(mix) / (1.0 + np.exp(np.clip(edge, -30.0, 30.0)))
