@@ -1,7 +1,7 @@
 """Training speed on this machine: Lightning against a plain PyTorch loop, side by side.
 
 Run: ``.venv/bin/python benchmarks/bench_train.py [--preset fast] [--batch-size 8]
-[--steps 12] [--repeats 3] [--threads N]``.
+[--steps 12] [--repeats 3] [--threads N] [--compile]``.
 
 Both sides train the same U-Net preset with the same loss (Dice), AdamW, one-cycle schedule
 and the same DataLoader (FrameDataset with the "echo" augmentation, 224x224 frames, no
@@ -11,7 +11,9 @@ Throughput is timed from the end of the warm-up steps to the end of the last ste
 alternate between the two sides so that a shared machine's load affects both alike. Prints
 the median images/s of each side, their ratio of medians and of bests (>= 1.0: Lightning
 costs nothing), and the time of one 2,000-frame epoch extrapolated from the measured
-Lightning throughput.
+Lightning throughput. ``--compile`` adds a third side, the Lightning module trained through
+``torch.compile`` (``lvwall train --compile``), and its ratio to the eager Lightning side; its
+compilation falls in the warm-up steps.
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ def throughput(times: list[float], warmup: int, batch_size: int) -> float:
 def lightning_run(config: TrainConfig, steps: int, warmup: int) -> float:
     torch.manual_seed(0)
     module = SegmentationModule(config, build_model(config.preset))
+    if config.compile:
+        module.use_compile()
     clock = StepClock()
     trainer = L.Trainer(
         max_steps=steps,
@@ -124,6 +128,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile")
     args = parser.parse_args()
     if args.steps <= args.warmup:
         parser.error("--steps must exceed --warmup")
@@ -135,10 +140,13 @@ def main() -> None:
         accelerator="cpu",
         num_workers=0,
     )
-    lightning_rates, plain_rates = [], []
+    compiled = config.with_overrides(compile=True)
+    lightning_rates, plain_rates, compiled_rates = [], [], []
     for _ in range(args.repeats):
         lightning_rates.append(lightning_run(config, args.steps, args.warmup))
         plain_rates.append(plain_run(config, args.steps, args.warmup))
+        if args.compile:
+            compiled_rates.append(lightning_run(compiled, args.steps, args.warmup))
     lightning_ips = statistics.median(lightning_rates)
     plain_ips = statistics.median(plain_rates)
     print(
@@ -152,6 +160,15 @@ def main() -> None:
         f"{max(lightning_rates) / max(plain_rates):.3f} of bests (a shared machine's load "
         "hits medians more than bests)"
     )
+    if args.compile:
+        compiled_ips = statistics.median(compiled_rates)
+        print(
+            f"  compiled    {compiled_ips:7.1f} images/s median  (runs: {_rates(compiled_rates)})"
+        )
+        print(
+            f"  ratio compiled/eager Lightning: {compiled_ips / lightning_ips:.3f} of medians, "
+            f"{max(compiled_rates) / max(lightning_rates):.3f} of bests"
+        )
     print(
         f"  one epoch of {EPOCH_FRAMES} frames: {EPOCH_FRAMES / lightning_ips / 60:.1f} min "
         "(extrapolated from the Lightning throughput; validation not included)"

@@ -80,6 +80,7 @@ def fine_tune(
         model_overrides={"widths": [int(w) for w in args.widths.split(",")]} if args.widths else {},
         image_size=args.image_size,
         auxiliary=args.auxiliary,
+        compile=args.compile,
     )
     # The split is passed in, not drawn from ``seed``, so that every seed holds out the
     # same patients and their soup is scored on patients none of them saw.
@@ -233,6 +234,11 @@ def main() -> None:
         help="average the weights from this fraction of the epochs on (default: no averaging)",
     )
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="train through torch.compile (lvwall train --compile)",
+    )
     parser.add_argument("--folds", default=None, help="comma-separated folds to run (default: all)")
     parser.add_argument(
         "--seeds",

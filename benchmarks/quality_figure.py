@@ -1,13 +1,14 @@
-"""The figure of docs/quality/: an unflagged frame beside a flagged one, as predict shows them.
+"""The figure of docs/quality/: one frame as recorded and with lost signal, as predict shows them.
 
 Run: ``.venv/bin/python benchmarks/quality_figure.py "../shared/data/hmcqu-sample/ES0001
 _4CH_1.gif" docs/quality/flagged_frames.png``.
 
-Left: a frame of the recording as ``lvwall predict`` segments it with the bundled model
-(quality score and no flag). Right: the same frame with acoustic dropout laid over the
-lateral half of the sector (the echo there blanked, as a lost window or a rib shadow would),
-segmented by the same pipeline: the wall breaks, quality control flags the frame and the
-overlay marks it, as in ``overlay.gif``.
+Left: a frame of the recording as ``lvwall predict`` segments it with the bundled model,
+with its quality score and flags. Middle: the same frame with acoustic dropout laid over the
+lateral half of the sector below the apex (the echo there blanked, as a lost window or a rib
+shadow would). Right: the dropout over the apex too. Each is segmented by the same pipeline,
+the frames before it as recorded, and titled with what quality control says; a flagged frame
+is framed as in ``overlay.gif``.
 """
 
 from __future__ import annotations
@@ -26,14 +27,28 @@ from lvwall.atomic import atomic_path
 from lvwall.data import discover
 from lvwall.infer import PredictOptions, frame_overlay, load_segmentation_model, segment_frames
 
+#: Regions darkened to noise, as fractions (top, bottom, left, right) of the frame.
+LATERAL = (1 / 3, 1.0, 0.5, 1.0)
+APEX = (0.0, 0.45, 0.0, 1.0)
+DEGRADATIONS: dict[str, tuple[tuple[float, float, float, float], ...]] = {
+    "as recorded": (),
+    "lateral dropout": (LATERAL,),
+    "lateral and apical dropout": (LATERAL, APEX),
+}
 
-def with_dropout(frame: np.ndarray) -> np.ndarray:
-    """``frame`` with its right half from a third of the height down darkened to noise."""
+
+def with_dropout(
+    frame: np.ndarray, regions: tuple[tuple[float, float, float, float], ...]
+) -> np.ndarray:
+    """``frame`` with each region darkened to noise."""
     dropped = frame.copy()
     height, width = frame.shape[:2]
     rng = np.random.default_rng(0)
-    region = dropped[height // 3 :, width // 2 :]
-    region[...] = (region * 0.08 + rng.integers(0, 12, region.shape)).astype(np.uint8)
+    for top, bottom, left, right in regions:
+        region = dropped[
+            int(top * height) : int(bottom * height), int(left * width) : int(right * width)
+        ]
+        region[...] = (region * 0.08 + rng.integers(0, 12, region.shape)).astype(np.uint8)
     return dropped
 
 
@@ -48,18 +63,15 @@ def main() -> None:
     frames = list(itertools.islice(source.open().frames(), args.frame + 1))
     model = load_segmentation_model()
     options = PredictOptions()
-    original = list(segment_frames(frames, model, options))[-1]
-    degraded = list(segment_frames([*frames[:-1], with_dropout(frames[-1])], model, options))[-1]
 
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
-    for ax, segmented, label in (
-        (axes[0], original, "as recorded"),
-        (axes[1], degraded, "with dropout"),
-    ):
+    figure, axes = plt.subplots(1, len(DEGRADATIONS), figsize=(16, 4.4), constrained_layout=True)
+    for ax, (label, regions) in zip(axes, DEGRADATIONS.items(), strict=True):
+        shown = [*frames[:-1], with_dropout(frames[-1], regions)]
+        segmented = list(segment_frames(shown, model, options))[-1]
         ax.imshow(frame_overlay(segmented))
         verdict = segmented.quality
         flags = ", ".join(verdict.flags) or "no flag"
-        ax.set_title(f"frame {args.frame}, {label}: quality {verdict.quality:.2f}, {flags}")
+        ax.set_title(f"frame {args.frame}, {label}\nquality {verdict.quality:.2f}, {flags}")
         ax.axis("off")
         print(f"{label}: quality {verdict.quality:.3f}, flags {verdict.flags}, {verdict.reasons}")
     args.out.parent.mkdir(parents=True, exist_ok=True)

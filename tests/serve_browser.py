@@ -169,7 +169,10 @@ def screenshot(recording: Path, target: Path) -> None:
         if upload(page, recording) != "results":
             raise RuntimeError(page.locator("#error").inner_text())
         page.wait_for_function("() => document.getElementById('overlay').readyState >= 2")
-        page.evaluate("Promise.all([...document.images].map((i) => i.decode()))")
+        # Images without a source (the two-view exam's figure, for one recording) never decode.
+        page.evaluate(
+            "Promise.all([...document.images].filter((i) => i.src).map((i) => i.decode()))"
+        )
         # The same frame every time: the video paused at the slider's position.
         show_frame(page, 10)
         shot = page.screenshot(full_page=True)

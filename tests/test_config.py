@@ -31,6 +31,7 @@ def test_defaults_are_valid_and_use_the_default_preset() -> None:
         ("accelerator", "tpu", "accelerator must be one of"),
         ("strategy", "fsdp", "strategy must be one of"),
         ("augment", "wild", "augment must be one of"),
+        ("compile", "yes", "compile must be true or false"),
         ("loss_kwargs", {"delta": 1.0}, "unknown keys"),
         ("loss_kwargs", {"alpha": 0.3}, "loss 'dice' does not take \\['alpha'\\]"),
         ("epochs", 0, "epochs must be a positive integer"),
@@ -71,6 +72,7 @@ def test_bad_values_raise_value_error_naming_the_field(
         {"data": ["/a", "/b"], "loss": "focal-tversky", "loss_kwargs": {"alpha": 0.3}},
         {"model_overrides": {"widths": (4, 8)}, "image_size": 32, "fold": 2, "devices": 2},
         {"patience": None, "precision": "bf16-mixed", "channels_last": True, "num_workers": 3},
+        {"compile": True},
     ],
 )
 def test_yaml_round_trip_keeps_every_value(tmp_path: Path, values: dict[str, Any]) -> None:

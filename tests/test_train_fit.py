@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -303,6 +304,52 @@ def test_multi_structure_loss_is_the_mean_over_the_wall_and_each_structure() -> 
 def test_auxiliary_structures_need_label_maps(tmp_path: Path) -> None:
     with pytest.raises(LvwallError, match="hold wall masks only"):
         fit(tiny_config(auxiliary=["cavity"]), tmp_path / "run", recordings=tiny_recordings())
+
+
+def test_a_compiled_training_step_gives_the_eager_loss_and_gradients() -> None:
+    from lvwall.model import build_model
+
+    config = tiny_config(loss="dice-bce")
+    modules = []
+    for compiled in (False, True):
+        torch.manual_seed(0)
+        module = SegmentationModule(config, build_model(config.preset, **config.model_overrides))
+        if compiled:
+            module.use_compile()
+        modules.append(module.train())
+    generator = torch.Generator().manual_seed(1)
+    images = torch.rand(4, 1, SIZE, SIZE, generator=generator)
+    masks = (torch.rand(4, 1, SIZE, SIZE, generator=generator) > 0.7).float()
+    losses = []
+    for module in modules:
+        loss = module.loss(module(images), masks)
+        loss.backward()
+        losses.append(loss.detach())
+
+    torch.testing.assert_close(losses[1], losses[0])
+    for (name, eager), (_, compiled) in zip(
+        modules[0].named_parameters(), modules[1].named_parameters(), strict=True
+    ):
+        torch.testing.assert_close(compiled.grad, eager.grad, msg=name)
+
+
+def test_compiled_fit_saves_the_plain_unet(tmp_path: Path) -> None:
+    fit(tiny_config(epochs=1, compile=True), tmp_path / "run", recordings=tiny_recordings())
+    saved = torch.load(tmp_path / "run" / "last.ckpt", weights_only=True)["state_dict"]
+    model, meta = load_model(tmp_path / "run" / "last.ckpt")
+
+    assert set(saved) == {f"model.{name}" for name in model.state_dict()}
+    assert meta["train_config"]["compile"] is True
+
+
+def test_compile_without_a_cpp_compiler_says_so_before_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CXX", raising=False)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(LvwallError, match="--compile needs a C\\+\\+ compiler"):
+        fit(tiny_config(compile=True), tmp_path / "run", recordings=tiny_recordings())
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.gpu

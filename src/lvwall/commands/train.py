@@ -106,6 +106,12 @@ def command(
         help="Structures to learn beside the wall from CAMUS's label maps, e.g. cavity,atrium "
         "(a training-only head: the saved model segments the wall alone).",
     ),
+    compile_: bool = typer.Option(
+        None,
+        "--compile/--no-compile",
+        help="Train through torch.compile: faster steps after a warm-up of about a minute; "
+        "needs a C++ compiler (default: off).",
+    ),
     fold: int = typer.Option(
         None,
         "--fold",
@@ -199,6 +205,7 @@ def command(
             frames_per_epoch=frames_per_epoch,
             swa_start=swa_start,
             auxiliary=auxiliary,
+            compile=compile_,
             fold=fold,
             folds=folds,
             seed=seed,

@@ -78,8 +78,10 @@ class TrainConfig:
     recipe whose accuracy was cross-validated). ``views`` keeps only the recordings of those
     apical views (:data:`lvwall.data.records.VIEWS`) in ``data`` and ``val_data``.
     ``num_workers`` ``None`` means 0 on CPU (the model already uses every core) and up to 8 on
-    a GPU; ``channels_last`` ``None`` means on for GPUs. With ``init_checkpoint`` the architecture
-    and starting weights come from that file, and ``preset``/``model_overrides`` are unused.
+    a GPU; ``channels_last`` ``None`` means on for GPUs. ``compile`` trains through
+    ``torch.compile`` (a C++ compiler must be installed; a warm-up of about a minute). With
+    ``init_checkpoint`` the architecture and starting weights come from that file, and
+    ``preset``/``model_overrides`` are unused.
     ``frames_per_epoch`` draws that many training frames per epoch (with repeats when it
     exceeds the training set), which keeps epochs comparable across dataset sizes.
     ``swa_start`` switches on stochastic weight averaging (:mod:`lvwall.train.swa`): the weights at
@@ -112,6 +114,7 @@ class TrainConfig:
     num_workers: int | None = None
     precision: str = "auto"
     channels_last: bool | None = None
+    compile: bool = False
     accelerator: str = "auto"
     devices: int | str = "auto"
     num_nodes: int = 1
@@ -154,6 +157,8 @@ class TrainConfig:
         _check_choice("accelerator", self.accelerator, ACCELERATORS)
         _check_choice("strategy", self.strategy, STRATEGIES)
         _check_choice("augment", self.augment, tuple(AUGMENTATIONS))
+        if not isinstance(self.compile, bool):
+            raise ValueError(f"compile must be true or false, got {self.compile!r}")
         if not (self.devices == "auto" or _is_positive_int(self.devices)):
             raise ValueError(f"devices must be 'auto' or a positive integer, got {self.devices!r}")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -196,6 +197,9 @@ def fit(
         module = SegmentationModule(config, _initial_model(config))
         if config.channels_last if config.channels_last is not None else on_gpu(config):
             module.use_channels_last()
+        if config.compile:
+            _check_compiler()
+            module.use_compile()
         if is_launcher:
             out_dir.mkdir(parents=True, exist_ok=True)
             if not resume:
@@ -211,6 +215,21 @@ def fit(
             stopped_early=epochs < config.epochs,
         )
     return _summarise_run(out_dir, config, datamodule, module)
+
+
+#: C++ compilers ``torch.compile`` can build its kernels with (``$CXX`` is tried first).
+CXX_COMPILERS: tuple[str, ...] = ("g++", "clang++", "c++", "cl")
+
+
+def _check_compiler() -> None:
+    """``torch.compile`` builds kernels with a C++ compiler; without one it would fail at the
+    first training step with a long traceback."""
+    candidates = (os.environ.get("CXX", ""), *CXX_COMPILERS)
+    if not any(name and shutil.which(name) for name in candidates):
+        raise LvwallError(
+            "--compile needs a C++ compiler (g++ or clang++) on the PATH; install one or train "
+            "without --compile"
+        )
 
 
 def _fit_or_say_how_to_resume(
