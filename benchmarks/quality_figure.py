@@ -27,19 +27,18 @@ from lvwall.atomic import atomic_path
 from lvwall.data import discover
 from lvwall.infer import PredictOptions, frame_overlay, load_segmentation_model, segment_frames
 
-#: Regions darkened to noise, as fractions (top, bottom, left, right) of the frame.
-LATERAL = (1 / 3, 1.0, 0.5, 1.0)
-APEX = (0.0, 0.45, 0.0, 1.0)
-DEGRADATIONS: dict[str, tuple[tuple[float, float, float, float], ...]] = {
+#: A region darkened to noise, as fractions (top, bottom, left, right) of the frame.
+Region = tuple[float, float, float, float]
+LATERAL: Region = (1 / 3, 1.0, 0.5, 1.0)
+APEX: Region = (0.0, 0.45, 0.0, 1.0)
+DEGRADATIONS: dict[str, tuple[Region, ...]] = {
     "as recorded": (),
     "lateral dropout": (LATERAL,),
     "lateral and apical dropout": (LATERAL, APEX),
 }
 
 
-def with_dropout(
-    frame: np.ndarray, regions: tuple[tuple[float, float, float, float], ...]
-) -> np.ndarray:
+def with_dropout(frame: np.ndarray, regions: tuple[Region, ...]) -> np.ndarray:
     """``frame`` with each region darkened to noise."""
     dropped = frame.copy()
     height, width = frame.shape[:2]
