@@ -90,6 +90,18 @@ def nested_scores(table: pd.DataFrame, features: tuple[str, ...]) -> pd.Series:
     return scores
 
 
+def print_nested_agreement(
+    table: pd.DataFrame, feature_sets: dict[str, tuple[str, ...]], width: int = 34
+) -> None:
+    """Print AUROC, Spearman and MAE of the nested score on each named feature set."""
+    for score, features in feature_sets.items():
+        figures = quality_agreement(nested_scores(table, features), table.dice)
+        print(
+            f"{score:{width}s} {figures['auroc']:6.3f} {figures['spearman']:8.3f} "
+            f"{figures['mae']:6.3f}"
+        )
+
+
 def report(table: pd.DataFrame, scores: pd.Series, score: str) -> dict[str, dict]:
     subsets = {
         "CAMUS dev, clean (target)": table.clean_camus,

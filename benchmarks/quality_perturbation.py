@@ -29,7 +29,7 @@ from lvwall.atomic import atomic_path
 from lvwall.infer import PredictOptions, SegmentationModel, load_segmentation_model, segment_frames
 from lvwall.metrics import frame_metrics
 from lvwall.quality import FEATURE_NAMES, quality_agreement
-from quality_cv import nested_scores, read_table
+from quality_cv import print_nested_agreement, read_table
 from quality_data import affine, camus_frames
 
 #: The shift, as fractions of the frame's width and height (about 3 pixels at model size).
@@ -113,14 +113,14 @@ def main() -> None:
         # Each agreement alone, as a ranking (its MAE against Dice means nothing).
         figures = quality_agreement(table[name], table.dice)
         print(f"{name:28s} {figures['auroc']:6.3f} {figures['spearman']:8.3f}")
-    for score, features in {
-        "bundled features": FEATURE_NAMES,
-        "bundled + agreements": FEATURE_NAMES + tuple(PERTURBATIONS),
-    }.items():
-        figures = quality_agreement(nested_scores(table, features), table.dice)
-        print(
-            f"{score:28s} {figures['auroc']:6.3f} {figures['spearman']:8.3f} {figures['mae']:6.3f}"
-        )
+    print_nested_agreement(
+        table,
+        {
+            "bundled features": FEATURE_NAMES,
+            "bundled + agreements": FEATURE_NAMES + tuple(PERTURBATIONS),
+        },
+        width=28,
+    )
     print(f"wrote {target}")
 
 
