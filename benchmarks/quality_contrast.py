@@ -90,9 +90,9 @@ def contrast_features(grey: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     smooth = cv2.GaussianBlur(grey, (5, 5), 1.5)
     gradient = np.hypot(cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1))
     edge_level = float(gradient[fan].mean()) if fan.any() else 1.0
-    cross = np.ones((3, 3), np.uint8)
-    inner = (cv2.dilate(cavity.astype(np.uint8), cross) > 0) & wall
-    outer = (cv2.dilate(outside.astype(np.uint8), cross) > 0) & wall
+    neighbours = np.ones((3, 3), np.uint8)
+    inner = (cv2.dilate(cavity.astype(np.uint8), neighbours) > 0) & wall
+    outer = (cv2.dilate(outside.astype(np.uint8), neighbours) > 0) & wall
 
     def mean(values: np.ndarray, where: np.ndarray) -> float:
         return float(values[where].mean()) if where.any() else float("nan")
