@@ -34,7 +34,7 @@ from lvwall.atomic import atomic_path
 from lvwall.data import load_labelled
 from lvwall.infer import PredictOptions, load_segmentation_model, segment_frames
 from lvwall.metrics import frame_metrics
-from lvwall.quality import FEATURE_NAMES, QualityControl, quality_agreement
+from lvwall.quality import FEATURE_NAMES, QualityControl, cavity_mask, quality_agreement
 from quality_cv import print_nested_agreement, read_table
 from quality_data import camus_frames
 
@@ -59,22 +59,15 @@ FAN_LEVEL = 0.02
 
 
 def wall_regions(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(wall, cavity, band outside) as boolean maps, or None without a cavity. The cavity is
-    the largest region of the wall's convex hull that is not wall, as quality control
-    measures it (:mod:`lvwall.quality.wall_shape`)."""
+    """(wall, cavity, band outside both) as boolean maps, or None without a cavity; the
+    cavity as quality control measures it (:func:`lvwall.quality.cavity_mask`)."""
     wall = mask > 0
-    points = cv2.findNonZero(wall.astype(np.uint8))
-    if points is None or len(points) < 3:
+    cavity = cavity_mask(mask)
+    if not cavity.any():
         return None
-    hull = np.zeros(mask.shape, np.uint8)
-    cv2.fillConvexPoly(hull, cv2.convexHull(points), 1)
-    n_labels, labels = cv2.connectedComponents(((hull > 0) & ~wall).astype(np.uint8), None, 4)
-    if n_labels < 2:
-        return None
-    cavity = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
     size = 2 * OUTSIDE_BAND + 1
     grown = cv2.dilate(wall.astype(np.uint8), np.ones((size, size), np.uint8)) > 0
-    return wall, cavity, grown & ~wall & (hull == 0)
+    return wall, cavity, grown & ~wall & ~cavity
 
 
 def contrast_features(grey: np.ndarray, mask: np.ndarray) -> dict[str, float]:

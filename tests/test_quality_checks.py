@@ -11,7 +11,7 @@ from lvwall.data.phantom import draw_params, simulate_recording
 from lvwall.data.preprocess import resize
 from lvwall.data.records import MODEL_SIZE
 from lvwall.quality.checks import FLAGS, shape_checks
-from lvwall.quality.wall_shape import measure_wall
+from lvwall.quality.wall_shape import cavity_mask, measure_wall
 
 CENTRE = (112, 100)
 
@@ -112,6 +112,30 @@ def test_measurements_match_the_drawn_shapes(
     mask: np.ndarray, field: str, low: float, high: float
 ) -> None:
     assert low <= getattr(measure_wall(mask), field) <= high
+
+
+@pytest.mark.parametrize("mask", [horseshoe(), ring(), with_island(), with_second_cavity()])
+def test_the_cavity_map_is_the_cavity_measure_wall_measures(mask: np.ndarray) -> None:
+    """Its size over the largest piece's is ``cavity_ratio``; it lies off the wall, inside it
+    (below the wall's apex row and between its sides)."""
+    cavity = cavity_mask(mask)
+    shape = measure_wall(mask)
+    n_piece = (1.0 - shape.outside_largest) * np.count_nonzero(mask)
+    assert cavity.sum() / n_piece == pytest.approx(shape.cavity_ratio)
+    assert not (cavity & (mask > 0)).any()
+    rows, cols = np.nonzero(cavity)
+    assert CENTRE[0] - 45 < cols.mean() < CENTRE[0] + 45 and rows.min() > 20
+
+
+def filled_square() -> np.ndarray:
+    mask = np.zeros((MODEL_SIZE, MODEL_SIZE), np.uint8)
+    mask[60:140, 70:150] = 1
+    return mask
+
+
+@pytest.mark.parametrize("mask", [np.zeros((16, 16), np.uint8), filled_square()])
+def test_no_cavity_gives_an_empty_map(mask: np.ndarray) -> None:
+    assert not cavity_mask(mask).any()
 
 
 def test_an_empty_mask_is_not_measured() -> None:

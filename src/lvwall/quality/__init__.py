@@ -56,7 +56,7 @@ from lvwall.quality.view import (
     load_view_classifier,
     read_view_classifier,
 )
-from lvwall.quality.wall_shape import measure_wall
+from lvwall.quality.wall_shape import cavity_mask, measure_wall
 
 __all__ = [
     "FAIL_BELOW",
@@ -75,6 +75,7 @@ __all__ = [
     "ViewClassifier",
     "WallCrop",
     "bundled_quality_model",
+    "cavity_mask",
     "check_recording",
     "echo_checks",
     "fan_shape",

@@ -75,14 +75,7 @@ def measure_wall(mask: np.ndarray) -> WallShape:
     if n_wall < MIN_MEASURED_PIXELS:
         nan = float("nan")
         return WallShape(n_wall / wall.size, nan, nan, False, nan, nan, nan, 0, nan, nan)
-    # All the work is on the wall's bounding box with a one-pixel frame of background, which
-    # is then one 4-connected region: the outside.
-    left, top, width, height = cv2.boundingRect(wall)
-    box = np.pad(wall[top : top + height, left : left + width], 1)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(box, connectivity=8)
-    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    n_piece = int(stats[largest, cv2.CC_STAT_AREA])
-    piece = (labels == largest).astype(np.uint8)
+    piece, n_piece, _ = _largest_piece(wall)
     hole_share, enclosed = _holes(piece, n_piece)
     cavity_ratio, second, opening, n_openings = _cavity(piece, n_piece)
     median, high = _thickness(piece)
@@ -98,6 +91,48 @@ def measure_wall(mask: np.ndarray) -> WallShape:
         thickness_median=median,
         thickness_high=high,
     )
+
+
+def cavity_mask(mask: np.ndarray) -> np.ndarray:
+    """The cavity of a wall mask (H, W) as :func:`measure_wall` measures it, as a boolean map
+    of the mask's shape: the largest region of the largest piece's convex hull that is not
+    wall (all False when there is none)."""
+    wall = (np.asarray(mask) > 0).astype(np.uint8)
+    cavity = np.zeros(wall.shape, dtype=bool)
+    if np.count_nonzero(wall) < MIN_MEASURED_PIXELS:
+        return cavity
+    piece, _, (left, top) = _largest_piece(wall)
+    _, labels, stats = _pockets(piece)
+    if len(stats) < 2:
+        return cavity
+    largest = labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    # The piece's box has a one-pixel frame, which never holds a pocket.
+    height, width = largest.shape[0] - 2, largest.shape[1] - 2
+    cavity[top : top + height, left : left + width] = largest[1:-1, 1:-1]
+    return cavity
+
+
+def _largest_piece(wall: np.ndarray) -> tuple[np.ndarray, int, tuple[int, int]]:
+    """(the largest 8-connected piece on the wall's bounding box framed by one pixel of
+    background, its pixel count, the box's (left, top) in the mask)."""
+    # The one-pixel frame makes the outside one 4-connected region.
+    left, top, width, height = cv2.boundingRect(wall)
+    box = np.pad(wall[top : top + height, left : left + width], 1)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(box, connectivity=8)
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    return (labels == largest).astype(np.uint8), int(stats[largest, cv2.CC_STAT_AREA]), (left, top)
+
+
+def _pockets(piece: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(the piece's filled convex hull, the 4-connected labels of the hull's non-wall regions,
+    their connected-component stats, row 0 the rest)."""
+    # The hull of the outer contour is the hull of the piece, from far fewer points.
+    contours, _ = cv2.findContours(piece, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull = np.zeros_like(piece)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.concatenate(contours)), 1)
+    hull |= piece  # the hull polygon runs through pixel centres and can miss edge pixels
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(hull & (1 - piece), connectivity=4)
+    return hull, labels, stats
 
 
 def _holes(piece: np.ndarray, n_piece: int) -> tuple[float, bool]:
@@ -118,14 +153,8 @@ def _holes(piece: np.ndarray, n_piece: int) -> tuple[float, bool]:
 
 def _cavity(piece: np.ndarray, n_piece: int) -> tuple[float, float, float, int]:
     """(cavity over wall pixels, second region over cavity, opening, number of openings)."""
-    # The hull of the outer contour is the hull of the piece, from far fewer points.
-    contours, _ = cv2.findContours(piece, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    hull = np.zeros_like(piece)
-    cv2.fillConvexPoly(hull, cv2.convexHull(np.concatenate(contours)), 1)
-    hull |= piece  # the hull polygon runs through pixel centres and can miss edge pixels
-    pockets = hull & (1 - piece)
-    n_labels, labels, stats, _ = cv2.connectedComponentsWithStats(pockets, connectivity=4)
-    if n_labels < 2:
+    hull, labels, stats = _pockets(piece)
+    if len(stats) < 2:
         return 0.0, 0.0, 0.0, 0
     areas = stats[1:, cv2.CC_STAT_AREA]
     order = np.argsort(areas)[::-1]
