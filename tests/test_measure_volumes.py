@@ -8,6 +8,7 @@ import pytest
 from lvwall.measure.contour import Endocardium
 from lvwall.measure.volumes import (
     N_DISCS,
+    Discs,
     area_length_volume,
     biplane_volume,
     disc_volume,
@@ -132,3 +133,9 @@ def test_biplane_volume_takes_the_longer_long_axis():
         np.pi / 4 * widths.sum() * 80.0 / N_DISCS, rel=1e-9
     )
     assert biplane_volume(short, long) == pytest.approx(biplane_volume(long, short), rel=1e-9)
+
+
+def test_discs_volume_adds_circular_discs_by_hand() -> None:
+    # Two discs of height 10 / 2: pi / 4 * (2^2 + 4^2) * 5.
+    cut = Discs(widths=np.array([2.0, 4.0]), length=10.0)
+    assert cut.volume == pytest.approx(np.pi / 4 * 20.0 * 5.0)

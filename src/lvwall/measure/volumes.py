@@ -35,6 +35,11 @@ class Discs:
     widths: np.ndarray
     length: float
 
+    @property
+    def volume(self) -> float:
+        """Single-plane volume of circular discs: pi / 4 * sum(D_i^2) * L / n."""
+        return float(np.pi / 4.0 * np.sum(self.widths**2) * self.length / len(self.widths))
+
 
 def discs(border: Endocardium, n_discs: int = N_DISCS) -> Discs:
     """Cut the cavity that ``border`` encloses into ``n_discs`` discs along its long axis."""
@@ -62,8 +67,7 @@ def discs(border: Endocardium, n_discs: int = N_DISCS) -> Discs:
 
 def disc_volume(border: Endocardium, n_discs: int = N_DISCS) -> float:
     """Single-plane volume by the method of discs, in cubic units of the border's points."""
-    cut = discs(border, n_discs)
-    return float(np.pi / 4.0 * np.sum(cut.widths**2) * cut.length / n_discs)
+    return discs(border, n_discs).volume
 
 
 def biplane_volume(
