@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import monai.losses
+import numpy as np
 import pytest
 import torch
 
 from lvwall.train.losses import (
     LOSSES,
     REDUCTIONS,
+    BorderDiceBCELoss,
     DiceBCELoss,
     DiceLoss,
     FocalTverskyLoss,
+    border_weight_map,
     build_loss,
 )
 
@@ -162,9 +165,12 @@ def test_perfect_prediction_of_an_empty_mask_costs_nothing(name: str) -> None:
         (lambda: DiceBCELoss(bce_weight=-1.0), "bce_weight >= 0"),
         (lambda: DiceBCELoss(dice_weight=0.0, bce_weight=0.0), "positive sum"),
         (lambda: DiceBCELoss(reduction="mean"), "reduction must be one of"),
+        (lambda: BorderDiceBCELoss(border_weight=-1.0), "border_weight must be >= 0"),
+        (lambda: BorderDiceBCELoss(sigma=0.0), "sigma must be > 0"),
+        (lambda: BorderDiceBCELoss(reduction="mean"), "reduction must be one of"),
         (
             lambda: build_loss("bce"),
-            "unknown loss 'bce'; choose one of \\['dice', 'dice-bce', 'focal",
+            "unknown loss 'bce'; choose one of \\['dice', 'dice-bce', 'dice-bce-border', 'focal",
         ),
     ],
 )
@@ -200,3 +206,45 @@ def test_build_loss_passes_arguments(name: str, kwargs: dict, expected: dict) ->
     loss = build_loss(name, **kwargs)
     assert isinstance(loss, LOSSES[name])
     assert {key: getattr(loss, key) for key in expected} == expected
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_border_loss_without_border_weight_is_dice_bce(reduction: str) -> None:
+    logits, target = random_case(9, shape=(3, 1, 16, 16))
+    plain = DiceBCELoss(reduction=reduction)(logits, target)
+    border = BorderDiceBCELoss(border_weight=0.0, reduction=reduction)(logits, target)
+    torch.testing.assert_close(border, plain)
+
+
+@pytest.mark.parametrize(
+    ("mask", "expected_distances"),
+    [
+        # Columns 0-2 inside: 3, 2, 1 from the border; outside 1, 2, 3 beyond it.
+        (np.array([[1, 1, 1, 0, 0, 0]] * 2, dtype=bool), [3, 2, 1, 1, 2, 3]),
+        # A one-pixel line: 1 inside, 1 and 2 outside.
+        (np.array([[0, 0, 1, 0]] * 2, dtype=bool), [2, 1, 1, 1]),
+    ],
+)
+def test_border_weight_map_by_hand(mask: np.ndarray, expected_distances: list[int]) -> None:
+    distance = np.array(expected_distances, dtype=float)
+    expected = 1 + 5.0 * np.exp(-(distance**2) / (2 * 2.0**2))
+    weights = border_weight_map(mask, border_weight=5.0, sigma=2.0)
+    np.testing.assert_allclose(weights, np.broadcast_to(expected, mask.shape))
+
+
+@pytest.mark.parametrize("fill", [0, 1])
+def test_border_weight_map_of_a_mask_without_border_is_flat(fill: int) -> None:
+    mask = np.full((5, 7), fill, dtype=bool)
+    np.testing.assert_array_equal(border_weight_map(mask, 5.0, 2.0), np.ones((5, 7)))
+
+
+def test_a_mistake_at_the_border_costs_more_than_one_far_from_it() -> None:
+    target = torch.zeros(1, 1, 1, 20)
+    target[..., :10] = 1
+    right = 20 * (2 * target - 1)  # confident and right everywhere
+    at_border, far = right.clone(), right.clone()
+    at_border[..., 9] = -20.0  # the last wall pixel missed
+    far[..., 0] = -20.0  # a wall pixel far from the border missed
+    plain, border = DiceBCELoss(), BorderDiceBCELoss()
+    torch.testing.assert_close(plain(at_border, target), plain(far, target))
+    assert border(at_border, target) > 1.5 * border(far, target)

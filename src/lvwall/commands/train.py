@@ -21,7 +21,7 @@ from lvwall.commands._options import (
 from lvwall.errors import DataError, LvwallError
 from lvwall.model import build_model, count_parameters, default_model_paths, load_model
 from lvwall.threads import use_torch_threads
-from lvwall.train import CONFIG_FILE, TrainConfig, check_run_dir, fit
+from lvwall.train import CONFIG_FILE, LOSSES, TrainConfig, check_run_dir, fit
 
 #: What ``--init`` takes for the bundled model.
 BUNDLED_INIT = "default"
@@ -52,9 +52,7 @@ def command(
         help="Validate on this dataset instead of a held-out share of --data, so that every "
         "--data recording trains; repeat to mix.",
     ),
-    loss: str = typer.Option(
-        None, "--loss", help="Loss: dice, dice-bce or focal-tversky (default: dice)."
-    ),
+    loss: str = typer.Option(None, "--loss", help=f"Loss: {', '.join(LOSSES)} (default: dice)."),
     alpha: float = typer.Option(
         None, "--alpha", callback=_finite, help="Focal Tversky weight of false positives."
     ),
