@@ -114,7 +114,7 @@ def still_rows(files, models: dict[str, SegmentationModel]) -> list[dict]:
                     "volume": np.nan if cut is None else cut.volume,
                     "long axis": np.nan if cut is None else cut.length,
                     "rms width": np.nan if cut is None else float(np.sqrt(np.mean(cut.widths**2))),
-                    "widths": None if cut is None else cut.widths,
+                    "cut": cut,
                 }
             )
     return rows
@@ -135,23 +135,16 @@ def partial_ef(model: dict[str, Discs], experts: dict[str, Discs], part: str) ->
 
 def error_table(stills: pd.DataFrame) -> pd.DataFrame:
     """Per view and model: Dice, EF error and the partial EF errors (module docstring)."""
+    cuts = stills.set_index(["view", "patient", "source", "phase"])["cut"]
     rows = []
     measured = stills[stills.source != "experts"]
     for (view, source), group in measured.groupby(["view", "source"], sort=False):
         errors: dict[str, list[float]] = {"EF": [], **{part: [] for part in PARTS}}
-        for patient, own in group.groupby("patient"):
-            reference = stills[(stills.patient == patient) & (stills.view == view)]
-            reference = reference[reference.source == "experts"]
-            cuts = {"model": own, "experts": reference}
-            if any(frame["widths"].isna().any() for frame in cuts.values()):
+        for patient in group.patient.unique():
+            model = {phase: cuts[view, patient, source, phase] for phase in PHASES}
+            experts = {phase: cuts[view, patient, "experts", phase] for phase in PHASES}
+            if any(cut is None for cut in (*model.values(), *experts.values())):
                 continue
-            model, experts = (
-                {
-                    row.phase: Discs(widths=row.widths, length=row["long axis"])
-                    for _, row in f.iterrows()
-                }
-                for f in (own, reference)
-            )
             truth = ejection_fraction(experts["ED"].volume, experts["ES"].volume)
             errors["EF"].append(ejection_fraction(model["ED"].volume, model["ES"].volume) - truth)
             for part in PARTS:
@@ -211,7 +204,7 @@ def main() -> None:
     print(error_table(stills).round(4).to_string(index=False))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        stills.drop(columns="widths").to_csv(args.out / "ef_error_stills.csv", index=False)
+        stills.drop(columns="cut").to_csv(args.out / "ef_error_stills.csv", index=False)
 
 
 if __name__ == "__main__":
