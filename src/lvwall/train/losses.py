@@ -182,8 +182,9 @@ class BorderDiceBCELoss(DiceBCELoss):
     ``w(x) = 1 + border_weight * exp(-d(x)^2 / (2 * sigma^2))``, with ``d(x)`` the distance
     (pixels) from ``x`` to the nearest pixel on the other side of the border, 1 next to it.
 
-    The wall's borders are where the masks of two good models differ, and the endocardial one
-    is what volumes and EF are measured on; the weighted mean keeps the cross-entropy's scale.
+    Volumes and EF are measured on the endocardial border, and where it lies carries their
+    error (docs/results.md, "EF error of out-of-fold masks"); the weighted mean keeps the
+    cross-entropy's scale.
     """
 
     def __init__(self, border_weight: float = 5.0, sigma: float = 2.0, **kwargs: float | str):
