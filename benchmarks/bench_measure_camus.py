@@ -17,7 +17,10 @@ paired over the patients both measured (Wilcoxon signed-rank).
 Printed per number: n, how often the model gave none where the experts' masks gave one, the
 mean absolute difference, the bias and the 95 % limits of agreement (bias +- 1.96 SD; Bland &
 Altman, Lancet 1986); EDV and ESV as the ratio model / experts (the PNGs carry no pixel
-spacing); the coverage of the nominal 90 % intervals; why numbers are missing. The method
+spacing); the coverage of the nominal 90 % intervals, and the conformal scale ``q``
+(:mod:`lvwall.measure.intervals`) that would make the EF and GLS intervals cover the experts'
+numbers 90 % of the time, with the coverage each fold gets from the other folds' ``q``; why
+numbers are missing. The method
 floor compares lvwall's numbers from the experts' wall with the method of discs on the
 experts' own cavity label (1), closed by the atrium (3): what the measuring code adds when
 the wall is perfect. ``--figure`` draws Bland-Altman plots of the main numbers.
@@ -55,7 +58,15 @@ from lvwall.infer import (
     load_segmentation_model,
     segment_frames,
 )
-from lvwall.measure import Endocardium, biplane_volume, disc_volume, ejection_fraction, measure_exam
+from lvwall.measure import (
+    Endocardium,
+    biplane_volume,
+    conformal_scale,
+    disc_volume,
+    ejection_fraction,
+    measure_exam,
+    normalised_error,
+)
 
 DEFAULT_CAMUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "camus-2view-dev"
 STILLS = {"A4C": (0, 1), "A2C": (0, 1)}
@@ -71,6 +82,14 @@ NUMBERS: dict[str, str] = {
     "ESV biplane": "ratio",
 }
 SEGMENTS = (*segment_names("A4C"), *segment_names("A2C"))
+#: The interval of each number with one, by the kind of number it is calibrated as.
+INTERVAL_KINDS: dict[str, str] = {
+    "EF A4C": "ef_percent",
+    "EF A2C": "ef_percent",
+    "EF biplane": "ef_percent",
+    "GLS A4C": "gls_percent",
+    "GLS A2C": "gls_percent",
+}
 
 
 def predicted(paths: list[Path], model: SegmentationModel, name: str) -> SegmentedRecording:
@@ -186,10 +205,41 @@ def patient_row(patient: str, views: dict, model: SegmentationModel) -> dict:
     }
     for key, interval in intervals.items():
         reference = row[f"{key}, experts"]
-        row[f"{key} covered"] = (
-            None if interval is None or reference is None else interval.covers(reference)
+        known = interval is not None and reference is not None
+        row[f"{key} covered"] = interval.covers(reference) if known else None
+        row[f"{key} score"] = (
+            normalised_error(
+                INTERVAL_KINDS[key],
+                (interval.low + interval.high) / 2,
+                interval.ensemble,
+                reference,
+            )
+            if known
+            else None
         )
     return row
+
+
+def calibration(table: pd.DataFrame) -> pd.DataFrame:
+    """Per interval kind: the conformal scale ``q`` these patients give (the experts' number
+    as the truth, the numbers of a kind pooled), and, with fold models, the coverage each
+    fold's patients get from the ``q`` of the other folds (cross-conformal check)."""
+    rows = []
+    for kind in dict.fromkeys(INTERVAL_KINDS.values()):
+        stems = [stem for stem, of_kind in INTERVAL_KINDS.items() if of_kind == kind]
+        scores = pd.concat(
+            [table[["fold", f"{stem} score"]].set_axis(["fold", "score"], axis=1) for stem in stems]
+        ).dropna(subset=["score"])
+        row = {"kind": kind, "numbers": len(scores), "q here": conformal_scale(scores["score"])}
+        folds = scores["fold"].dropna().unique()
+        if len(folds) > 1:
+            covered = [
+                (own["score"] <= conformal_scale(scores[scores.fold != fold]["score"])).mean()
+                for fold, own in scores.groupby("fold")
+            ]
+            row["coverage, q of the other folds"] = ", ".join(f"{c:.1%}" for c in covered)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def agreement(table: pd.DataFrame, reference: str = "experts", against: str = "model") -> list:
@@ -332,9 +382,11 @@ def main() -> None:
     print("\nmethod floor: lvwall on the experts' wall vs discs on the experts' cavity label")
     print(floor.round(2).to_string(index=False))
     print("\ninterval coverage of the experts' number (nominal 90 %):")
-    for stem in ("EF A4C", "EF A2C", "EF biplane", "GLS A4C", "GLS A2C"):
+    for stem in INTERVAL_KINDS:
         covered = table[f"{stem} covered"].dropna().astype(bool)
         print(f"  {stem}: {covered.sum()}/{len(covered)} = {covered.mean():.1%}")
+    print("\nconformal scale q for 90 % coverage of the experts' numbers (split conformal):")
+    print(calibration(table).round(3).to_string(index=False))
     reasons = Counter(reason for reason in table["model missing"] if reason)
     print(f"\npatients with a missing number from the model's masks: {sum(reasons.values())}")
     for reason, count in reasons.most_common():
