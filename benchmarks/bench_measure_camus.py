@@ -230,16 +230,25 @@ def calibration(table: pd.DataFrame) -> pd.DataFrame:
         scores = pd.concat(
             [table[["fold", f"{stem} score"]].set_axis(["fold", "score"], axis=1) for stem in stems]
         ).dropna(subset=["score"])
-        row = {"kind": kind, "numbers": len(scores), "q here": conformal_scale(scores["score"])}
+        row = {"kind": kind, "numbers": len(scores), "q here": scale_or_nan(scores["score"])}
         folds = scores["fold"].dropna().unique()
         if len(folds) > 1:
             covered = [
-                (own["score"] <= conformal_scale(scores[scores.fold != fold]["score"])).mean()
+                (own["score"] <= scale_or_nan(scores[scores.fold != fold]["score"])).mean()
                 for fold, own in scores.groupby("fold")
             ]
             row["coverage, q of the other folds"] = ", ".join(f"{c:.1%}" for c in covered)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def scale_or_nan(scores: pd.Series) -> float:
+    """The conformal scale of ``scores``, NaN (which covers nothing) where they are too few
+    for one (a ``--limit`` run)."""
+    try:
+        return conformal_scale(scores)
+    except ValueError:
+        return float("nan")
 
 
 def agreement(table: pd.DataFrame, reference: str = "experts", against: str = "model") -> list:
@@ -313,18 +322,26 @@ def bland_altman(table: pd.DataFrame, target: Path) -> None:
     figure.savefig(target, dpi=100)
 
 
+def held_out_folds(camus: list[Path], folds: str | None) -> dict[str, int]:
+    """The fold of ``camus_cv.py``'s patient-wise split that holds out each patient of the
+    comma-separated ``folds`` (all when ``None``)."""
+    recordings = load_labelled(camus, progress=False)
+    return {r.patient: fold for fold, _, test in fold_splits(recordings, folds) for r in test}
+
+
+def load_fold_models(template: str, folds: set[int]) -> dict[int, SegmentationModel]:
+    """Each fold's model from a path ``template`` with a ``{fold}`` placeholder."""
+    return {
+        fold: load_segmentation_model(template.format(fold=fold), backend="onnx")
+        for fold in sorted(folds)
+    }
+
+
 def fold_models(args: argparse.Namespace) -> tuple[dict[str, int], dict[int, SegmentationModel]]:
     """The held-out fold of every patient of ``--folds`` (all by default), and each of those
     folds' model, for ``--models``."""
-    recordings = load_labelled(args.camus, progress=False)
-    held_out = {
-        r.patient: fold for fold, _, test in fold_splits(recordings, args.folds) for r in test
-    }
-    models = {
-        fold: load_segmentation_model(args.models.format(fold=fold), backend="onnx")
-        for fold in sorted(set(held_out.values()))
-    }
-    return held_out, models
+    held_out = held_out_folds(args.camus, args.folds)
+    return held_out, load_fold_models(args.models, set(held_out.values()))
 
 
 def main() -> None:

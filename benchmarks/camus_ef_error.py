@@ -29,23 +29,15 @@ import argparse
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 
-from camus_cv import fold_splits
+from bench_measure_camus import held_out_folds, load_fold_models
 from lvwall.benchmark import machine_facts
-from lvwall.data import (
-    CAMUS_VIEWS,
-    PHASES,
-    STRUCTURE_LABELS,
-    VIEWS,
-    InputSource,
-    list_patients,
-    load_labelled,
-)
-from lvwall.infer import PredictOptions, SegmentationModel, load_segmentation_model, segment_frames
+from lvwall.data import CAMUS_VIEWS, PHASES, VIEWS, InputSource, list_patients, load_patient
+from lvwall.infer import PredictOptions, SegmentationModel, segment_frames
 from lvwall.measure import Discs, PixelScale, discs, ejection_fraction, trace_border
+from lvwall.metrics import frame_metrics
 from lvwall.wall import RegionalError
 
 DEFAULT_CAMUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "camus-2view-dev"
@@ -80,11 +72,10 @@ def segmented_stills(
     image: Path, models: dict[str, SegmentationModel]
 ) -> dict[str, tuple[np.ndarray, float]]:
     """Each model's probability map of one still and its threshold, and their ensemble's."""
+    frames = list(InputSource(image, image.stem).open().frames())
     maps = {}
     for name, model in models.items():
-        (frame,) = segment_frames(
-            InputSource(image, image.stem).open().frames(), model, PredictOptions()
-        )
+        (frame,) = segment_frames(frames, model, PredictOptions())
         maps[name] = (frame.probability, model.threshold)
     if len(models) > 1:
         first_threshold = next(iter(maps.values()))[1]
@@ -94,13 +85,13 @@ def segmented_stills(
 
 def still_rows(files, models: dict[str, SegmentationModel]) -> list[dict]:
     """One row per phase and source (experts, each model, the ensemble) of one recording."""
+    truth_masks = load_patient(files)
     rows = []
     for phase in PHASES:
-        index = files.phases.index(phase)
-        labels = cv2.imread(str(files.masks[index]), cv2.IMREAD_UNCHANGED)
-        truth = labels == STRUCTURE_LABELS["wall"]
+        truth = truth_masks.masks[truth_masks.meta["phase_frames"][phase]] > 0
         masks = {"experts": truth}
-        for name, (probability, threshold) in segmented_stills(files.images[index], models).items():
+        image = files.images[files.phases.index(phase)]
+        for name, (probability, threshold) in segmented_stills(image, models).items():
             masks[name] = probability >= threshold
         for source, mask in masks.items():
             cut = cavity(mask)
@@ -110,7 +101,7 @@ def still_rows(files, models: dict[str, SegmentationModel]) -> list[dict]:
                     "view": CAMUS_VIEWS[files.view],
                     "phase": phase,
                     "source": source,
-                    "dice": 2 * (mask & truth).sum() / max(mask.sum() + truth.sum(), 1),
+                    "dice": frame_metrics(mask, truth)["dice"],
                     "volume": np.nan if cut is None else cut.volume,
                     "long axis": np.nan if cut is None else cut.length,
                     "rms width": np.nan if cut is None else float(np.sqrt(np.mean(cut.widths**2))),
@@ -179,15 +170,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write ef_error_stills.csv here")
     args = parser.parse_args()
     started = time.perf_counter()
-    recordings = load_labelled(args.camus, progress=False)
-    held_out = {r.patient: f for f, _, test in fold_splits(recordings, args.folds) for r in test}
-    labelled = dict(model_label(entry) for entry in args.models)
+    held_out = held_out_folds(args.camus, args.folds)
+    folds = set(held_out.values())
+    by_label = {
+        label: load_fold_models(template, folds)
+        for label, template in map(model_label, args.models)
+    }
     models = {
-        fold: {
-            name: load_segmentation_model(template.format(fold=fold), backend="onnx")
-            for name, template in labelled.items()
-        }
-        for fold in sorted(set(held_out.values()))
+        fold: {label: of_label[fold] for label, of_label in by_label.items()} for fold in folds
     }
     rows = []
     for root in args.camus:
