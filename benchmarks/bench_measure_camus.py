@@ -82,13 +82,14 @@ NUMBERS: dict[str, str] = {
     "ESV biplane": "ratio",
 }
 SEGMENTS = (*segment_names("A4C"), *segment_names("A2C"))
-#: The interval of each number with one, by the kind of number it is calibrated as.
-INTERVAL_KINDS: dict[str, str] = {
-    "EF A4C": "ef_percent",
-    "EF A2C": "ef_percent",
-    "EF biplane": "ef_percent",
-    "GLS A4C": "gls_percent",
-    "GLS A2C": "gls_percent",
+#: The numbers with an interval: the view whose measurement holds it (``None``: the two-view
+#: exam's) and the kind of number it is calibrated as.
+INTERVALS: dict[str, tuple[str | None, str]] = {
+    "EF A4C": ("A4C", "ef_percent"),
+    "EF A2C": ("A2C", "ef_percent"),
+    "EF biplane": (None, "ef_percent"),
+    "GLS A4C": ("A4C", "gls_percent"),
+    "GLS A2C": ("A2C", "gls_percent"),
 }
 
 
@@ -196,24 +197,13 @@ def patient_row(patient: str, views: dict, model: SegmentationModel) -> dict:
         row[f"{key}, model"] = value
     for key, value in label_numbers(labels).items():
         row[f"{key}, cavity label"] = value
-    intervals = {
-        "EF A4C": from_model.views["A4C"].intervals.get("ef_percent"),
-        "EF A2C": from_model.views["A2C"].intervals.get("ef_percent"),
-        "EF biplane": from_model.intervals.get("ef_percent"),
-        "GLS A4C": from_model.views["A4C"].intervals.get("gls_percent"),
-        "GLS A2C": from_model.views["A2C"].intervals.get("gls_percent"),
-    }
-    for key, interval in intervals.items():
+    for key, (view, kind) in INTERVALS.items():
+        interval = (from_model if view is None else from_model.views[view]).intervals.get(kind)
         reference = row[f"{key}, experts"]
         known = interval is not None and reference is not None
         row[f"{key} covered"] = interval.covers(reference) if known else None
         row[f"{key} score"] = (
-            normalised_error(
-                INTERVAL_KINDS[key],
-                (interval.low + interval.high) / 2,
-                interval.ensemble,
-                reference,
-            )
+            normalised_error(kind, row[f"{key}, model"], interval.ensemble, reference)
             if known
             else None
         )
@@ -225,8 +215,8 @@ def calibration(table: pd.DataFrame) -> pd.DataFrame:
     as the truth, the numbers of a kind pooled), and, with fold models, the coverage each
     fold's patients get from the ``q`` of the other folds (cross-conformal check)."""
     rows = []
-    for kind in dict.fromkeys(INTERVAL_KINDS.values()):
-        stems = [stem for stem, of_kind in INTERVAL_KINDS.items() if of_kind == kind]
+    for kind in dict.fromkeys(kind for _, kind in INTERVALS.values()):
+        stems = [stem for stem, (_, of_kind) in INTERVALS.items() if of_kind == kind]
         scores = pd.concat(
             [table[["fold", f"{stem} score"]].set_axis(["fold", "score"], axis=1) for stem in stems]
         ).dropna(subset=["score"])
@@ -399,7 +389,7 @@ def main() -> None:
     print("\nmethod floor: lvwall on the experts' wall vs discs on the experts' cavity label")
     print(floor.round(2).to_string(index=False))
     print("\ninterval coverage of the experts' number (nominal 90 %):")
-    for stem in INTERVAL_KINDS:
+    for stem in INTERVALS:
         covered = table[f"{stem} covered"].dropna().astype(bool)
         print(f"  {stem}: {covered.sum()}/{len(covered)} = {covered.mean():.1%}")
     print("\nconformal scale q for 90 % coverage of the experts' numbers (split conformal):")
