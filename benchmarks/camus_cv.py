@@ -32,8 +32,9 @@ rewritten after every fold, so a run stopped part-way keeps the folds it finishe
 in separate processes (``--seeds 0``, ``--seeds 1``, ... with the same other options) are scored
 with their soup by ``--regimes REGIME --soup RUN1 RUN2 ...``. The phantom regimes need
 ``--pretrained`` (a phantom pre-training, ``lvwall train --data runs/phantom60 ...``).
-``--loss``, ``--widths``, ``--image-size`` and ``--auxiliary cavity,atrium`` (CAMUS's cavity
-and atrium learned beside the wall, ``lvwall train --auxiliary``) vary the recipe.
+``--loss``, ``--widths``, ``--image-size``, ``--auxiliary cavity,atrium`` (CAMUS's cavity
+and atrium learned beside the wall, ``lvwall train --auxiliary``) and ``--deep-supervision``
+vary the recipe.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def fine_tune(
         model_overrides={"widths": [int(w) for w in args.widths.split(",")]} if args.widths else {},
         image_size=args.image_size,
         auxiliary=args.auxiliary,
+        deep_supervision=args.deep_supervision,
         compile=args.compile,
     )
     # The split is passed in, not drawn from ``seed``, so that every seed holds out the
@@ -220,6 +222,13 @@ def main() -> None:
         "--auxiliary",
         default="",
         help="structures learned beside the wall by a training-only head, e.g. cavity,atrium",
+    )
+    parser.add_argument(
+        "--deep-supervision",
+        type=int,
+        default=0,
+        help="decoder levels above the last that also learn the wall (lvwall train "
+        "--deep-supervision)",
     )
     parser.add_argument("--loss", default="dice-bce")
     parser.add_argument("--epochs", type=int, default=60)

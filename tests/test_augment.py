@@ -33,6 +33,10 @@ GEOMETRY_ONLY = dataclasses.replace(
 )
 
 
+#: Every registered policy that augments (all but "none").
+REGISTERED_POLICIES = [name for name, params in AUGMENTATIONS.items() if params is not None]
+
+
 def _square(size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """A bright off-centre square on black, and the same square as the mask."""
     mask = np.zeros((size, size), np.uint8)
@@ -71,6 +75,7 @@ def _echo_like(size: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         {"clutter_reach": (0.0, 1.0)},
         {"clutter_level": (0.5, 1.5)},
         {"clutter_mix": (0.9, 0.5)},
+        {"spatial_probability": 1.5},
     ],
 )
 def test_impossible_parameters_raise(change: dict) -> None:
@@ -98,7 +103,7 @@ def test_geometry_moves_image_and_mask_together(seed: int) -> None:
     assert not np.array_equal(out_mask, mask)
 
 
-@pytest.mark.parametrize("name", ["light", "echo", "echo-apex", "echo-near-field", "strong"])
+@pytest.mark.parametrize("name", REGISTERED_POLICIES)
 @pytest.mark.parametrize("seed", [0, 7])
 def test_registered_policies_keep_types_and_ranges(name: str, seed: int) -> None:
     image, mask = _echo_like(seed=seed)
@@ -109,6 +114,22 @@ def test_registered_policies_keep_types_and_ranges(name: str, seed: int) -> None
     assert out_image.min() >= 0.0 and out_image.max() <= 1.0
     assert set(np.unique(out_mask)) <= {0, 1}
     assert not np.array_equal(out_image, image)
+
+
+@pytest.mark.parametrize(
+    ("probability", "low", "high"), [(0.0, 0, 0), (0.2, 40, 120), (1.0, 400, 400)]
+)
+def test_spatial_probability_is_the_share_of_warped_samples(
+    probability: float, low: int, high: int
+) -> None:
+    image, mask = _square()
+    augment = EchoAugment(dataclasses.replace(GEOMETRY_ONLY, spatial_probability=probability))
+    warped = sum(
+        not np.array_equal(augment(image, mask, np.random.default_rng(seed))[1], mask)
+        for seed in range(400)
+    )
+    # 0.2 of 400: 80 expected, binomial sd 8; the bounds are 5 sd either side.
+    assert low <= warped <= high
 
 
 APEX_ONLY = dataclasses.replace(
@@ -204,7 +225,7 @@ def test_correlated_speckle_keeps_mean_and_lowers_variance(
     assert neighbours > 0.5
 
 
-@pytest.mark.parametrize("name", ["light", "echo", "echo-apex", "echo-near-field", "strong"])
+@pytest.mark.parametrize("name", REGISTERED_POLICIES)
 def test_same_seed_same_result_other_seed_other_result(name: str) -> None:
     image, mask = _echo_like()
     augment = build_augment(name)
@@ -244,6 +265,7 @@ def test_no_flip_in_any_registered_policy() -> None:
         ("echo", EchoAugment),
         ("echo-apex", EchoAugment),
         ("echo-near-field", EchoAugment),
+        ("echo-near-field-sharp", EchoAugment),
         ("strong", EchoAugment),
     ],
 )

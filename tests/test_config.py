@@ -44,6 +44,8 @@ def test_defaults_are_valid_and_use_the_default_preset() -> None:
         ("fold", 5, "fold must be in 0..4"),
         ("fold", -1, "fold must be in 0..4"),
         ("seed", -3, "seed must be a non-negative integer"),
+        ("deep_supervision", -1, "deep_supervision must be a non-negative integer"),
+        ("deep_supervision", 5, "deep_supervision must be at most 4 for a 6-level U-Net"),
         ("patience", 0, "patience must be a positive integer"),
         ("frames_per_epoch", 0, "frames_per_epoch must be a positive integer"),
         ("swa_start", 1.0, r"swa_start must be a fraction in \[0, 1\)"),

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
-from lvwall.data.records import LabelledRecording
+from cohorts import cohort
 from lvwall.data.splits import kfold
 from lvwall.experiment.tuning import (
     Candidate,
@@ -20,22 +19,6 @@ from lvwall.experiment.tuning import (
 )
 from lvwall.train import SegmentationDataModule
 from lvwall.train.config import TrainConfig
-
-
-def _cohort(n_patients: int, per_patient: int, mi_share: float) -> list[LabelledRecording]:
-    empty = np.zeros((1, 4, 4), np.float32)
-    n_mi = round(n_patients * mi_share)
-    return [
-        LabelledRecording(
-            name=f"P{patient:03d}_{view}",
-            patient=f"P{patient:03d}",
-            frames=empty,
-            masks=empty.astype(np.uint8),
-            label=int(patient < n_mi),
-        )
-        for patient in range(n_patients)
-        for view in range(per_patient)
-    ]
 
 
 @pytest.mark.parametrize(
@@ -152,7 +135,7 @@ COHORTS = [
 def test_inner_split_never_holds_outer_test_recordings(
     n_patients: int, per_patient: int, mi_share: float, k: int, fraction: float
 ) -> None:
-    recordings = _cohort(n_patients, per_patient, mi_share)
+    recordings = cohort(n_patients, per_patient, mi_share)
     patient_of = {r.name: r.patient for r in recordings}
     for train_idx, test_idx in kfold(recordings, k=k, seed=1):
         outer_train = [recordings[i] for i in train_idx]
@@ -171,7 +154,7 @@ def test_inner_split_never_holds_outer_test_recordings(
 def test_inner_split_is_the_split_training_holds_out(
     n_patients: int, per_patient: int, mi_share: float, k: int, fraction: float
 ) -> None:
-    recordings = _cohort(n_patients, per_patient, mi_share)
+    recordings = cohort(n_patients, per_patient, mi_share)
     train_idx, _ = kfold(recordings, k=k, seed=2)[0]
     outer_train = [recordings[i] for i in train_idx]
     config = TrainConfig(val_fraction=fraction, seed=2)

@@ -5,25 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cohorts import cohort
 from lvwall.data.records import LabelledRecording
 from lvwall.data.splits import kfold, train_val_split
-
-
-def _recordings(n_patients: int, per_patient: int, mi_share: float) -> list[LabelledRecording]:
-    """``per_patient`` recordings for each patient; the first ``mi_share`` of patients are MI."""
-    empty = np.zeros((1, 2, 2), np.float32)
-    n_mi = round(n_patients * mi_share)
-    return [
-        LabelledRecording(
-            name=f"P{patient:03d}_{view}",
-            patient=f"P{patient:03d}",
-            frames=empty,
-            masks=empty.astype(np.uint8),
-            label=int(patient < n_mi),
-        )
-        for patient in range(n_patients)
-        for view in range(per_patient)
-    ]
 
 
 def _patients(recordings: list[LabelledRecording], indices: list[int]) -> set[str]:
@@ -48,7 +32,7 @@ COHORTS = [
 def test_kfold_is_patient_wise_and_covers_every_index_once(
     n_patients: int, per_patient: int, mi_share: float, k: int
 ) -> None:
-    recordings = _recordings(n_patients, per_patient, mi_share)
+    recordings = cohort(n_patients, per_patient, mi_share)
     folds = kfold(recordings, k=k, seed=0)
 
     assert len(folds) == k
@@ -64,7 +48,7 @@ def test_kfold_is_patient_wise_and_covers_every_index_once(
 def test_kfold_keeps_the_label_share_in_each_fold(
     n_patients: int, per_patient: int, mi_share: float, k: int
 ) -> None:
-    recordings = _recordings(n_patients, per_patient, mi_share)
+    recordings = cohort(n_patients, per_patient, mi_share)
     overall = _mi_share(recordings, list(range(len(recordings))))
     for _, validation in kfold(recordings, k=k, seed=3):
         # Whole patients move together, so a fold can be off by about one patient per class.
@@ -73,7 +57,7 @@ def test_kfold_keeps_the_label_share_in_each_fold(
 
 
 def test_kfold_is_deterministic_by_seed() -> None:
-    recordings = _recordings(40, 2, 0.4)
+    recordings = cohort(40, 2, 0.4)
     assert kfold(recordings, seed=7) == kfold(recordings, seed=7)
     assert kfold(recordings, seed=7) != kfold(recordings, seed=8)
 
@@ -81,7 +65,7 @@ def test_kfold_is_deterministic_by_seed() -> None:
 @pytest.mark.parametrize(("k", "problem"), [(1, "k >= 2"), (0, "k >= 2"), (7, "6 patients")])
 def test_kfold_rejects_impossible_fold_counts(k: int, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        kfold(_recordings(6, 2, 0.5), k=k)
+        kfold(cohort(6, 2, 0.5), k=k)
 
 
 @pytest.mark.filterwarnings("ignore:The least populated class")  # 3 patients, 3 folds
@@ -92,7 +76,7 @@ def test_kfold_rejects_impossible_fold_counts(k: int, problem: str) -> None:
 def test_train_val_split_holds_out_about_the_fraction_of_patients(
     n_patients: int, val_fraction: float, expected_val_patients: int
 ) -> None:
-    recordings = _recordings(n_patients, 2, 0.5)
+    recordings = cohort(n_patients, 2, 0.5)
     train, validation = train_val_split(recordings, val_fraction=val_fraction, seed=1)
 
     assert train and validation
@@ -102,7 +86,7 @@ def test_train_val_split_holds_out_about_the_fraction_of_patients(
 
 
 def test_train_val_split_is_deterministic_by_seed() -> None:
-    recordings = _recordings(50, 1, 0.5)
+    recordings = cohort(50, 1, 0.5)
     assert train_val_split(recordings, seed=4) == train_val_split(recordings, seed=4)
     assert train_val_split(recordings, seed=4) != train_val_split(recordings, seed=5)
 
@@ -115,7 +99,7 @@ def test_train_val_split_rejects_bad_arguments(
     n_patients: int, val_fraction: float, problem: str
 ) -> None:
     with pytest.raises(ValueError, match=problem):
-        train_val_split(_recordings(n_patients, 3, 0.0), val_fraction=val_fraction)
+        train_val_split(cohort(n_patients, 3, 0.0), val_fraction=val_fraction)
 
 
 def _two_view_cohort() -> list[LabelledRecording]:
@@ -161,7 +145,7 @@ def test_real_two_folder_splits_never_share_a_patient(camus_2view_dir, camus_dev
 def test_a_class_rarer_than_the_folds_gives_no_library_warning() -> None:
     import warnings
 
-    recordings = _recordings(12, 1, 1 / 12)  # one MI patient, five folds
+    recordings = cohort(12, 1, 1 / 12)  # one MI patient, five folds
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         folds = kfold(recordings, k=5, seed=0)

@@ -47,6 +47,7 @@ def test_cli_rejects_an_existing_run_dir(tmp_path: Path) -> None:
         (["--fold", "7"], "fold must be in 0..4"),
         (["--swa-start", "1.5"], "swa_start must be a fraction in [0, 1)"),
         (["--auxiliary", "cavity,ventricle"], "auxiliary structures must be among"),
+        (["--deep-supervision", "5"], "deep_supervision must be at most 4 for a 6-level U-Net"),
         (["--fold", "1", "--val-data", "."], "val_data and fold exclude each other"),
         (["--val-data", "/no/such/folder"], "/no/such/folder: does not exist"),
     ],

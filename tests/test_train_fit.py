@@ -298,7 +298,55 @@ def test_multi_structure_loss_is_the_mean_over_the_wall_and_each_structure() -> 
         + module.loss(auxiliary[:, 1:], targets[:, 2:])
     ) / 3
 
-    torch.testing.assert_close(module.multi_structure_loss(batch), expected)
+    torch.testing.assert_close(module.training_loss(batch), expected)
+
+
+DEEP = {"model_overrides": {"widths": [4, 8, 16, 32]}}
+
+
+@pytest.mark.parametrize("levels", [1, 2])
+def test_deep_supervision_weighs_each_level_half_the_one_below_on_area_averaged_masks(
+    levels: int,
+) -> None:
+    from lvwall.model import build_model
+    from lvwall.train.module import SegmentationModule
+
+    config = tiny_config(**DEEP, deep_supervision=levels, loss="dice-bce")
+    module = SegmentationModule(config, build_model(config.preset, **config.model_overrides))
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(3, 1, SIZE, SIZE, generator=generator)
+    masks = (torch.rand(3, 1, SIZE, SIZE, generator=generator) > 0.5).float()
+    features = module.model.decoder_features(images)
+    # Level 1: 16x16 logits against the wall's share of each 2x2 block; level 2: 8x8, 4x4.
+    blocks = [masks] + [
+        masks.reshape(3, 1, SIZE // 2**i, 2**i, SIZE // 2**i, 2**i).mean(dim=(3, 5))
+        for i in range(1, levels + 1)
+    ]
+    logits = [module(images)] + [
+        module.deep_heads[i - 1](features[-1 - i]) for i in range(1, levels + 1)
+    ]
+    weights = [1.0, 0.5, 0.25][: levels + 1]
+    expected = sum(
+        weight * module.loss(logit, block)
+        for weight, logit, block in zip(weights, logits, blocks, strict=True)
+    )
+
+    torch.testing.assert_close(
+        module.training_loss({"image": images, "mask": masks}), expected / sum(weights)
+    )
+    assert [head.in_channels for head in module.deep_heads] == [8, 16][:levels]
+
+
+def test_deep_supervision_heads_train_but_the_saved_model_leaves_them_out(tmp_path: Path) -> None:
+    config = tiny_config(**DEEP, deep_supervision=2, swa_start=0.5)
+    fit(config, tmp_path / "run", recordings=tiny_recordings())
+    saved = torch.load(tmp_path / "run" / "last.ckpt", weights_only=True)["state_dict"]
+    model, meta = load_model(tmp_path / "run" / "last.ckpt")
+
+    assert saved["deep_heads.1.weight"].shape == (1, 16, 1, 1)
+    assert not any(name.startswith("deep") for name in model.state_dict())
+    assert model(torch.zeros(2, 1, SIZE, SIZE)).shape == (2, 1, SIZE, SIZE)
+    assert meta["train_config"]["deep_supervision"] == 2
 
 
 def test_auxiliary_structures_need_label_maps(tmp_path: Path) -> None:
@@ -306,10 +354,11 @@ def test_auxiliary_structures_need_label_maps(tmp_path: Path) -> None:
         fit(tiny_config(auxiliary=["cavity"]), tmp_path / "run", recordings=tiny_recordings())
 
 
-def test_a_compiled_training_step_gives_the_eager_loss_and_gradients() -> None:
+@pytest.mark.parametrize("recipe", [{}, {**DEEP, "deep_supervision": 1}])
+def test_a_compiled_training_step_gives_the_eager_loss_and_gradients(recipe: dict) -> None:
     from lvwall.model import build_model
 
-    config = tiny_config(loss="dice-bce")
+    config = tiny_config(loss="dice-bce", **recipe)
     modules = []
     for compiled in (False, True):
         torch.manual_seed(0)
@@ -322,7 +371,7 @@ def test_a_compiled_training_step_gives_the_eager_loss_and_gradients() -> None:
     masks = (torch.rand(4, 1, SIZE, SIZE, generator=generator) > 0.7).float()
     losses = []
     for module in modules:
-        loss = module.loss(module(images), masks)
+        loss = module.training_loss({"image": images, "mask": masks})
         loss.backward()
         losses.append(loss.detach())
 
@@ -375,3 +424,14 @@ def test_fit_on_cuda_trains_in_bf16_channels_last_with_weight_averaging(
     assert result.best_val_dice > 0.3
     network, _ = load_model(result.best_checkpoint)  # saved from the GPU, read on the CPU
     assert all(p.device.type == "cpu" and p.dtype == torch.float32 for p in network.parameters())
+
+
+def test_deep_supervision_beyond_the_initial_checkpoints_levels_is_refused(tmp_path: Path) -> None:
+    fit(tiny_config(epochs=1), tmp_path / "first", recordings=tiny_recordings())
+    first = tmp_path / "first" / "last.ckpt"
+    with pytest.raises(LvwallError, match=r"last\.ckpt: deep_supervision must be at most 0"):
+        fit(
+            tiny_config(init_checkpoint=str(first), deep_supervision=1),
+            tmp_path / "second",
+            recordings=tiny_recordings(),
+        )

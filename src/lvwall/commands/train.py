@@ -104,6 +104,13 @@ def command(
         help="Structures to learn beside the wall from CAMUS's label maps, e.g. cavity,atrium "
         "(a training-only head: the saved model segments the wall alone).",
     ),
+    deep_supervision: int = typer.Option(
+        None,
+        "--deep-supervision",
+        min=0,
+        help="Decoder levels above the last that also learn the wall, each through a "
+        "training-only head, as nnU-Net does (default: 0).",
+    ),
     compile_: bool = typer.Option(
         None,
         "--compile/--no-compile",
@@ -203,6 +210,7 @@ def command(
             frames_per_epoch=frames_per_epoch,
             swa_start=swa_start,
             auxiliary=auxiliary,
+            deep_supervision=deep_supervision,
             compile=compile_,
             fold=fold,
             folds=folds,

@@ -3,7 +3,10 @@
 One :class:`EchoAugment` applies, to a grey frame in [0, 1] and its binary LV-wall mask:
 
 1. a small rotation, scale and shift, with one ``cv2.warpAffine`` for the image (linear) and
-   one for the mask (nearest), so the two stay aligned and the mask stays binary;
+   one for the mask (nearest), so the two stay aligned and the mask stays binary; nnU-Net
+   rotates and scales each with probability 0.2 only (Isensee et al., Nat. Methods
+   18:203-211, 2021), so that most of what the network learns from are the experts' own,
+   unresampled borders;
 2. depth-dependent attenuation (exponential in depth from the probe at the top centre);
 3. multiplicative speckle, spatially correlated by a small blur;
 4. a dropout wedge: a beam sector of lost signal, as at the lateral wall in A4C;
@@ -43,10 +46,11 @@ SECTOR_HALF_ANGLE_DEG: float = 45.0
 class AugmentParams:
     """Ranges of one augmentation policy; ranges are sampled uniformly per call.
 
-    Probabilities say how often a step is applied; the geometric and grey-level steps always
-    run (set their ranges to 1 / 0 to switch them off).
+    Probabilities say how often a step is applied; the grey-level steps always run (set their
+    ranges to 1 / 0 to switch them off), the geometric one with ``spatial_probability``.
     """
 
+    spatial_probability: float = 1.0
     rotation_deg: float = 10.0
     scale_range: tuple[float, float] = (0.9, 1.1)
     shift_fraction: float = 0.05
@@ -74,6 +78,7 @@ class AugmentParams:
 
     def __post_init__(self) -> None:
         for name in (
+            "spatial_probability",
             "attenuation_probability",
             "speckle_probability",
             "dropout_probability",
@@ -201,7 +206,11 @@ class EchoAugment:
             )
         p = self.params
         image = np.asarray(image, dtype=np.float32)
-        image, mask = self._warp(image, np.asarray(mask, dtype=np.uint8), rng)
+        mask = np.asarray(mask, dtype=np.uint8)
+        # Policies that always warp draw nothing here, so they keep their random streams (and
+        # the bundled model its exact recipe).
+        if p.spatial_probability >= 1.0 or rng.random() < p.spatial_probability:
+            image, mask = self._warp(image, mask, rng)
         depth, angle = _polar_grid(*image.shape)
         if rng.random() < p.attenuation_probability:
             loss = rng.uniform(0.0, p.attenuation_max)
@@ -308,6 +317,9 @@ AUGMENTATIONS: dict[str, AugmentParams | None] = {
     "echo": AugmentParams(),
     "echo-apex": AugmentParams(apex_dropout_probability=0.3),
     "echo-near-field": AugmentParams(apex_dropout_probability=0.3, clutter_probability=0.3),
+    "echo-near-field-sharp": AugmentParams(
+        spatial_probability=0.2, apex_dropout_probability=0.3, clutter_probability=0.3
+    ),
     "strong": AugmentParams(
         rotation_deg=15.0,
         scale_range=(0.85, 1.15),

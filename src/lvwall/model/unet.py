@@ -165,6 +165,12 @@ class UNet(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The last decoder's features ``(B, widths[0], H, W)``, which :attr:`head` turns into
         the wall's logits; training may put other heads on them (auxiliary structures)."""
+        return self.decoder_features(x)[-1]
+
+    def decoder_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every decoder level's features, coarsest first: level ``i`` from the last has
+        ``widths[i]`` channels at ``1 / 2**i`` of the input's size (deep supervision puts
+        training-only heads on them)."""
         x = self._prepare_input(x)
         skips = []
         for encoder, pool in zip(self.encoders, self.pools, strict=True):
@@ -172,9 +178,11 @@ class UNet(nn.Module):
             skips.append(x)
             x = pool(x)
         x = self.bottleneck(x)
+        levels = []
         for up, decoder, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
             x = decoder(torch.cat([up(x), skip], dim=1))
-        return x
+            levels.append(x)
+        return levels
 
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
         """Wall probabilities ``(B, 1, H, W)``: the sigmoid of :meth:`forward`."""

@@ -10,7 +10,6 @@ whole model is a few numbers in a JSON file, read without pickle.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from lvwall.errors import ModelError
 from lvwall.model import ASSETS_DIR
+from lvwall.quality.model_file import read_json_model
 
 #: File name of the bundled quality model in :data:`lvwall.model.bundled.ASSETS_DIR`.
 QUALITY_MODEL_NAME = "quality-model.json"
@@ -132,16 +131,7 @@ def _floats(array: np.ndarray) -> list[float]:
 
 def read_quality_model(path: str | Path) -> QualityModel:
     """A quality model JSON file; :class:`ModelError` naming the file if it is not one."""
-    path = Path(path)
-    try:
-        values = json.loads(path.read_text(encoding="utf-8"))
-        return QualityModel.from_json(values)
-    except FileNotFoundError:
-        raise ModelError(path, "the quality model file does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelError(path, f"cannot be read as a quality model ({error})") from None
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise ModelError(path, f"is not a quality model lvwall wrote ({error})") from None
+    return read_json_model(path, "quality model", QualityModel.from_json)
 
 
 @functools.lru_cache(maxsize=1)

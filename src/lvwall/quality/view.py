@@ -27,7 +27,6 @@ needed only to fit them.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +37,8 @@ import numpy as np
 
 from lvwall.atomic import write_json
 from lvwall.data import VIEWS, Sector, check_view, find_sector
-from lvwall.errors import ModelError
 from lvwall.model import ASSETS_DIR
+from lvwall.quality.model_file import read_json_model
 
 #: File name of the bundled view classifier in :data:`lvwall.model.ASSETS_DIR`.
 VIEW_MODEL_NAME = "view-model.json"
@@ -341,15 +340,7 @@ def _check_frames(greys: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.
 
 def read_view_classifier(path: str | Path) -> ViewClassifier:
     """A view classifier JSON file; :class:`ModelError` naming the file if it is not one."""
-    path = Path(path)
-    try:
-        return ViewClassifier.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise ModelError(path, "the view classifier file does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelError(path, f"cannot be read as a view classifier ({error})") from None
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise ModelError(path, f"is not a view classifier lvwall wrote ({error})") from None
+    return read_json_model(path, "view classifier", ViewClassifier.from_json)
 
 
 @functools.lru_cache(maxsize=1)

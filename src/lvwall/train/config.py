@@ -12,13 +12,16 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from lvwall.atomic import to_plain, write_text
 from lvwall.data import MODEL_SIZE, VIEWS, check_auxiliary, check_views
 from lvwall.lookup import from_settings, settings_from_yaml
+
+if TYPE_CHECKING:
+    from lvwall.model import UNetConfig
 
 #: Lightning precisions; "auto" means bf16-mixed on a CUDA device that supports it, else 32.
 PRECISIONS: tuple[str, ...] = ("auto", "32", "bf16-mixed", "16-mixed")
@@ -55,7 +58,17 @@ RUN_DEFINING_FIELDS: tuple[str, ...] = (
     "frames_per_epoch",
     "swa_start",
     "auxiliary",
+    "deep_supervision",
 )
+
+
+def check_deep_supervision(levels: int, model: UNetConfig) -> None:
+    """:class:`ValueError` unless ``model`` has ``levels`` decoder levels above its last."""
+    if levels > model.depth - 2:
+        raise ValueError(
+            f"deep_supervision must be at most {model.depth - 2} for a {model.depth}-level "
+            f"U-Net (its decoder levels above the last), got {levels}"
+        )
 
 
 def _default_preset() -> str:
@@ -90,7 +103,10 @@ class TrainConfig:
     the wall (:data:`lvwall.data.AUXILIARY_STRUCTURES`, CAMUS's cavity and atrium) by a second
     1x1 head on the U-Net's last features, training only: the loss is the mean of the wall's
     and each structure's, and the model saved keeps the wall's head alone, so inference and
-    its speed are unchanged.
+    its speed are unchanged. ``deep_supervision`` gives that many decoder levels above the
+    last their own training-only wall head (:meth:`SegmentationModule.deep_supervision_loss
+    <lvwall.train.module.SegmentationModule.deep_supervision_loss>`); 0 supervises the last
+    level alone.
     """
 
     data: list[str] = field(default_factory=list)
@@ -124,6 +140,7 @@ class TrainConfig:
     frames_per_epoch: int | None = None
     swa_start: float | None = None
     auxiliary: list[str] = field(default_factory=list)
+    deep_supervision: int = 0
 
     def __post_init__(self) -> None:
         self.data = [str(path) for path in self.data]
@@ -168,8 +185,11 @@ class TrainConfig:
         for name in ("patience", "frames_per_epoch"):
             if getattr(self, name) is not None:
                 _check_positive_int(name, getattr(self, name))
-        if not _is_non_negative_int(self.seed):
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        for name in ("seed", "deep_supervision"):
+            if not _is_non_negative_int(getattr(self, name)):
+                raise ValueError(
+                    f"{name} must be a non-negative integer, got {getattr(self, name)!r}"
+                )
         if self.num_workers is not None and not _is_non_negative_int(self.num_workers):
             raise ValueError(
                 f"num_workers must be a non-negative integer, got {self.num_workers!r}"
@@ -220,6 +240,7 @@ class TrainConfig:
         if self.init_checkpoint is not None:
             return
         model = resolve_config(self.preset, **self.model_overrides)
+        check_deep_supervision(self.deep_supervision, model)
         if self.image_size % model.size_divisor:
             raise ValueError(
                 f"image_size must be a multiple of {model.size_divisor} for a "

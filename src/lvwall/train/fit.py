@@ -31,7 +31,7 @@ from lvwall.atomic import write_json
 from lvwall.data import LabelledRecording, check_structures
 from lvwall.errors import DataError, LvwallError, RunInterruptedError
 from lvwall.model import UNet, build_model, load_model
-from lvwall.train.config import RUN_DEFINING_FIELDS, TrainConfig
+from lvwall.train.config import RUN_DEFINING_FIELDS, TrainConfig, check_deep_supervision
 from lvwall.train.data import SegmentationDataModule
 from lvwall.train.module import SegmentationModule
 from lvwall.train.progress import progress_bar
@@ -352,6 +352,10 @@ def _check_structures(recordings: Sequence[LabelledRecording], config: TrainConf
 def _initial_model(config: TrainConfig) -> UNet:
     if config.init_checkpoint is not None:
         model, _ = load_model(config.init_checkpoint)
+        try:
+            check_deep_supervision(config.deep_supervision, model.config)
+        except ValueError as error:
+            raise LvwallError(f"{config.init_checkpoint}: {error}") from None
         return model.train()
     return build_model(config.preset, **config.model_overrides)
 

@@ -18,7 +18,7 @@ from torchmetrics import Metric
 
 from lvwall.metrics import batch_confusion, metrics_from_confusion
 from lvwall.model import DEFAULT_THRESHOLD, META_KEY, UNet
-from lvwall.train.config import TrainConfig
+from lvwall.train.config import TrainConfig, check_deep_supervision
 from lvwall.train.losses import build_loss
 from lvwall.train.run_folder import VAL_METRICS
 from lvwall.train.schedules import LR_SCHEDULES
@@ -71,6 +71,13 @@ class SegmentationModule(L.LightningModule):
             if config.auxiliary
             else None
         )
+        check_deep_supervision(config.deep_supervision, model.config)
+        # Training only as well: one wall head per supervised decoder level above the last,
+        # finest first (widths[1], widths[2], ...).
+        self.deep_heads = torch.nn.ModuleList(
+            torch.nn.Conv2d(width, 1, kernel_size=1)
+            for width in model.config.widths[1 : 1 + config.deep_supervision]
+        )
         self.loss = build_loss(config.loss, **config.loss_kwargs)
         self.val_counts = ConfusionCounts()
         self.channels_last = False
@@ -105,15 +112,11 @@ class SegmentationModule(L.LightningModule):
         """
         self.compiled = {
             "forward": torch.compile(self.model.forward),
-            "features": torch.compile(self.model.features),
+            "decoder_features": torch.compile(self.model.decoder_features),
         }
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        loss = (
-            self.loss(self(batch["image"]), batch["mask"])
-            if self.auxiliary_head is None
-            else self.multi_structure_loss(batch)
-        )
+        loss = self.training_loss(batch)
         self.log(
             "train/loss",
             loss,
@@ -125,20 +128,48 @@ class SegmentationModule(L.LightningModule):
         )
         return loss
 
-    def multi_structure_loss(self, batch: dict[str, Any]) -> torch.Tensor:
-        """The mean of the loss over the wall and each auxiliary structure, every structure
-        weighted alike as in nnU-Net's class-averaged Dice (Isensee et al., Nature Methods
-        2021)."""
-        features = self.compiled.get("features", self.model.features)(
+    def training_loss(self, batch: dict[str, Any]) -> torch.Tensor:
+        """The wall's loss, with the auxiliary structures' and the deeper levels' where the
+        config asks for them."""
+        if self.auxiliary_head is None and not self.deep_heads:
+            return self.loss(self(batch["image"]), batch["mask"])
+        levels = self.compiled.get("decoder_features", self.model.decoder_features)(
             self._in_memory_format(batch["image"])
         )
-        logits = torch.cat([self.model.head(features), self.auxiliary_head(features)], dim=1)
-        targets = torch.cat([batch["mask"], batch["auxiliary"]], dim=1)
+        loss = self.multi_structure_loss(levels[-1], batch)
+        return self.deep_supervision_loss(loss, levels, batch["mask"]) if self.deep_heads else loss
+
+    def multi_structure_loss(self, features: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
+        """The mean of the loss over the wall and each auxiliary structure (the wall's alone
+        without any), every structure weighted alike as in nnU-Net's class-averaged Dice
+        (Isensee et al., Nature Methods 2021), from the last decoder level's ``features``."""
+        wall = self.loss(self.model.head(features), batch["mask"])
+        if self.auxiliary_head is None:
+            return wall
+        logits = self.auxiliary_head(features)
+        targets = batch["auxiliary"]
         losses = [
             self.loss(logits[:, channel : channel + 1], targets[:, channel : channel + 1])
             for channel in range(logits.shape[1])
         ]
-        return torch.stack(losses).mean()
+        return torch.stack([wall, *losses]).mean()
+
+    def deep_supervision_loss(
+        self, last_loss: torch.Tensor, levels: list[torch.Tensor], mask: torch.Tensor
+    ) -> torch.Tensor:
+        """Deep supervision as nnU-Net weighs it (Isensee et al., Nature Methods 2021; Lee et
+        al., "Deeply-supervised nets", AISTATS 2015): ``last_loss`` and the wall's loss at
+        each supervised level ``i`` above the last (``1 / 2**i`` of the size), weighted
+        ``1 / 2**i`` and normalised to sum 1. A level's target is the mask averaged over
+        ``2**i x 2**i`` blocks, the share of wall in each coarse pixel: nearest-neighbour
+        downsampling, nnU-Net's, would break a wall a few pixels thick at 1/8 of the size."""
+        losses = [last_loss]
+        for index, head in enumerate(self.deep_heads, start=1):
+            target = torch.nn.functional.avg_pool2d(mask, kernel_size=2**index)
+            losses.append(self.loss(head(levels[-1 - index]), target))
+        weights = torch.tensor([0.5**index for index in range(len(losses))])
+        weights = (weights / weights.sum()).to(last_loss)
+        return (torch.stack(losses) * weights).sum()
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         logits = self(batch["image"])
