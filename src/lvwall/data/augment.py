@@ -3,10 +3,11 @@
 One :class:`EchoAugment` applies, to a grey frame in [0, 1] and its binary LV-wall mask:
 
 1. a small rotation, scale and shift, with one ``cv2.warpAffine`` for the image (linear) and
-   one for the mask (nearest), so the two stay aligned and the mask stays binary; nnU-Net
-   rotates and scales each with probability 0.2 only (Isensee et al., Nat. Methods
-   18:203-211, 2021), so that most of what the network learns from are the experts' own,
-   unresampled borders;
+   one for the mask (nearest), so the two stay aligned and the mask stays binary; with
+   ``spatial_probability`` below 1 only that share of frames, as nnU-Net rotates and scales
+   with probability 0.2 each (Isensee et al., Nat. Methods 18:203-211, 2021) so that most
+   frames keep the experts' unresampled borders (on CAMUS, warping every frame trained the
+   better wall: ``docs/results.md``);
 2. depth-dependent attenuation (exponential in depth from the probe at the top centre);
 3. multiplicative speckle, spatially correlated by a small blur;
 4. a dropout wedge: a beam sector of lost signal, as at the lateral wall in A4C;
