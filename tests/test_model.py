@@ -96,6 +96,29 @@ def test_predict_proba_is_sigmoid_of_logits() -> None:
         assert torch.equal(model.predict_proba(image), torch.sigmoid(model(image)))
 
 
+@pytest.mark.parametrize("keep", [None, 1, 2, 3])
+def test_decoder_features_keep_the_finest_levels_coarsest_first(keep: int | None) -> None:
+    torch.manual_seed(0)
+    model = UNet(UNetConfig(widths=(4, 8, 16, 32))).eval()
+    image = torch.rand(2, 1, 16, 16)
+    with torch.no_grad():
+        every = model.decoder_features(image)
+        kept = model.decoder_features(image, keep=keep)
+        features = model.features(image)
+    # widths[i] channels at 1 / 2**i of the size, level i counted from the last.
+    assert [tuple(level.shape) for level in every] == [(2, 16, 4, 4), (2, 8, 8, 8), (2, 4, 16, 16)]
+    assert len(kept) == (3 if keep is None else keep)
+    for mine, reference in zip(kept, every[-len(kept) :], strict=True):
+        assert torch.equal(mine, reference)
+    assert torch.equal(features, every[-1])
+
+
+def test_decoder_features_refuse_to_keep_no_level() -> None:
+    model = UNet(UNetConfig(widths=(4, 8)))
+    with pytest.raises(ValueError, match="keep must be at least 1"):
+        model.decoder_features(torch.rand(1, 1, 8, 8), keep=0)
+
+
 @pytest.mark.parametrize(
     ("config", "shape", "message"),
     [

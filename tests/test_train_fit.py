@@ -281,7 +281,7 @@ def test_auxiliary_structures_train_a_head_that_the_saved_model_leaves_out(
     assert meta["train_config"]["auxiliary"] == ["cavity", "atrium"]
 
 
-def test_multi_structure_loss_is_the_mean_over_the_wall_and_each_structure() -> None:
+def test_last_level_loss_is_the_mean_over_the_wall_and_each_structure() -> None:
     from lvwall.model import build_model
     from lvwall.train.module import SegmentationModule
 

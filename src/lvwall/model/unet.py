@@ -165,12 +165,18 @@ class UNet(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The last decoder's features ``(B, widths[0], H, W)``, which :attr:`head` turns into
         the wall's logits; training may put other heads on them (auxiliary structures)."""
-        return self.decoder_features(x)[-1]
+        return self.decoder_features(x, keep=1)[0]
 
-    def decoder_features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Every decoder level's features, coarsest first: level ``i`` from the last has
-        ``widths[i]`` channels at ``1 / 2**i`` of the input's size (deep supervision puts
-        training-only heads on them)."""
+    def decoder_features(self, x: torch.Tensor, keep: int | None = None) -> list[torch.Tensor]:
+        """The finest ``keep`` decoder levels' features (every level by default), coarsest
+        first: level ``i`` from the last has ``widths[i]`` channels at ``1 / 2**i`` of the
+        input's size (deep supervision puts training-only heads on them).
+
+        Levels not kept, and each skip connection once used, are released as the decoder goes
+        on, so that inference holds no more than one level's features beside the next.
+        """
+        if keep is not None and keep < 1:
+            raise ValueError(f"keep must be at least 1 decoder level, got {keep}")
         x = self._prepare_input(x)
         skips = []
         for encoder, pool in zip(self.encoders, self.pools, strict=True):
@@ -179,9 +185,11 @@ class UNet(nn.Module):
             x = pool(x)
         x = self.bottleneck(x)
         levels = []
-        for up, decoder, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
-            x = decoder(torch.cat([up(x), skip], dim=1))
+        for up, decoder in zip(self.ups, self.decoders, strict=True):
+            x = decoder(torch.cat([up(x), skips.pop()], dim=1))
             levels.append(x)
+            if keep is not None:
+                levels = levels[-keep:]
         return levels
 
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:

@@ -134,15 +134,15 @@ class SegmentationModule(L.LightningModule):
         if self.auxiliary_head is None and not self.deep_heads:
             return self.loss(self(batch["image"]), batch["mask"])
         levels = self.compiled.get("decoder_features", self.model.decoder_features)(
-            self._in_memory_format(batch["image"])
+            self._in_memory_format(batch["image"]), keep=1 + len(self.deep_heads)
         )
-        loss = self.multi_structure_loss(levels[-1], batch)
+        loss = self.last_level_loss(levels[-1], batch)
         return self.deep_supervision_loss(loss, levels, batch["mask"]) if self.deep_heads else loss
 
-    def multi_structure_loss(self, features: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
-        """The mean of the loss over the wall and each auxiliary structure (the wall's alone
-        without any), every structure weighted alike as in nnU-Net's class-averaged Dice
-        (Isensee et al., Nature Methods 2021), from the last decoder level's ``features``."""
+    def last_level_loss(self, features: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
+        """The last decoder level's loss, from its ``features``: the mean over the wall and
+        each auxiliary structure (the wall's alone without any), every structure weighted
+        alike as in nnU-Net's class-averaged Dice (Isensee et al., Nature Methods 2021)."""
         wall = self.loss(self.model.head(features), batch["mask"])
         if self.auxiliary_head is None:
             return wall
