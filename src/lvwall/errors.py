@@ -41,3 +41,11 @@ class ModelError(LvwallError):
         self.path = Path(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+def problem_with(error: LvwallError, path: str | Path) -> str:
+    """``error``'s sentence for a line that already names ``path``: its problem alone where
+    the error is about that file itself, the whole sentence otherwise."""
+    if isinstance(error, DataError | ModelError) and error.path == Path(path):
+        return error.problem
+    return str(error)

@@ -21,7 +21,7 @@ from lvwall.commands._options import (
 )
 from lvwall.commands._view import choose_view
 from lvwall.data import InputSource, discover, exam_name, pair_exams, pair_stills
-from lvwall.errors import LvwallError
+from lvwall.errors import LvwallError, problem_with
 from lvwall.infer import (
     SegmentationModel,
     SegmentedRecording,
@@ -204,7 +204,9 @@ class _Single:
                 )
                 paths = write_measurements(result, out / recording.name)
         except LvwallError as error:
-            return _Outcome(part.label, part.view or "view not decided", error=str(error))
+            return _Outcome(
+                part.label, part.view or "view not decided", error=problem_with(error, part.label)
+            )
         return _Outcome(part.label, call.describe(), result, paths["json"].parent)
 
 

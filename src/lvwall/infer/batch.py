@@ -26,7 +26,7 @@ from typing import Protocol, TypeVar
 import numpy as np
 
 from lvwall.data import InputSource, Recording, natural_key
-from lvwall.errors import DataError
+from lvwall.errors import DataError, problem_with
 from lvwall.infer.backends import SegmentationModel
 from lvwall.infer.pipeline import (
     PredictOptions,
@@ -106,7 +106,7 @@ class Outcome:
         warned of (or nothing)."""
         if self.error is None:
             return "; ".join(filter(None, (self.redone, *self.warnings)))
-        return self.error.problem if self.error.path == self.source.path else str(self.error)
+        return problem_with(self.error, self.source.path)
 
 
 def share(items: Sequence[T], num_parts: int = 1, part_id: int = 0) -> list[T]:
