@@ -83,6 +83,7 @@ def test_every_input_is_processed_and_a_failure_exits_1(tmp_path: Path, cycle: n
     result = runner.invoke(app, ["measure", str(missing), str(short), str(good), "-o", str(out)])
     assert result.exit_code == 1
     assert "does not exist" in result.output
+    assert f"{missing}: failed: does not exist" in result.output, "as predict says it"
     assert result.output.count(missing.name) == 1, "the failure names its input once"
     assert (out / "good" / "measurements.json").is_file()
     # Shorter than a cycle: measured, written, every number missing with the reason.

@@ -280,7 +280,7 @@ def _print_summary(outcomes: list[_Outcome]) -> None:
     for outcome in outcomes:
         result = outcome.measurements
         if result is None:
-            console.print(f"[red]failed[/] {escape(outcome.label)}: {escape(outcome.error)}")
+            console.print(f"{escape(outcome.label)}: [red]failed:[/] {escape(outcome.error)}")
             continue
         console.print(f"[green]{escape(outcome.label)}[/] ({outcome.view}): {_numbers(result)}")
         console.print(f"  -> {escape(str(outcome.folder))}")
