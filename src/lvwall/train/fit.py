@@ -29,7 +29,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from lvwall.atomic import write_json
 from lvwall.data import LabelledRecording, check_structures
-from lvwall.errors import DataError, LvwallError, RunInterruptedError
+from lvwall.errors import DataError, LvwallError, ModelError, RunInterruptedError
 from lvwall.model import UNet, build_model, load_model
 from lvwall.train.config import RUN_DEFINING_FIELDS, TrainConfig, check_deep_supervision
 from lvwall.train.data import SegmentationDataModule
@@ -355,7 +355,7 @@ def _initial_model(config: TrainConfig) -> UNet:
         try:
             check_deep_supervision(config.deep_supervision, model.config)
         except ValueError as error:
-            raise LvwallError(f"{config.init_checkpoint}: {error}") from None
+            raise ModelError(config.init_checkpoint, str(error)) from None
         return model.train()
     return build_model(config.preset, **config.model_overrides)
 
