@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lvwall.errors import LvwallError
+from lvwall.errors import OutputError
 from lvwall.train.run_folder import check_run_dir
 
 
@@ -16,14 +16,23 @@ from lvwall.train.run_folder import check_run_dir
         (["result.txt"], False, "already exists and is not empty"),
         ([], True, "nothing to resume"),
         (["config.yaml"], True, "nothing to resume"),
+        (None, False, "the run folder is a file"),
     ],
 )
-def test_run_dir_checks(tmp_path: Path, content: list[str], resume: bool, message: str) -> None:
-    for name in content:
-        (tmp_path / name).write_text("x")
-    with pytest.raises(LvwallError, match=message) as info:
-        check_run_dir(tmp_path, resume)
-    assert str(info.value).startswith(str(tmp_path))
+def test_run_dir_checks(
+    tmp_path: Path, content: list[str] | None, resume: bool, message: str
+) -> None:
+    run_dir = tmp_path / "run"
+    if content is None:
+        run_dir.write_text("x")
+    else:
+        run_dir.mkdir()
+        for name in content:
+            (run_dir / name).write_text("x")
+    with pytest.raises(OutputError, match=message) as info:
+        check_run_dir(run_dir, resume)
+    assert info.value.path == run_dir
+    assert str(info.value) == f"{run_dir}: {info.value.problem}"
 
 
 @pytest.mark.parametrize("content", [[], None])

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lvwall.errors import DataError, LvwallError
+from lvwall.errors import DataError, OutputError
 
 #: The owner part of a temporary name: the process that writes it, on this machine.
 _OWNER = re.compile(r"(?P<pid>[0-9]+)@(?P<host>[0-9a-f]{6})")
@@ -247,28 +247,28 @@ def write_json(target: str | Path, value: Any, *, allow_infinity: bool = False) 
 def check_output_dir(path: str | Path, option: str = "--out") -> Path:
     """Make sure results can be written into the folder ``path`` before any long work starts:
     it is a folder this user may write into, or a missing one whose nearest existing parent
-    is; :class:`LvwallError` naming ``path`` and ``option`` otherwise. Nothing is created."""
+    is; :class:`OutputError` naming ``path`` and ``option`` otherwise. Nothing is created."""
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise LvwallError(f"{path}: {option} must be a folder, but this is a file")
+        raise OutputError(path, f"{option} must be a folder, but this is a file")
     existing = next(folder for folder in (path, *path.absolute().parents) if folder.exists())
     if not existing.is_dir():
-        raise LvwallError(f"{path}: {option} lies inside {existing}, which is a file")
+        raise OutputError(path, f"{option} lies inside {existing}, which is a file")
     if not os.access(existing, os.W_OK | os.X_OK):
         where = "is a folder" if existing == path else f"would be made in {existing}, a folder"
-        raise LvwallError(f"{path}: {option} {where} this user may not write into")
+        raise OutputError(path, f"{option} {where} this user may not write into")
     return path
 
 
 def check_output_file(path: str | Path, option: str) -> Path:
     """Make sure the file ``path`` can be written before any long work starts (see
-    :func:`check_output_dir` for its folder); :class:`LvwallError` naming ``path`` and
+    :func:`check_output_dir` for its folder); :class:`OutputError` naming ``path`` and
     ``option`` otherwise."""
     path = Path(path)
     if path.is_dir():
-        raise LvwallError(f"{path}: {option} must be a file, but this is a folder")
+        raise OutputError(path, f"{option} must be a file, but this is a folder")
     existing = next(folder for folder in path.absolute().parents if folder.exists())
     if not existing.is_dir():
-        raise LvwallError(f"{path}: {option} lies inside {existing}, which is a file")
+        raise OutputError(path, f"{option} lies inside {existing}, which is a file")
     check_output_dir(path.parent, option)
     return path

@@ -25,27 +25,31 @@ class RunInterruptedError(LvwallError):
     exit_code = 130
 
 
-class DataError(LvwallError):
+class PathError(LvwallError):
+    """A problem with one file or folder: the sentence is ``"{path}: {problem}"``."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class DataError(PathError):
     """A dataset, recording, mask or metadata file is missing, unreadable or inconsistent."""
 
-    def __init__(self, path: str | Path, problem: str) -> None:
-        self.path = Path(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
 
-
-class ModelError(LvwallError):
+class ModelError(PathError):
     """A model or checkpoint file is missing, unknown or incompatible."""
 
-    def __init__(self, path: str | Path, problem: str) -> None:
-        self.path = Path(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+
+class OutputError(PathError):
+    """A file or folder that results should go to cannot be written, already holds other
+    results, or (with ``--resume``) holds no run or a different one."""
 
 
 def problem_with(error: LvwallError, path: str | Path) -> str:
     """``error``'s sentence for a line that already names ``path``: its problem alone where
     the error is about that file itself, the whole sentence otherwise."""
-    if isinstance(error, DataError | ModelError) and error.path == Path(path):
+    if isinstance(error, PathError) and error.path == Path(path):
         return error.problem
     return str(error)

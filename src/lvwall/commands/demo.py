@@ -13,7 +13,7 @@ from lvwall.atomic import check_output_dir
 from lvwall.commands._console import ExperimentProgress, print_experiment_outcome
 from lvwall.commands._options import out_option, seed_option, threads_option
 from lvwall.data import write_dataset
-from lvwall.errors import LvwallError
+from lvwall.errors import OutputError
 from lvwall.experiment import ExperimentConfig, experiment_preset, run_experiment
 from lvwall.threads import use_torch_threads
 
@@ -54,8 +54,8 @@ def command(
         raise typer.BadParameter(str(error), param_hint="--preset") from None
     phantom = out / PHANTOM_DIR
     if phantom.exists() and not resume:
-        raise LvwallError(
-            f"{out}: the folder already holds a demo; continue it with --resume or pick a new --out"
+        raise OutputError(
+            out, "the folder already holds a demo; continue it with --resume or pick a new --out"
         )
     if not (resume and phantom.is_dir()):
         n_recordings = recordings or budget.demo_recordings

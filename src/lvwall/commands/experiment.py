@@ -10,7 +10,7 @@ from rich.console import Console
 from lvwall.atomic import check_output_dir
 from lvwall.commands._console import ExperimentProgress, print_experiment_outcome
 from lvwall.commands._options import out_option, seed_option, threads_option, view_option
-from lvwall.errors import LvwallError
+from lvwall.errors import OutputError
 from lvwall.experiment import DEFAULT_EXPERIMENT_PRESET, ExperimentConfig, run_experiment
 from lvwall.threads import use_torch_threads
 from lvwall.train import CONFIG_FILE
@@ -67,7 +67,7 @@ def requested_config(
 
     saved_path = out / CONFIG_FILE
     if resume and not saved_path.is_file():
-        raise LvwallError(f"{out}: nothing to resume, there is no {CONFIG_FILE}")
+        raise OutputError(out, f"nothing to resume, there is no {CONFIG_FILE}")
     saved = ExperimentConfig.from_yaml(saved_path) if resume else None
     if saved is not None and all(
         not value for value in (data, preset, folds, losses, seed is not None, views)

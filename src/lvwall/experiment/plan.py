@@ -23,7 +23,7 @@ from typing import Any
 
 from lvwall.atomic import write_json
 from lvwall.data import LabelledRecording, kfold, load_labelled, select_recordings
-from lvwall.errors import DataError, LvwallError
+from lvwall.errors import DataError, OutputError
 from lvwall.experiment.config import ExperimentConfig
 from lvwall.experiment.report import REPORT_FILE
 from lvwall.experiment.results import CSV_FILE, JSON_FILE
@@ -137,9 +137,10 @@ def prepare_experiment(
     if resume:
         saved = json.loads(folds_path.read_text(encoding="utf-8")) if folds_path.is_file() else None
         if saved != plan.folds_record():
-            raise LvwallError(
-                f"{folds_path}: --resume must continue on the same data, but the folds drawn "
-                "now differ from the saved ones (did the data change?)"
+            raise OutputError(
+                folds_path,
+                "--resume must continue on the same data, but the folds drawn "
+                "now differ from the saved ones (did the data change?)",
             )
     else:
         config.to_yaml(out_dir / CONFIG_FILE)
@@ -149,21 +150,23 @@ def prepare_experiment(
 
 def _check_out_dir(out_dir: Path, config: ExperimentConfig, resume: bool) -> None:
     if out_dir.exists() and not out_dir.is_dir():
-        raise LvwallError(f"{out_dir}: the output path exists and is not a folder")
+        raise OutputError(out_dir, "the output path exists and is not a folder")
     config_path = out_dir / CONFIG_FILE
     if resume:
         if not config_path.is_file():
-            raise LvwallError(f"{out_dir}: nothing to resume, there is no {CONFIG_FILE}")
+            raise OutputError(out_dir, f"nothing to resume, there is no {CONFIG_FILE}")
         changed = ExperimentConfig.from_yaml(config_path).differences(config)
         if changed:
-            raise LvwallError(
-                f"{config_path}: --resume must continue the same experiment, but "
-                f"{', '.join(changed)} differ from the saved config"
+            raise OutputError(
+                config_path,
+                f"--resume must continue the same experiment, but "
+                f"{', '.join(changed)} differ from the saved config",
             )
         return
     present = [name for name in OWN_OUTPUTS if (out_dir / name).exists()]
     if present:
-        raise LvwallError(
-            f"{out_dir}: the folder already holds an experiment ({', '.join(present)}); "
-            "pick a new --out or continue it with --resume"
+        raise OutputError(
+            out_dir,
+            f"the folder already holds an experiment ({', '.join(present)}); "
+            "pick a new --out or continue it with --resume",
         )

@@ -29,7 +29,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from lvwall.atomic import write_json
 from lvwall.data import LabelledRecording, check_structures
-from lvwall.errors import DataError, LvwallError, ModelError, RunInterruptedError
+from lvwall.errors import DataError, LvwallError, ModelError, OutputError, RunInterruptedError
 from lvwall.model import UNet, build_model, load_model
 from lvwall.train.config import RUN_DEFINING_FIELDS, TrainConfig, check_deep_supervision
 from lvwall.train.data import SegmentationDataModule
@@ -319,9 +319,10 @@ def _check_resume_config(out_dir: Path, config: TrainConfig) -> None:
     saved = TrainConfig.from_yaml(out_dir / CONFIG_FILE)
     changed = saved.differences(config, RUN_DEFINING_FIELDS)
     if changed:
-        raise LvwallError(
-            f"{out_dir / CONFIG_FILE}: --resume must continue the same run, but "
-            f"{', '.join(changed)} differ from the saved config"
+        raise OutputError(
+            out_dir / CONFIG_FILE,
+            f"--resume must continue the same run, but "
+            f"{', '.join(changed)} differ from the saved config",
         )
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from lvwall.atomic import atomic_path
-from lvwall.errors import DataError, LvwallError
+from lvwall.errors import DataError, OutputError
 from lvwall.metrics import OVERLAP_METRICS
 
 CONFIG_FILE = "config.yaml"
@@ -41,21 +41,23 @@ VAL_METRICS: tuple[str, ...] = OVERLAP_METRICS
 def check_run_dir(out_dir: Path, resume: bool) -> None:
     """Refuse to start over a run folder with results, or to resume one without ``last.ckpt``.
 
-    Raises :class:`LvwallError` naming the folder.
+    Raises :class:`OutputError` naming the folder.
     """
     if out_dir.exists() and not out_dir.is_dir():
-        raise LvwallError(f"{out_dir}: the run folder is a file; pick a folder for --out")
+        raise OutputError(out_dir, "the run folder is a file; pick a folder for --out")
     if resume:
         if not (out_dir / LAST_CHECKPOINT).is_file():
-            raise LvwallError(
-                f"{out_dir}: nothing to resume, there is no {LAST_CHECKPOINT} (is this the "
-                "run folder? a new run is started without --resume)"
+            raise OutputError(
+                out_dir,
+                f"nothing to resume, there is no {LAST_CHECKPOINT} (is this the "
+                "run folder? a new run is started without --resume)",
             )
         return
     if out_dir.is_dir() and any(out_dir.iterdir()):
-        raise LvwallError(
-            f"{out_dir}: the run folder already exists and is not empty; "
-            "pick a new --out or continue it with --resume"
+        raise OutputError(
+            out_dir,
+            "the run folder already exists and is not empty; "
+            "pick a new --out or continue it with --resume",
         )
 
 
