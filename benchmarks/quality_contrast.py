@@ -32,11 +32,16 @@ from scipy.stats import rankdata
 from camus_cv import fold_splits
 from lvwall.atomic import atomic_path
 from lvwall.data import load_labelled
-from lvwall.infer import PredictOptions, load_segmentation_model, segment_frames
+from lvwall.infer import (
+    PredictOptions,
+    SegmentedFrame,
+    load_segmentation_model,
+    segment_frames,
+)
 from lvwall.metrics import frame_metrics
 from lvwall.quality import FEATURE_NAMES, QualityControl, cavity_mask, quality_agreement
 from quality_cv import print_nested_agreement, read_table
-from quality_data import camus_frames
+from quality_data import TruthFrame, camus_frames
 
 #: Contrast features: mean grey level on the wall minus that in the cavity and in a band
 #: just outside the wall, over the fan's mean; the cavity's mean and spread over the fan's
@@ -111,6 +116,50 @@ def ranking(values: pd.Series, dice: pd.Series) -> tuple[float, float]:
     return max(up["auroc"], down["auroc"]), up["spearman"]
 
 
+def bundled_row(frame: TruthFrame, fold: int, segmented: SegmentedFrame) -> dict:
+    """One clean out-of-fold CAMUS frame's row as ``quality_cv.py`` reads it: its Dice and
+    the bundled score's features and flags."""
+    examined = QualityControl().examine(segmented.image, segmented.probability, segmented.mask)
+    return {
+        "source": "camus",
+        "fold": fold,
+        "group": frame.patient,
+        "name": frame.name,
+        "view": frame.view,
+        "degradation": "",
+        "dice": frame_metrics(segmented.mask, frame.truth)["dice"],
+        **examined.features,
+        "flags": ";".join(examined.reasons),
+    }
+
+
+def compare_candidates(
+    rows: list[dict],
+    target: Path,
+    candidates: tuple[str, ...],
+    feature_sets: dict[str, tuple[str, ...]],
+    described: str,
+) -> pd.DataFrame:
+    """Write the out-of-fold ``rows`` to ``target``, then print each candidate feature's
+    ranking alone (beside the soft Dice's) and the nested agreement of the score on each of
+    ``feature_sets``; the table read back is returned."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False)
+    table = read_table(target)
+    for name in candidates:
+        table[name] = pd.to_numeric(table[name].replace("", np.nan))
+    n_failed = int((table.dice < 0.75).sum())
+    print(f"{len(table)} clean CAMUS frames of {described}, {n_failed} with Dice < 0.75")
+    print(f"\n{'feature or score':34s} {'AUROC':>6s} {'Spearman':>8s} {'MAE':>6s}")
+    for name in ("soft_dice", *candidates):
+        auroc, spearman = ranking(table[name], table.dice)
+        print(f"{name + ', alone':34s} {auroc:6.3f} {spearman:8.3f}")
+    print_nested_agreement(table, feature_sets)
+    print(f"wrote {target}")
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--camus", type=Path, default=Path("../shared/data/camus-2view-dev"))
@@ -136,48 +185,24 @@ def main() -> None:
         if fold not in models:
             continue
         (segmented,) = list(segment_frames([frame.image], models[fold], PredictOptions()))
-        examined = QualityControl().examine(segmented.image, segmented.probability, segmented.mask)
         rows.append(
             {
-                "source": "camus",
-                "fold": fold,
-                "group": frame.patient,
-                "name": frame.name,
-                "view": frame.view,
-                "degradation": "",
-                "dice": frame_metrics(segmented.mask, frame.truth)["dice"],
-                **examined.features,
-                "flags": ";".join(examined.reasons),
+                **bundled_row(frame, fold, segmented),
                 **contrast_features(segmented.grey, segmented.mask),
             }
         )
-    target = args.out / "quality_contrast.csv"
-    args.out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(target) as tmp:
-        pd.DataFrame(rows).to_csv(tmp, index=False)
-    table = read_table(target)
-    for name in CONTRAST_FEATURES:
-        table[name] = pd.to_numeric(table[name].replace("", np.nan))
-    n_failed = int((table.dice < 0.75).sum())
-    print(
-        f"{len(table)} clean CAMUS frames of folds {args.folds}, {n_failed} with Dice < 0.75 "
-        f"({time.perf_counter() - started:.0f} s)"
-    )
-
-    print(f"\n{'feature or score':34s} {'AUROC':>6s} {'Spearman':>8s} {'MAE':>6s}")
-    for name in ("soft_dice", *CONTRAST_FEATURES):
-        auroc, spearman = ranking(table[name], table.dice)
-        print(f"{name + ', alone':34s} {auroc:6.3f} {spearman:8.3f}")
-    print_nested_agreement(
-        table,
+    compare_candidates(
+        rows,
+        args.out / "quality_contrast.csv",
+        CONTRAST_FEATURES,
         {
             "bundled features": FEATURE_NAMES,
             "bundled + wall contrasts": FEATURE_NAMES + CONTRAST_FEATURES[:2],
             "bundled + edges": FEATURE_NAMES + CONTRAST_FEATURES[5:],
             "bundled + all contrast features": FEATURE_NAMES + CONTRAST_FEATURES,
         },
+        f"folds {args.folds} ({time.perf_counter() - started:.0f} s)",
     )
-    print(f"wrote {target}")
 
 
 if __name__ == "__main__":
