@@ -57,6 +57,43 @@ def test_default_backends_time_bf16_only_where_it_is_native(
     assert ("torch-bf16 left out" in result.stderr) == note
 
 
+def test_a_model_file_that_cannot_load_is_named_and_the_rest_still_timed(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a model")
+    result = runner.invoke(
+        app, ["benchmark", "--json", "--model", str(broken), "--preset", "fast", "--backend",
+              "onnx", "--backend", "torch", "--repeats", "1", "--budget", "1", "--frames", "2"]
+    )  # fmt: skip
+    assert result.exit_code == 1
+    failed = [line for line in result.stderr.splitlines() if "failed" in line]
+    assert len(failed) == 1 and failed[0].startswith("broken.safetensors: failed: is neither")
+    assert "timing broken.safetensors on torch" not in result.stderr
+    report = json.loads(result.stdout)
+    assert [(r["model"], r["backend"]) for r in report["results"]] == [
+        ("fast (random weights)", "onnx"),
+        ("fast (random weights)", "torch"),
+    ]
+
+
+def test_an_onnx_model_is_timed_on_the_onnx_backend_only(tiny_model: dict[str, Path]) -> None:
+    result = runner.invoke(
+        app, ["benchmark", "--json", "--model", str(tiny_model["onnx"]), "--preset", "fast",
+              "--backend", "onnx", "--backend", "torch", "--repeats", "1", "--budget", "1",
+              "--frames", "2"]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    name = tiny_model["onnx"].name
+    assert f"{name} on torch left out: an ONNX model runs on the onnx backend only" in (
+        result.stderr.replace("\n", " ")
+    )
+    report = json.loads(result.stdout)
+    assert [(r["model"], r["backend"]) for r in report["results"]] == [
+        (name, "onnx"),
+        ("fast (random weights)", "onnx"),
+        ("fast (random weights)", "torch"),
+    ]
+
+
 @pytest.mark.parametrize(
     "args", [["--backend", "tensorrt"], ["--preset", "huge"]], ids=["backend", "preset"]
 )

@@ -21,6 +21,7 @@ from lvwall.infer import (
     OnnxPredictor,
     TorchPredictor,
     load_segmentation_model,
+    runs_on,
 )
 from lvwall.infer.backends import recorded_image_size, recorded_threshold
 from lvwall.model import DEFAULT_THRESHOLD
@@ -31,6 +32,26 @@ runner = CliRunner(env={"COLUMNS": "400"})
 def test_onnx_model_with_torch_backend_is_refused(tiny_model: dict[str, Path]) -> None:
     with pytest.raises(ModelError, match="only the onnx backend runs"):
         load_segmentation_model(tiny_model["onnx"], "torch")
+
+
+@pytest.mark.parametrize(
+    ("name", "backend", "expected"),
+    [
+        ("m.onnx", "onnx", True),
+        ("m.ONNX", "torch", False),
+        ("m.onnx", "torch-bf16", False),
+        ("m.safetensors", "onnx", True),
+        ("m.ckpt", "torch", True),
+        ("m.safetensors", "torch-bf16", True),
+    ],
+)
+def test_onnx_files_run_on_the_onnx_backend_only(name: str, backend: str, expected: bool) -> None:
+    assert runs_on(Path(name), backend) is expected
+
+
+def test_runs_on_refuses_an_unknown_backend() -> None:
+    with pytest.raises(ValueError, match="tensorrt"):
+        runs_on(Path("m.onnx"), "tensorrt")
 
 
 def test_bundled_model_is_used_without_model(

@@ -23,8 +23,14 @@ from lvwall.benchmark import (
 )
 from lvwall.commands._options import threads_option
 from lvwall.data import discover
-from lvwall.errors import ModelError
-from lvwall.infer import BACKENDS, PredictOptions, SegmentationModel, load_segmentation_model
+from lvwall.errors import ModelError, problem_with
+from lvwall.infer import (
+    BACKENDS,
+    PredictOptions,
+    SegmentationModel,
+    load_segmentation_model,
+    runs_on,
+)
 from lvwall.model import DEFAULT_PRESET, PRESETS, build_model, default_model_paths, save_model
 
 #: Batch size of the batched model-only measurement and of the end-to-end pipeline.
@@ -99,13 +105,26 @@ def command(
         work = Path(folder)
         video = synthetic_echo_video(work / "echo.avi", n_frames=frames)
         candidates = _candidates(model, presets, work)
-        results = []
+        results, failed = [], []
         for label, path in candidates:
             for backend in backends:
+                if not runs_on(path, backend):
+                    console.print(
+                        f"{label} on {backend} left out: an ONNX model runs on the onnx "
+                        "backend only",
+                        highlight=False,
+                    )
+                    continue
                 console.print(f"timing {label} on {backend} ...", highlight=False)
-                measured = _measure(label, path, backend, video, work, repeats, budget, threads)
-                if measured is not None:
-                    results.append(measured)
+                try:
+                    results.append(
+                        _measure(label, path, backend, video, work, repeats, budget, threads)
+                    )
+                except ModelError as error:
+                    # A file that cannot be loaded fails on every backend alike.
+                    console.print(f"{label}: failed: {problem_with(error, path)}", highlight=False)
+                    failed.append(label)
+                    break
     if json_output:
         typer.echo(
             json.dumps(
@@ -115,6 +134,8 @@ def command(
         )
     else:
         _print_table(results, machine_facts(threads))
+    if failed:
+        raise typer.Exit(1)
 
 
 def default_backends() -> list[str]:
@@ -152,11 +173,10 @@ def _measure(
     repeats: int,
     budget: float,
     threads: int | None,
-) -> Measurement | None:
-    try:
-        model = load_segmentation_model(path, backend, threads=threads)
-    except ModelError:
-        return None  # an ONNX file cannot run on the PyTorch backends
+) -> Measurement:
+    """Time the model file ``path`` on ``backend``; :class:`ModelError` where it cannot be
+    loaded."""
+    model = load_segmentation_model(path, backend, threads=threads)
     size = model.image_size
     n_frames = discover([video])[0].open().n_frames or VIDEO_FRAMES
     rng = np.random.default_rng(0)

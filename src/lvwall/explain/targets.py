@@ -70,7 +70,7 @@ def split_by_thirds(wall: np.ndarray) -> np.ndarray:
 def split_along_centreline(wall: np.ndarray) -> np.ndarray:
     """The anatomical split of :func:`lvwall.wall.segments.split_wall` (septum on the
     image left). Raises :class:`lvwall.wall.errors.RegionalError` for a mask that holds
-    no recognisable A4C wall."""
+    no recognisable apical LV wall."""
     from lvwall.wall import split_wall
 
     return split_wall(wall, septal_side="left", source="predicted wall").labels

@@ -17,6 +17,7 @@ from lvwall.infer.backends import (
     SegmentationModel,
     TorchPredictor,
     load_segmentation_model,
+    runs_on,
 )
 from lvwall.infer.batch import (
     SUMMARY_FILE,
@@ -109,6 +110,7 @@ __all__ = [
     "preview_size",
     "readable_text",
     "read_masks_npz",
+    "runs_on",
     "segment_frames",
     "segment_recording",
     "share",

@@ -239,7 +239,7 @@ def _torch_loader(precision: str) -> Callable[[Path | None, int | None], Segment
         from lvwall.model import default_model_paths, load_model
         from lvwall.threads import use_torch_threads
 
-        if path is not None and path.suffix.lower() == ONNX_SUFFIX:
+        if path is not None and not runs_on(path, "torch"):
             raise ModelError(
                 path,
                 "is an ONNX model, which only the onnx backend runs; use --backend onnx or "
@@ -260,6 +260,14 @@ def _torch_loader(precision: str) -> Callable[[Path | None, int | None], Segment
         )
 
     return load
+
+
+def runs_on(path: Path, backend: str) -> bool:
+    """Whether ``backend`` (a name of :data:`BACKENDS`) can run the model file ``path``: an
+    ONNX file runs on the ``onnx`` backend only, a PyTorch file on every backend (the ``onnx``
+    one exports it first)."""
+    look_up(BACKENDS, backend, "backend")
+    return backend == "onnx" or path.suffix.lower() != ONNX_SUFFIX
 
 
 #: How the network runs, by ``--backend``; each loads a model path (``None``: the bundled one).

@@ -1,8 +1,8 @@
 """Measure the shape of a predicted LV-wall mask: pieces, holes, cavity, base opening, thickness.
 
-An A4C wall is one horseshoe-shaped band, open at the mitral valve, round one cavity. Every
-measurement here is cheap (connected components, a convex hull and one distance transform,
-on the wall's bounding box at model size) so that it runs on every frame;
+An apical (A4C or A2C) wall is one horseshoe-shaped band, open at the mitral valve, round one
+cavity. Every measurement here is cheap (connected components, a convex hull and one distance
+transform, on the wall's bounding box at model size) so that it runs on every frame;
 :mod:`lvwall.quality.thresholds` says where each becomes implausible. The criteria follow the
 anatomical checks that Painchaud et al. apply to every CAMUS prediction ("Cardiac
 segmentation with strong anatomical guarantees", IEEE TMI 39(11):3703-3713, 2020): one

@@ -1,4 +1,4 @@
-"""The one error of regional analysis: a mask that holds no recognisable A4C wall."""
+"""The one error of regional analysis: a mask that holds no recognisable apical LV wall."""
 
 from __future__ import annotations
 
