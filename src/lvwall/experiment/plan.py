@@ -96,8 +96,8 @@ def prepare_experiment(
 
     A fresh experiment refuses a folder that already holds experiment outputs; ``resume``
     requires the saved ``config.yaml`` and ``folds.json`` to match. ``recordings`` skips
-    loading ``config.data``. Raises :class:`LvwallError` (or :class:`DataError`) with one
-    sentence naming the folder or file.
+    loading ``config.data``. Raises :class:`OutputError` (about the folder) or
+    :class:`DataError` (about the data), one sentence naming the folder or file.
     """
     out_dir = Path(out_dir).expanduser().resolve()
     _check_out_dir(out_dir, config, resume)
