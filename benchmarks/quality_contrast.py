@@ -39,7 +39,7 @@ from lvwall.infer import (
     segment_frames,
 )
 from lvwall.metrics import frame_metrics
-from lvwall.quality import FEATURE_NAMES, QualityControl, cavity_mask, quality_agreement
+from lvwall.quality import FAIL_BELOW, FEATURE_NAMES, QualityControl, cavity_mask, quality_agreement
 from quality_cv import print_nested_agreement, read_table
 from quality_data import TruthFrame, camus_frames
 
@@ -149,8 +149,8 @@ def compare_candidates(
     table = read_table(target)
     for name in candidates:
         table[name] = pd.to_numeric(table[name].replace("", np.nan))
-    n_failed = int((table.dice < 0.75).sum())
-    print(f"{len(table)} clean CAMUS frames of {described}, {n_failed} with Dice < 0.75")
+    n_failed = int((table.dice < FAIL_BELOW).sum())
+    print(f"{len(table)} clean CAMUS frames of {described}, {n_failed} with Dice < {FAIL_BELOW}")
     print(f"\n{'feature or score':34s} {'AUROC':>6s} {'Spearman':>8s} {'MAE':>6s}")
     for name in ("soft_dice", *candidates):
         auroc, spearman = ranking(table[name], table.dice)

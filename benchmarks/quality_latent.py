@@ -40,7 +40,7 @@ from lvwall.infer import (
     segment_frames,
 )
 from lvwall.model import load_model
-from lvwall.quality import FEATURE_NAMES, quality_agreement
+from lvwall.quality import FAIL_BELOW, FEATURE_NAMES, quality_agreement
 from quality_contrast import bundled_row, compare_candidates
 from quality_cv import nested_scores
 from quality_data import camus_frames
@@ -55,6 +55,7 @@ LATENT_FEATURES: tuple[str, ...] = (
     "all_levels_neighbours",
 )
 NEIGHBOURS = 5
+#: Patient-wise resamples of the paired bootstrap (:func:`paired_difference`).
 BOOTSTRAP_SAMPLES = 2000
 #: The largest difference tolerated between the PyTorch model's probabilities and those of
 #: the ONNX model that segmented the frame, a check that both saw the same input.
@@ -110,7 +111,7 @@ def paired_difference(
         drawn = rng.integers(0, len(groups), len(groups))
         rows = np.concatenate([rows_of[groups[index]] for index in drawn])
         dice = table.dice.iloc[rows].to_numpy()
-        if not (dice < 0.75).any():
+        if not (dice < FAIL_BELOW).any():
             continue
         figures = {
             name: quality_agreement(score.iloc[rows].to_numpy(), dice)
