@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
-from scipy.stats import t, wilcoxon
 
 from lvwall.data import CAMUS_VIEWS, WALL_LABEL
+from lvwall.experiment import format_p, paired_wilcoxon, summarise
 from lvwall.metrics import frame_metrics
 
 
@@ -56,14 +56,15 @@ def paired(table: pd.DataFrame, other: pd.DataFrame) -> None:
     """Per view: the mean over recordings of this Dice minus the other's, its 95 % interval
     (t over recordings) and the Wilcoxon signed-rank p."""
     mine = table.groupby(["view", "recording"]).dice.mean()
-    theirs = other.groupby(["view", "recording"]).dice.mean()
-    differences = (mine - theirs).dropna()
-    for view, values in [*differences.groupby(level="view"), ("both", differences)]:
-        half = t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    theirs = other.groupby(["view", "recording"]).dice.mean().reindex(mine.index)
+    for view in [*mine.index.unique(level="view"), "both"]:
+        rows = slice(None) if view == "both" else view
+        difference = summarise(mine[rows] - theirs[rows])
+        test = paired_wilcoxon(mine[rows].to_numpy(), theirs[rows].to_numpy())
         print(
-            f"  {view}: {len(values)} recordings, {values.mean():+.4f} "
-            f"[{values.mean() - half:+.4f}, {values.mean() + half:+.4f}], "
-            f"Wilcoxon p = {wilcoxon(values).pvalue:.3g}"
+            f"  {view}: {difference.n} recordings, {difference.mean:+.4f} "
+            f"[{difference.ci_low:+.4f}, {difference.ci_high:+.4f}], "
+            f"Wilcoxon {format_p(test.p_value)}"
         )
 
 

@@ -32,7 +32,7 @@ from sklearn.covariance import LedoitWolf
 from sklearn.neighbors import NearestNeighbors
 
 from camus_cv import fold_splits
-from lvwall.data import load_labelled
+from lvwall.data import load_labelled, prepare_frame
 from lvwall.infer import (
     PredictOptions,
     load_segmentation_model,
@@ -144,30 +144,33 @@ def main() -> None:
         path = args.models.format(fold=fold)
         segmenter = load_segmentation_model(path, backend="onnx", threads=args.threads)
         model, _ = load_model(path)
-        pooled: dict[str, np.ndarray] = {}
-        segmented_of = {}
+        # Only the held-out frames are segmented (their rows need the bundled features); the
+        # training frames give their features alone, from the same network input.
+        training, held = [], []
         for frame in frames:
+            if held_out[frame.patient] != fold:
+                grey = prepare_frame(frame.image, segmenter.image_size)
+                training.append(pooled_levels(model, grey)[0])
+                continue
             (segmented,) = list(segment_frames([frame.image], segmenter, PredictOptions()))
             features, probability = pooled_levels(model, segmented.grey)
             difference = float(np.abs(probability - segmented.probability).max())
             if difference > SAME_INPUT_TOLERANCE:
                 raise SystemExit(f"{frame.name}: PyTorch and ONNX differ by {difference:.4f}")
-            pooled[frame.name] = features
-            segmented_of[frame.name] = segmented
-        trained = [f.name for f in frames if held_out[f.patient] != fold]
+            held.append((frame, segmented, features))
         scopes = {"coarse": slice(0, model.config.widths[-2]), "all_levels": slice(None)}
         distances = {
-            scope: Distances(np.stack([pooled[name][part] for name in trained]))
+            scope: Distances(np.stack([features[part] for features in training]))
             for scope, part in scopes.items()
         }
-        for frame in (f for f in frames if held_out[f.patient] == fold):
-            row = bundled_row(frame, fold, segmented_of[frame.name])
+        for frame, segmented, features in held:
+            row = bundled_row(frame, fold, segmented)
             for scope, part in scopes.items():
-                distance = distances[scope](pooled[frame.name][part])
+                distance = distances[scope](features[part])
                 row[f"{scope}_mahalanobis"], row[f"{scope}_neighbours"] = distance
             rows.append(row)
         print(
-            f"fold {fold}: {len(trained)} training frames ({time.perf_counter() - started:.0f} s)"
+            f"fold {fold}: {len(training)} training frames ({time.perf_counter() - started:.0f} s)"
         )
     table = compare_candidates(
         rows,

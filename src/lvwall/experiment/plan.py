@@ -159,7 +159,7 @@ def _check_out_dir(out_dir: Path, config: ExperimentConfig, resume: bool) -> Non
         if changed:
             raise OutputError(
                 config_path,
-                f"--resume must continue the same experiment, but "
+                "--resume must continue the same experiment, but "
                 f"{', '.join(changed)} differ from the saved config",
             )
         return

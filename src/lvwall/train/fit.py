@@ -321,7 +321,7 @@ def _check_resume_config(out_dir: Path, config: TrainConfig) -> None:
     if changed:
         raise OutputError(
             out_dir / CONFIG_FILE,
-            f"--resume must continue the same run, but "
+            "--resume must continue the same run, but "
             f"{', '.join(changed)} differ from the saved config",
         )
 
