@@ -93,21 +93,29 @@ def still_rows(files, models: dict[str, SegmentationModel]) -> list[dict]:
         image = files.images[files.phases.index(phase)]
         for name, (probability, threshold) in segmented_stills(image, models).items():
             masks[name] = probability >= threshold
-        for source, mask in masks.items():
-            cut = cavity(mask)
-            rows.append(
-                {
-                    "patient": files.patient,
-                    "view": CAMUS_VIEWS[files.view],
-                    "phase": phase,
-                    "source": source,
-                    "dice": frame_metrics(mask, truth)["dice"],
-                    "volume": np.nan if cut is None else cut.volume,
-                    "long axis": np.nan if cut is None else cut.length,
-                    "rms width": np.nan if cut is None else float(np.sqrt(np.mean(cut.widths**2))),
-                    "cut": cut,
-                }
-            )
+        rows.extend(measured_rows(files, phase, masks, truth))
+    return rows
+
+
+def measured_rows(files, phase: str, masks: dict[str, np.ndarray], truth: np.ndarray) -> list[dict]:
+    """One row per source of one still: its wall's Dice against ``truth`` and the method of
+    discs' cut of its cavity (``cut``, ``None`` where the wall cannot be split)."""
+    rows = []
+    for source, mask in masks.items():
+        cut = cavity(mask)
+        rows.append(
+            {
+                "patient": files.patient,
+                "view": CAMUS_VIEWS[files.view],
+                "phase": phase,
+                "source": source,
+                "dice": frame_metrics(mask, truth)["dice"],
+                "volume": np.nan if cut is None else cut.volume,
+                "long axis": np.nan if cut is None else cut.length,
+                "rms width": np.nan if cut is None else float(np.sqrt(np.mean(cut.widths**2))),
+                "cut": cut,
+            }
+        )
     return rows
 
 
