@@ -51,14 +51,12 @@ from lvwall.infer import PredictOptions, network_inputs, segment_frames
 from lvwall.measure import ejection_fraction
 from lvwall.metrics import frame_metrics
 from lvwall.model import load_model
+from quality_latent import SAME_INPUT_TOLERANCE
 
 WALL_HEAD = "wall head"
 FROM_CAVITY = "endocardium from the cavity head"
 #: The cavity head's probability threshold (a sigmoid output, trained with Dice + BCE).
 CAVITY_THRESHOLD = 0.5
-#: The largest difference tolerated between the PyTorch wall head's probabilities and those of
-#: the ONNX model that segmented the still, a check that both saw the same input.
-SAME_INPUT_TOLERANCE = 1e-3
 
 
 class CavityModel:
@@ -94,7 +92,7 @@ def largest_piece(mask: np.ndarray) -> np.ndarray:
     """The largest 8-connected piece of ``mask`` (all False when it is empty)."""
     pieces, count = ndimage.label(mask, structure=np.ones((3, 3)))
     if count == 0:
-        return mask & False
+        return np.zeros_like(mask, dtype=bool)
     sizes = np.bincount(pieces.ravel())[1:]
     return pieces == 1 + int(np.argmax(sizes))
 
